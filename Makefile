@@ -1,0 +1,31 @@
+.PHONY: help demo test fmt lint migrate worker beat bench messages
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+demo:  ## set up and start the site with demo data (SQLite, no services needed)
+	bash scripts/demo.sh
+
+test:  ## install what tests need and run lint plus the whole suite (PostgreSQL, Redis, Chromium)
+	bash scripts/test.sh
+
+fmt:  ## format and fix lint
+	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+lint:  ## ruff, format check, migrations check
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/python manage.py makemigrations --check --dry-run
+
+migrate:  ## apply migrations
+	.venv/bin/python manage.py migrate
+
+worker:  ## run a Celery worker
+	.venv/bin/celery -A crm_site worker --loglevel=info
+
+beat:  ## run Celery beat with the database scheduler
+	.venv/bin/celery -A crm_site beat --loglevel=info
+
+messages:  ## refresh and compile the zh-hans catalogue
+	.venv/bin/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=node_modules && .venv/bin/python manage.py compilemessages -l zh_Hans
+
+bench:  ## benchmarks at 1,000,000 customers on PostgreSQL (see bench/README.md)
+	bash bench/run.sh

@@ -1,0 +1,17 @@
+"""Test settings: only speed and isolation differ from production.
+
+The database is PostgreSQL from ``DATABASE_URL`` (the test command sets it); the
+constraints, row counts and locks under test are PostgreSQL's.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm")
+
+from crm_site.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+LANGUAGE_CODE = "en"

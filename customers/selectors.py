@@ -1,0 +1,152 @@
+"""Reads that encode who may see what.
+
+The visibility rule lives here and only here: a rep sees their own customers, a manager
+the customers of the teams they manage (and their own), an admin all. Every page,
+endpoint and export starts from ``customers_visible_to``. Which *pooled* customers a rep
+may see is the public pool's business (``public_pool.selectors``).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+
+from customers.models import Customer, Deal, DealStage, Role, Team, User
+from customers.services import normalize_phone
+
+
+def managed_team_ids(user: User) -> list[int]:
+    """Teams whose customers a manager sees: the teams they manage, plus their own team.
+
+    Cached on the user object, so a request pays for it once.
+    """
+    cached = getattr(user, "_managed_team_ids", None)
+    if cached is None:
+        cached = sorted(
+            set(Team.objects.filter(manager=user).values_list("pk", flat=True))
+            | ({user.team_id} if user.team_id else set())
+        )
+        user._managed_team_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def customers_visible_to(user: User) -> QuerySet[Customer]:
+    """The customers ``user`` may read and change. Pooled customers are not included."""
+    customers = Customer.objects.all()
+    if user.is_admin:
+        return customers
+    if user.role == Role.MANAGER:
+        return customers.filter(Q(team_id__in=managed_team_ids(user)) | Q(owner=user))
+    return customers.filter(owner=user)
+
+
+def get_visible_customer(*, user: User, customer_id: int) -> Customer:
+    """One customer the user may see, or Http404 (never 403: we do not confirm it exists)."""
+    return get_object_or_404(customers_visible_to(user).select_related("owner", "team"), pk=customer_id)
+
+
+def reps_visible_to(user: User) -> QuerySet[User]:
+    """People whose customers ``user`` sees: for filters and owner pickers."""
+    users = User.objects.filter(is_active=True).order_by("username")
+    if user.is_admin:
+        return users
+    if user.role == Role.MANAGER:
+        return users.filter(Q(team_id__in=managed_team_ids(user)) | Q(pk=user.pk))
+    return users.filter(pk=user.pk)
+
+
+# Sort keys offered to people, each served by an index per scope (see Customer.Meta.indexes).
+CUSTOMER_SORTS: dict[str, tuple[str, ...]] = {
+    "-updated_at": ("-updated_at", "-id"),
+    "name": ("name", "id"),
+    "last_followup_at": ("last_followup_at", "id"),  # longest without a follow-up first
+}
+DEFAULT_CUSTOMER_SORT = "-updated_at"
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    search: str = ""
+    owner: int | None = None
+    team: int | None = None
+    level: str = ""
+    source: str = ""
+    industry: str = ""
+    stage: str = ""  # customers with an open or closed deal at this stage
+    sort: str = DEFAULT_CUSTOMER_SORT
+
+
+def search_customers(*, user: User, filters: CustomerFilters) -> QuerySet[Customer]:
+    """The customer list of pages, API and exports: visibility, filters, search and sort.
+
+    Search matches the company name anywhere (trigram index on PostgreSQL), or the phone
+    or e-mail exactly. The result is ordered by an indexed sort with ``id`` as tie-breaker
+    so pagination is stable.
+    """
+    customers = customers_visible_to(user)
+    if filters.owner:
+        customers = customers.filter(owner_id=filters.owner)
+    if filters.team:
+        customers = customers.filter(team_id=filters.team)
+    if filters.level:
+        customers = customers.filter(level=filters.level)
+    if filters.source:
+        customers = customers.filter(source=filters.source)
+    if filters.industry:
+        customers = customers.filter(industry=filters.industry)
+    if filters.stage:
+        customers = customers.filter(pk__in=Deal.objects.filter(stage=filters.stage).values("customer_id"))
+    term = filters.search.strip()
+    if term:
+        match = Q(name__icontains=term)
+        if "@" in term:
+            match |= Q(email__iexact=term)
+        digits = normalize_phone(term)
+        if len(digits) >= 5:
+            match |= Q(phone=digits)
+        customers = customers.filter(match)
+    order = CUSTOMER_SORTS.get(filters.sort, CUSTOMER_SORTS[DEFAULT_CUSTOMER_SORT])
+    return customers.select_related("owner", "team").prefetch_related("tags").order_by(*order)
+
+
+@dataclass(frozen=True)
+class PipelineColumn:
+    stage: str
+    label: str
+    count: int
+    amount: Decimal
+    deals: list[Deal]
+
+
+def deal_pipeline(*, user: User, owner_id: int | None = None, per_stage: int = 20) -> list[PipelineColumn]:
+    """Open deals by stage for the board, plus won and lost of the last 30 days' worth of rows.
+
+    ``owner_id`` narrows to one rep (within what the user may see). One aggregate query for
+    the totals and one query per stage for its newest cards: a constant number of queries.
+    """
+    deals = Deal.objects.filter(customer__in=customers_visible_to(user))
+    if owner_id:
+        deals = deals.filter(owner_id=owner_id)
+    totals = {
+        row["stage"]: row
+        for row in deals.values("stage").annotate(count=Count("id"), amount=Sum("amount")).order_by()
+    }
+    columns = []
+    for stage, label in DealStage.choices:
+        cards = list(
+            deals.filter(stage=stage)
+            .select_related("customer", "owner")
+            .order_by("-updated_at", "-id")[:per_stage]
+        )
+        total = totals.get(stage, {})
+        columns.append(
+            PipelineColumn(
+                stage=stage,
+                label=str(label),
+                count=total.get("count", 0),
+                amount=total.get("amount") or Decimal(0),
+                deals=cards,
+            )
+        )
+    return columns

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Command 2 of the README: install what the tests need, then run the whole suite on
+# PostgreSQL, Redis and Debian Chromium. Starts PostgreSQL and Redis when they are not
+# running and never trips over a test database an earlier run left behind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing Debian chromium for the browser tests"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "==> starting PostgreSQL"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "==> starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save ""
+  for _ in $(seq 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 1; done
+fi
+
+export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/crm}
+export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+export DJANGO_SETTINGS_MODULE=crm_site.settings_test
+db_name=${DATABASE_URL##*/}
+if ! psql "${DATABASE_URL%/*}/postgres" -qAtc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" | grep -q 1; then
+  psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$db_name\"" >/dev/null
+fi
+# A run that was killed may have left sessions on its test databases; end them so they can be dropped.
+psql "${DATABASE_URL%/*}/postgres" -qAtc \
+  "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE 'test_crm%' AND pid <> pg_backend_pid()" \
+  >/dev/null
+
+echo "==> lint"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
+
+echo "==> tests"
+.venv/bin/python -m pytest --create-db -p no:cacheprovider "$@"
