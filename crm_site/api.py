@@ -1,13 +1,18 @@
 """DRF glue shared by every app: pagination, errors, request typing."""
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
-from rest_framework import exceptions, pagination, status
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from crm_site.exceptions import ConflictError, DomainError
@@ -22,6 +27,26 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+def paginated_response(
+    *,
+    request: Request,
+    view: APIView,
+    queryset: QuerySet[Any],
+    serializer_class: type[serializers.BaseSerializer[Any]],
+) -> Response:
+    """One page of ``queryset`` rendered with ``serializer_class``, for plain ``APIView`` lists.
+
+    Uses the view's ``pagination_class`` (set it on the view too: drf-spectacular reads it to
+    document the paginated answer and the ``page``/``page_size`` parameters). Costs one COUNT
+    and one page query, plus whatever the queryset prefetches: never a query per row as long as
+    the serializer reads only what the queryset loaded.
+    """
+    paginator = getattr(view, "pagination_class", None) or PageNumberPagination
+    pager = paginator()
+    page = pager.paginate_queryset(queryset, request, view=view)
+    return pager.get_paginated_response(serializer_class(page, many=True).data)
 
 
 _CODES_BY_EXCEPTION: list[tuple[type[Exception], str]] = [
@@ -39,7 +64,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Every error answers ``{"code", "detail"}`` (plus ``"fields"`` for validation errors)."""
     if isinstance(exc, DomainError):
         status_code = status.HTTP_409_CONFLICT if isinstance(exc, ConflictError) else exc.status_code
-        return Response({"code": exc.code, "detail": str(exc.message)}, status=status_code)
+        body: dict[str, Any] = {"code": exc.code, "detail": str(exc.message)}
+        # Services that validate (e.g. ``CustomerInvalid``) carry per-field messages: answer them in
+        # the same shape as a serializer's ValidationError, so clients handle one format.
+        domain_fields = getattr(exc, "fields", None)
+        if domain_fields:
+            body["fields"] = _as_field_lists(domain_fields)
+        return Response(body, status=status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -59,6 +90,48 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def _validation_summary() -> str:
     return gettext("Some fields are not valid.")
+
+
+def _as_field_lists(fields: Mapping[str, Any]) -> dict[str, list[str]]:
+    """``{"name": "msg"}`` or ``{"name": ["msg", ...]}`` → ``{"name": ["msg", ...]}``."""
+    return {
+        name: [str(m) for m in messages]
+        if isinstance(messages, Sequence) and not isinstance(messages, str)
+        else [str(messages)]
+        for name, messages in fields.items()
+    }
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error answer (for the OpenAPI schema; the handler above builds it)."""
+
+    code = serializers.CharField(
+        help_text=_("Machine-readable, e.g. `invalid`, `not_found`, `already_claimed`.")
+    )
+    detail = serializers.CharField(help_text=_("Human-readable, in the request's language."))
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text=_("Validation errors only: messages per input field."),
+    )
+
+    class Meta:
+        ref_name = "Error"
+
+
+def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
+    """``extend_schema(responses=...)`` entries documenting our error body for these statuses."""
+    descriptions = {
+        400: _("Invalid input (`fields` says which) or a rule said no."),
+        401: _("Not signed in."),
+        403: _("Signed in, but not allowed."),
+        404: _("No such object, or not one the caller may see."),
+        409: _("Clashes with the current state."),
+    }
+    return {
+        code: OpenApiResponse(response=ErrorSerializer, description=descriptions.get(code, ""))
+        for code in status_codes
+    }
 
 
 class AuthedRequest(Request):

@@ -9,14 +9,17 @@ Production is declared with ``DJANGO_DEBUG=0``; then ``DJANGO_SECRET_KEY`` and
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.FileAwareEnv()
-if (BASE_DIR / ".env").is_file():
-    environ.FileAwareEnv.read_env(BASE_DIR / ".env")
+# DJANGO_ENV_FILE names another file (tests point it at nothing so a developer's .env cannot leak in).
+ENV_FILE = Path(env.str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env")))
+if ENV_FILE.is_file():
+    environ.FileAwareEnv.read_env(ENV_FILE)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)  # the embedded default is a development site
 
@@ -57,6 +60,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crm_site.health.HealthCheckMiddleware",  # first: probes come by IP, before host validation
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -88,7 +92,9 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# The embedded default's SQLite file; DJANGO_SQLITE_PATH moves it (a smoke test uses a temp file).
+SQLITE_PATH = env.path("DJANGO_SQLITE_PATH", default=BASE_DIR / "db.sqlite3")
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
 if not DEBUG and "DATABASE_URL" not in env:
     _required("DATABASE_URL")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
@@ -119,6 +125,9 @@ TIME_ZONE = env.str("CRM_TIME_ZONE", default="Asia/Shanghai")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+if DEBUG:
+    # WhiteNoise serves from finders in development but warns when collectstatic's folder is missing.
+    STATIC_ROOT.mkdir(exist_ok=True)
 NODE_MODULES = BASE_DIR / "node_modules"
 # Front-end libraries come from npm (package.json) and are served straight from node_modules.
 STATICFILES_DIRS = [
@@ -150,6 +159,10 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # Usually the TLS proxy redirects and sets HSTS; these let Django do it where none does.
+    # /healthz is answered before SecurityMiddleware, so plain-HTTP probes keep working.
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=False)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -173,6 +186,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Name the enums after their choices, so another app's ``kind`` field cannot collide with ours.
+    "ENUM_NAME_OVERRIDES": {"FollowUpKindEnum": "customers.models.FollowUpKind"},
 }
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -198,6 +213,31 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Defaults for the periodic jobs; django-celery-beat copies them into the database, where admins
 # can change them without a deploy. Each job is also a management command (see README).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE |= {
+    # Public pool: every 15 minutes, send customers whose recycle rule fired back to a pool.
+    "public_pool.recycle": {
+        "task": "public_pool.tasks.recycle_pool_task",
+        "schedule": crontab(minute="*/15"),
+    },
+    # Public pool: every day at 08:00, warn owners (and managers) before customers are recycled.
+    "public_pool.warn_recycle": {
+        "task": "public_pool.tasks.warn_recycle_task",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    # Public pool: every night at 01:15, re-score pooled leads (recency decays with time).
+    "public_pool.priorities": {
+        "task": "public_pool.tasks.recompute_pool_priorities_task",
+        "schedule": crontab(hour=1, minute=15),
+    },
+}
+
+# --- Public pool ------------------------------------------------------------------------------
+# Customers per recycle transaction (each batch is one statement plus its scoring).
+PUBLIC_POOL_RECYCLE_BATCH_SIZE = env.int("PUBLIC_POOL_RECYCLE_BATCH_SIZE", default=5000)
+PUBLIC_POOL_EXTENSION_DAYS = 14  # days an extension asks for unless the rep says otherwise
+PUBLIC_POOL_MAX_EXTENSION_DAYS = 90
+PUBLIC_POOL_ESCALATE_HOURS = 24  # tell the manager when a warned deadline is this close
+PUBLIC_POOL_DISTRIBUTE_MAX = 500  # leads one automatic distribution hands out at most
 
 LOGGING = {
     "version": 1,

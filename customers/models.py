@@ -278,6 +278,44 @@ class Customer(models.Model):
     pooled_at = models.DateTimeField(_("in pool since"), null=True, blank=True)
     recycle_due_at = models.DateTimeField(_("recycle due"), null=True, blank=True)
 
+    # --- Public pool bookkeeping (kept by public_pool.services; see public_pool/models.py) -------
+    # The pool an owned customer belongs to: the pool it was last taken from. Its recycle rules
+    # apply, and releases go back to it. Null for customers that never were in a pool.
+    home_pool = models.ForeignKey(
+        "public_pool.Pool",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,  # served by cust_home_pool_owner
+        related_name="home_customers",
+        verbose_name=_("home pool"),
+    )
+    # The recycle policy that applies, copied from the first matching rule so that
+    # ``customers.services.refresh_recycle_due`` recomputes ``recycle_due_at`` from this row's
+    # own columns (a follow-up, a won deal or protection moves it at once) without importing
+    # public_pool. ``recycle_policy_stale`` marks rows whose matching rule may have changed
+    # (new customer, edited level/tags/source); the public pool re-matches them set-based.
+    recycle_rule = models.ForeignKey(
+        "public_pool.RecycleRule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,  # the recycle job reaches rows through cust_recycle_due_owned
+        related_name="+",
+        verbose_name=_("recycle rule"),
+    )
+    recycle_idle_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    recycle_deal_days = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    recycle_exempt_stage = models.CharField(
+        max_length=12, blank=True, default="", db_default="", editable=False
+    )
+    recycle_extension_days = models.PositiveIntegerField(
+        _("extension days"), default=0, db_default=0, editable=False
+    )
+    recycle_policy_stale = models.BooleanField(default=True, db_default=True, editable=False)
+    # Rank in the pool list (public_pool.services.priority), 0–1000.
+    priority_score = models.IntegerField(_("priority"), default=0, db_default=0, editable=False)
+
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
@@ -310,7 +348,24 @@ class Customer(models.Model):
             models.Index(fields=["region"], name="cust_region"),
             models.Index(fields=["first_won_at"], name="cust_first_won"),
             models.Index(fields=["pool", "pooled_at"], name="cust_pool_pooled"),
-            models.Index(fields=["recycle_due_at"], name="cust_recycle_due"),
+            # The recycle job's range scan and "at risk" lists: only owned rows have a deadline.
+            models.Index(
+                fields=["recycle_due_at"], condition=Q(owner__isnull=False), name="cust_recycle_due_owned"
+            ),
+            models.Index(
+                fields=["owner", "recycle_due_at"],
+                condition=Q(recycle_due_at__isnull=False),
+                name="cust_owner_recycle_due",
+            ),
+            # The pool list and "claim next best": highest priority first, id as tie-breaker.
+            models.Index(F("pool"), F("priority_score").desc(), F("id"), name="cust_pool_priority"),
+            # Held-per-rep limit (home_pool, owner) and re-matching a pool's owned customers (home_pool).
+            models.Index(fields=["home_pool", "owner"], name="cust_home_pool_owner"),
+            models.Index(
+                fields=["id"],
+                condition=Q(recycle_policy_stale=True, owner__isnull=False),
+                name="cust_recycle_stale",
+            ),
         ]
 
     def __str__(self) -> str:

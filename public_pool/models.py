@@ -1,13 +1,29 @@
-"""Pools of unassigned leads.
+"""Pools of unassigned leads, the rules that send owned customers back, and the pool's log.
 
 A customer's ownership state lives on the customer row (``Customer.pool`` /
 ``Customer.owner``) so that the database enforces "owned or pooled, never both
-or neither". Claim, release and recycle rules build on this model.
+or neither". Everything that changes it is a function in ``public_pool.services``
+and writes exactly one :class:`PoolEvent` in the same transaction.
+
+Recycle policy (see ``services.policies``): an owned customer *belongs* to a pool, its
+``home_pool`` (the pool it was last taken from; customers that never were in a pool
+belong to the pool marked ``is_default``). Of that pool's enabled :class:`RecycleRule`
+rows, the FIRST whose conditions match (lowest ``priority``, then ``id``) applies —
+firewall-style, so an admin can put "A-level customers: 60 days" above "everyone: 30
+days". The applying rule's parameters are copied onto the customer row
+(``recycle_rule``, ``recycle_idle_days``, ``recycle_deal_days``,
+``recycle_exempt_stage``) so that ``customers.services`` can keep ``recycle_due_at``
+current from the row's own columns without importing this app.
 """
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from customers.models import DealStage, Level, Source, ValueTier
 
 
 class Pool(models.Model):
@@ -29,10 +45,18 @@ class Pool(models.Model):
         verbose_name=_("owner"),
     )
     max_held_per_rep = models.PositiveIntegerField(
-        _("max customers held per rep"), null=True, blank=True, help_text=_("Empty means no limit.")
+        _("max customers held per rep"),
+        null=True,
+        blank=True,
+        help_text=_("Customers taken from this pool that a rep may hold at once. Empty means no limit."),
     )
     max_claims_per_day = models.PositiveIntegerField(
-        _("max claims per rep per day"), null=True, blank=True, help_text=_("Empty means no limit.")
+        _("max claims per rep per day"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Leads a rep may take from this pool per day (claimed or assigned). Empty means no limit."
+        ),
     )
     cooldown_days = models.PositiveIntegerField(
         _("cooldown days"),
@@ -40,12 +64,486 @@ class Pool(models.Model):
         help_text=_("Days before a previous owner may claim a lead they released or lost again."),
     )
     hide_contacts = models.BooleanField(_("hide contact details while pooled"), default=True)
+    recycle_target = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recycle into"),
+        help_text=_(
+            "Where this pool's rules send recycled customers unless a rule says otherwise. Empty: this pool."
+        ),
+    )
+    is_default = models.BooleanField(
+        _("default pool"),
+        default=False,
+        help_text=_(
+            "Customers that never were in a pool follow this pool's recycle rules, "
+            "and released customers without a pool go here."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    # Rule edits stamp ``rules_changed_at``; re-matching the pool's owned customers (a task, and
+    # the recycle job for anything a missing worker left behind) stamps ``rules_applied_at``.
+    rules_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rules_applied_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("pool")
         verbose_name_plural = _("pools")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="pool_one_default"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class ReleaseReason(models.Model):
+    """Why a rep gives a customer back. Admins edit the list; events store the ``code``.
+
+    Database rows cannot go through gettext, so each row carries its English ``label`` and
+    a Simplified Chinese ``label_zh``; :attr:`display_label` picks by the active language.
+    Reasons are deactivated, never deleted, so old events keep a meaning.
+    """
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    label = models.CharField(_("label (English)"), max_length=100)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=100, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=100)
+    requires_note = models.BooleanField(
+        _("requires a note"), default=False, help_text=_("The rep must explain in free text.")
+    )
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("release reason")
+        verbose_name_plural = _("release reasons")
+
+    def __str__(self) -> str:
+        return self.display_label
+
+    @property
+    def display_label(self) -> str:
+        language = translation.get_language() or ""
+        if language.lower().startswith("zh") and self.label_zh:
+            return self.label_zh
+        return self.label
+
+
+# Stages an "open deal at or past" exemption can name: the open ones, in pipeline order.
+EXEMPT_STAGE_CHOICES = [(stage.value, stage.label) for stage in DealStage if stage in DealStage.open_stages()]
+
+
+class RecycleRule(models.Model):
+    """When owned customers of ``pool`` go back to a pool.
+
+    Conditions (all optional, combined with AND): the owner's ``team``, the customer's
+    ``level``, ``value_tier``, a ``tag`` and ``source``. Triggers (either or both; a null
+    turns one off): no follow-up for ``no_followup_days`` (counted from the later of the
+    last follow-up and the claim), and no won deal ``no_deal_days`` after the claim. The
+    customer is due at the earlier trigger. Exemptions: protected customers always; an open
+    deal at or past ``exempt_open_deal_from_stage``. Recycled customers go to
+    ``target_pool``, else the pool's ``recycle_target``, else the pool itself.
+    """
+
+    pool = models.ForeignKey(
+        Pool, on_delete=models.CASCADE, related_name="recycle_rules", verbose_name=_("pool")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"),
+        default=100,
+        help_text=_("When several rules match a customer, the lowest number applies."),
+    )
+    team = models.ForeignKey(
+        "customers.Team",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("only for team"),
+    )
+    level = models.CharField(_("only for level"), max_length=1, choices=Level.choices, blank=True)
+    value_tier = models.CharField(
+        _("only for value tier"), max_length=1, choices=ValueTier.choices, blank=True
+    )
+    tag = models.ForeignKey(
+        "customers.Tag",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("only with tag"),
+    )
+    source = models.CharField(_("only from source"), max_length=20, choices=Source.choices, blank=True)
+    no_followup_days = models.PositiveIntegerField(
+        _("recycle after days without follow-up"), null=True, blank=True, help_text=_("Empty: condition off.")
+    )
+    no_deal_days = models.PositiveIntegerField(
+        _("recycle when no deal won within days of the claim"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: condition off."),
+    )
+    exempt_open_deal_from_stage = models.CharField(
+        _("exempt with an open deal at or past"),
+        max_length=12,
+        choices=EXEMPT_STAGE_CHOICES,
+        blank=True,
+        help_text=_("Empty: open deals do not exempt. Protected customers are always exempt."),
+    )
+    warn_days = models.PositiveIntegerField(
+        _("warn days before"), default=3, help_text=_("Owners are told this many days before recycling.")
+    )
+    target_pool = models.ForeignKey(
+        Pool,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recycle into"),
+        help_text=_("Empty: the pool's default target, or the pool itself."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["pool", "priority", "id"]
+        verbose_name = _("recycle rule")
+        verbose_name_plural = _("recycle rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(no_followup_days__isnull=False) | Q(no_deal_days__isnull=False),
+                name="recyclerule_has_a_trigger",
+                violation_error_message=_(
+                    "A rule needs days without follow-up, days without a deal, or both."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(no_followup_days__isnull=True) | Q(no_followup_days__gte=1),
+                name="recyclerule_followup_days_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(no_deal_days__isnull=True) | Q(no_deal_days__gte=1),
+                name="recyclerule_deal_days_positive",
+            ),
+        ]
+        indexes = [models.Index(fields=["pool", "enabled", "priority", "id"], name="recyclerule_pool_order")]
+
+    def __str__(self) -> str:
+        return f"{self.pool}: {self.name}"
+
+    @property
+    def effective_target_id(self) -> int:
+        """The pool recycled customers go to."""
+        return self.target_pool_id or self.pool.recycle_target_id or self.pool_id
+
+
+class PriorityWeights(models.Model):
+    """How a pool ranks its leads (``services.priority``). One row per pool, made on demand.
+
+    Each factor scores a lead 0–100; the priority score is the weighted mean of the factor
+    scores, times 10 (so 0–1000, an integer the pool list sorts by). Categorical factors
+    (industry, size, source, level) take their per-value score from the ``*_scores`` maps
+    (missing values score ``0``); ``recency`` is 100 for activity today, falling linearly to 0
+    at ``recency_horizon_days``; ``engagement`` is 10 points per earlier follow-up plus 25 per
+    earlier deal (35 more if won), capped at 100.
+    """
+
+    pool = models.OneToOneField(
+        Pool,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="priority_weights",
+        verbose_name=_("pool"),
+    )
+    industry_weight = models.PositiveSmallIntegerField(_("industry weight"), default=20)
+    size_weight = models.PositiveSmallIntegerField(_("size weight"), default=20)
+    source_weight = models.PositiveSmallIntegerField(_("source weight"), default=15)
+    level_weight = models.PositiveSmallIntegerField(_("level (need) weight"), default=10)
+    recency_weight = models.PositiveSmallIntegerField(_("recency weight"), default=20)
+    engagement_weight = models.PositiveSmallIntegerField(_("past engagement weight"), default=15)
+    industry_scores = models.JSONField(_("score per industry"), default=dict, blank=True)
+    size_scores = models.JSONField(_("score per company size"), default=dict, blank=True)
+    source_scores = models.JSONField(_("score per source"), default=dict, blank=True)
+    level_scores = models.JSONField(_("score per level"), default=dict, blank=True)
+    recency_horizon_days = models.PositiveIntegerField(_("recency horizon (days)"), default=180)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("priority weights")
+        verbose_name_plural = _("priority weights")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recency_horizon_days__gte=1), name="priorityweights_horizon_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("Priority weights of %(pool)s") % {"pool": self.pool}
+
+
+class PoolEventKind(models.TextChoices):
+    CLAIM = "claim", _("Claimed")
+    RELEASE = "release", _("Released")
+    ASSIGN = "assign", _("Assigned")
+    TRANSFER = "transfer", _("Transferred")
+    RECYCLE = "recycle", _("Recycled")
+    IMPORT = "import", _("Imported")
+    CREATE = "create", _("Created in pool")
+    MOVE = "move", _("Moved between pools")
+    EXTENSION_REQUEST = "extension_request", _("Extension requested")
+    EXTENSION_APPROVE = "extension_approve", _("Extension approved")
+    EXTENSION_REFUSE = "extension_refuse", _("Extension refused")
+
+
+# Kinds that hand a pooled lead to a rep: the per-day limit counts these.
+TAKE_KINDS = [PoolEventKind.CLAIM, PoolEventKind.ASSIGN]
+# Kinds by which a rep loses a customer into a pool: the cooldown starts with these.
+LOSS_KINDS = [PoolEventKind.RELEASE, PoolEventKind.RECYCLE, PoolEventKind.MOVE]
+
+
+class PoolEvent(models.Model):
+    """One entry of the append-only pool log.
+
+    Written only by ``public_pool.services``, exactly one per ownership change, in the same
+    transaction. On PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE (migration
+    0003); every foreign key is PROTECT so nothing cascades into the log.
+
+    ``from_pool`` is set when the customer was pooled before the change, ``to_pool`` when it
+    is pooled after; ``from_owner``/``to_owner`` likewise for owners. ``actor`` is null for the
+    system (the recycle job). ``reason`` is a release-reason code for releases, the trigger
+    (``no_followup``/``no_deal``) for recycling, the strategy for automatic distribution.
+    """
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="pool_events", verbose_name=_("customer")
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=PoolEventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        db_index=False,  # served by poolevent_actor_at
+    )
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from owner"),
+        db_index=False,  # served by poolevent_from_owner_at
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("to owner"),
+        db_index=False,  # served by poolevent_taken_per_day / poolevent_to_owner_at
+    )
+    from_pool = models.ForeignKey(
+        Pool,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from pool"),
+        db_index=False,  # served by poolevent_from_pool_at
+    )
+    to_pool = models.ForeignKey(
+        Pool,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("to pool"),
+        db_index=False,  # served by poolevent_to_pool_at
+    )
+    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    rule = models.ForeignKey(
+        RecycleRule,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("rule"),
+    )
+    override = models.BooleanField(_("limits overridden"), default=False)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("pool event")
+        verbose_name_plural = _("pool events")
+        indexes = [
+            models.Index(F("customer"), F("at").desc(), F("id").desc(), name="poolevent_customer_at"),
+            models.Index(F("from_pool"), F("at").desc(), name="poolevent_from_pool_at"),
+            models.Index(F("to_pool"), F("at").desc(), name="poolevent_to_pool_at"),
+            models.Index(fields=["actor", "at"], name="poolevent_actor_at"),
+            models.Index(fields=["from_owner", "at"], name="poolevent_from_owner_at"),
+            models.Index(fields=["to_owner", "at"], name="poolevent_to_owner_at"),
+            models.Index(F("kind"), F("at").desc(), name="poolevent_kind_at"),
+            # The per-day limit: leads a rep took from a pool since midnight.
+            models.Index(
+                fields=["to_owner", "from_pool", "at"],
+                condition=Q(kind__in=["claim", "assign"]),
+                name="poolevent_taken_per_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.customer_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class ExtensionRequest(models.Model):
+    """A rep's request to push a customer's recycle deadline out; one per customer per ownership.
+
+    An ownership is (customer, owner, ``owned_since`` = the customer's ``claimed_at``), so a
+    rep who loses and later regains a customer may ask again; the unique constraint makes a
+    second request in one ownership fail even when two arrive at once.
+    """
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="extension_requests",
+        verbose_name=_("customer"),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("requested by")
+    )
+    owned_since = models.DateTimeField(_("owned since"))
+    days = models.PositiveIntegerField(_("days"))
+    note = models.TextField(_("note"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ExtensionStatus.choices, default=ExtensionStatus.PENDING
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "owner", "owned_since"], name="extension_once_per_ownership"
+            ),
+            models.CheckConstraint(condition=Q(days__gte=1), name="extension_days_positive"),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="extension_decided_at_iff_decided",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="extension_status_requested")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} +{self.days}d ({self.get_status_display()})"
+
+
+class NotificationKind(models.TextChoices):
+    RECYCLE_WARNING = "recycle_warning", _("Recycle warning")
+    RECYCLE_ESCALATION = "recycle_escalation", _("Recycle warning for a team member")
+    EXTENSION_REQUESTED = "extension_requested", _("Extension requested")
+    EXTENSION_DECIDED = "extension_decided", _("Extension decided")
+
+
+# One warning per (user, customer, deadline): the warn job may run any number of times.
+DEADLINE_KINDS = [NotificationKind.RECYCLE_WARNING, NotificationKind.RECYCLE_ESCALATION]
+
+
+class Notification(models.Model):
+    """An in-app message (the navigation badge counts the unread ones).
+
+    ``params`` holds the values the message is rendered from at display time, in the
+    reader's language (:attr:`message`). ``emailed_at`` marks those the warn job mailed.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=NotificationKind.choices)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer"),
+    )
+    due_at = models.DateTimeField(_("recycle due"), null=True, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "customer", "due_at"],
+                condition=Q(kind__in=["recycle_warning", "recycle_escalation"]),
+                name="notification_once_per_deadline",
+            ),
+        ]
+        indexes = [
+            models.Index(F("user"), F("created_at").desc(), name="notification_user_created"),
+            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_unread"),
+            models.Index(fields=["customer", "due_at"], name="notification_customer_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def message(self) -> str:
+        """The text in the active language, from ``params``."""
+        params = {"customer": self.params.get("customer", ""), "days": self.params.get("days", "")}
+        due = self.due_at and timezone.localtime(self.due_at).strftime("%Y-%m-%d %H:%M")
+        params["due"] = due or ""
+        params["owner"] = self.params.get("owner", "")
+        if self.kind == NotificationKind.RECYCLE_WARNING:
+            return gettext("%(customer)s will be recycled on %(due)s unless you follow up.") % params
+        if self.kind == NotificationKind.RECYCLE_ESCALATION:
+            return gettext("%(owner)s's customer %(customer)s will be recycled on %(due)s.") % params
+        if self.kind == NotificationKind.EXTENSION_REQUESTED:
+            return gettext("%(owner)s asks for %(days)s more days for %(customer)s.") % params
+        if self.params.get("approved"):
+            return gettext("Your extension of %(days)s days for %(customer)s was approved.") % params
+        return gettext("Your extension for %(customer)s was refused.") % params

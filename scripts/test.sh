@@ -14,6 +14,15 @@ if [ ! -x /usr/bin/chromium ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# Debian's docker-compose validates docker-compose.yml (`docker-compose config`) with no Docker
+# engine; without it tests/test_docker_compose.py still parses the file and skips only that step.
+if ! command -v docker-compose >/dev/null && ! docker compose version >/dev/null 2>&1; then
+  echo "==> installing Debian docker-compose to validate docker-compose.yml"
+  as_root apt-get update -qq || true
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null \
+    || echo "    (docker-compose could not be installed; its check will be skipped)"
+fi
+
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   echo "==> starting PostgreSQL"
   as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
@@ -33,8 +42,10 @@ if ! psql "${DATABASE_URL%/*}/postgres" -qAtc "SELECT 1 FROM pg_database WHERE d
   psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$db_name\"" >/dev/null
 fi
 # A run that was killed may have left sessions on its test databases; end them so they can be dropped.
+# Only this run's own test databases (test_<db> and xdist's test_<db>_gw<N>): another checkout's
+# test run on the same server (test_<db>_other) is left alone.
 psql "${DATABASE_URL%/*}/postgres" -qAtc \
-  "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE 'test_crm%' AND pid <> pg_backend_pid()" \
+  "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE (datname = 'test_$db_name' OR datname ~ '^test_${db_name}_gw[0-9]+$') AND pid <> pg_backend_pid()" \
   >/dev/null
 
 echo "==> lint"

@@ -1,9 +1,25 @@
 """Named actors shared by every test: a team with a manager and two reps, a second team, an admin."""
 
 import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from customers.models import Role
 from tests.factories import TeamFactory, UserFactory
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The pool log refuses TRUNCATE (public_pool migration 0003) unless the database allows it;
+    the test database does, so that flushing between transactional tests still works."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                name = connection.ops.quote_name(connection.settings_dict["NAME"])
+                cursor.execute(f"ALTER DATABASE {name} SET crm.allow_event_truncate = 'on'")
+                cursor.execute("SET crm.allow_event_truncate = 'on'")
 
 
 @pytest.fixture
@@ -42,3 +58,22 @@ def other_team_rep(db):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="boss", admin=True)
+
+
+@pytest.fixture
+def api_client():
+    """An anonymous DRF test client."""
+    return APIClient()
+
+
+@pytest.fixture
+def token_client(db):
+    """``token_client(user)``: a DRF test client that sends ``user``'s API token, as integrations do."""
+
+    def client_for(user):
+        token, _created = Token.objects.get_or_create(user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return client_for

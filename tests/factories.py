@@ -18,7 +18,7 @@ from customers.models import (
     Team,
     User,
 )
-from public_pool.models import Pool
+from public_pool.models import Pool, RecycleRule
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
@@ -56,6 +56,18 @@ class PoolFactory(factory.django.DjangoModelFactory):
         model = Pool
 
     name = factory.Sequence(lambda n: f"Pool {n}")
+
+
+class RecycleRuleFactory(factory.django.DjangoModelFactory):
+    """A rule row only: nothing re-matches owned customers or enqueues a task. Customers made
+    afterwards through the services (or ``services.refresh_recycle_policies``) follow it."""
+
+    class Meta:
+        model = RecycleRule
+
+    pool = factory.SubFactory(PoolFactory)
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    no_followup_days = 30
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,27 @@
+"""The ``/api/`` root (namespace ``api``): sign-in, the caller, each app's endpoints, the schema.
+
+Each app keeps its routes in ``<app>/api_urls.py`` and is included here. ``/api/customers/``
+is served by whatever view ``customers.api_urls.build_urlpatterns`` is given: once
+``public_pool/api.py`` subclasses ``CustomerListCreateApi`` to create into pools, route it with
+``include(customers_api_urls.build_urlpatterns(list_create_view=pool_api.<Subclass>))`` instead
+of ``include("customers.api_urls")``, so that ``customers`` never imports ``public_pool``.
+
+The schema and the Swagger UI work offline: Swagger's files come from
+``drf-spectacular-sidecar`` (``SWAGGER_UI_DIST = "SIDECAR"``) and are served as static files.
+ReDoc is not offered because drf-spectacular's ReDoc page loads Google Fonts.
+"""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from customers import api as customers_api
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", customers_api.ObtainTokenApi.as_view(), name="token"),
+    path("me/", customers_api.MeApi.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include("customers.api_urls")),
+]

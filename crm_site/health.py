@@ -1,0 +1,94 @@
+"""Liveness and readiness for load balancers, container health checks and uptime probes.
+
+``GET /healthz`` answers ``{"status": "ok"}`` (200) when the database answers a query, or
+``{"status": "unavailable", "checks": {"database": "error"}}`` (503) when it does not. It needs
+no login and says nothing about the failure beyond which check failed: details go to the log.
+
+Probes usually come by IP address (``Host: 10.0.3.7:8000``), which ``ALLOWED_HOSTS`` rightly
+rejects for every other page. ``HealthCheckMiddleware`` therefore answers ``/healthz`` before
+any middleware that validates the host; the answer contains no URL, so the host header does not
+matter to it. The URL pattern in ``crm_site/urls.py`` serves the same view for set-ups that
+leave the middleware out.
+
+``python -m crm_site.health [--broker]`` runs the same database check (and optionally a broker
+connection check) from a shell and exits 0 or 1: the health check of the Celery beat container,
+which serves no HTTP.
+"""
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+import django
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from crm_site.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+HEALTH_PATH = "/healthz"
+
+
+def database_is_up(alias: str = "default") -> bool:
+    """True when the database answers ``SELECT 1`` on a usable connection."""
+    try:
+        connection = connections[alias]
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # any failure means "not ready"; the reason goes to the log
+        logger.exception("health check: database %r is not answering", alias)
+        return False
+    return True
+
+
+def broker_is_up(timeout: float = 5.0) -> bool:
+    """True when a connection to the Celery broker can be opened within ``timeout`` seconds."""
+    try:
+        with celery_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+    except Exception:  # any failure means "not ready"; the reason goes to the log
+        logger.exception("health check: the Celery broker is not answering")
+        return False
+    return True
+
+
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    if database_is_up():
+        return JsonResponse({"status": "ok"})
+    return JsonResponse({"status": "unavailable", "checks": {"database": "error"}}, status=503)
+
+
+class HealthCheckMiddleware:
+    """Answer ``/healthz`` before host validation, sessions or locale run (put it first)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == HEALTH_PATH:
+            return healthz(request)
+        return self.get_response(request)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit 0 when the database (and with ``--broker`` the Celery broker) answers, else 1."""
+    args = sys.argv[1:] if argv is None else argv
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm_site.settings")
+    django.setup()
+    healthy = database_is_up()
+    if healthy and "--broker" in args:
+        healthy = broker_is_up()
+    print("ok" if healthy else "unavailable")
+    return 0 if healthy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,551 @@
+"""REST API for customers, follow-ups and the signed-in user (the contract is ``API.md``).
+
+Each endpoint is thin: a nested ``InputSerializer`` checks the *shape* of the input, then one
+selector or service does the work and a nested ``OutputSerializer`` renders the answer. Who may
+see a customer is decided once, in ``selectors.customers_visible_to`` (through
+``search_customers`` and ``get_visible_customer``); what may be done, in ``services``. Domain
+exceptions (``CustomerInvalid``, ``NotAllowed``...) become answers in one place,
+``crm_site.api.exception_handler``, so a service's field errors look exactly like a
+serializer's: ``{"code": "invalid", "detail": ..., "fields": {...}}``.
+
+A customer the caller may not see answers 404, never 403, so the API does not confirm that it
+exists. A customer the caller sees but may not act on (the service says no) answers 403.
+
+This module never imports ``public_pool`` (DESIGN.md: dependencies point
+``public_pool -> customers``). Creating into a pool is added by subclassing
+``CustomerListCreateApi`` in ``public_pool/api.py``; see its docstring.
+"""
+
+from dataclasses import fields as dataclass_fields
+from dataclasses import replace
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm_site.api import AuthedRequest, PageNumberPagination, error_responses, paginated_response
+from crm_site.exceptions import DomainError
+from customers import selectors, services
+from customers.models import (
+    Campaign,
+    CompanySize,
+    Customer,
+    DealStage,
+    FollowUp,
+    FollowUpKind,
+    Industry,
+    Level,
+    Role,
+    Source,
+    User,
+)
+
+
+class PoolNotSupported(DomainError):
+    """``pool`` was given to an endpoint that cannot create into a pool (400, with ``fields.pool``)."""
+
+    code = "pool_not_supported"
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "Creating a customer into a pool is not supported here. "
+                "Leave out “pool” to create a customer you own."
+            )
+        )
+        self.fields = {"pool": [str(self.message)]}
+
+
+# --- Shared serializers -----------------------------------------------------------------------
+
+
+class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
+    """A customer as every endpoint answers it (list rows and single objects alike).
+
+    Reads only columns of the row and what ``search_customers`` / ``get_visible_customer``
+    load with it (``owner`` and ``team`` joined, ``tags`` prefetched), so a page of any size
+    costs the same number of queries. ``owner``, ``team``, ``pool`` and ``campaign`` are ids.
+    """
+
+    owner = serializers.IntegerField(source="owner_id", allow_null=True, read_only=True)
+    owner_name = serializers.SerializerMethodField()
+    team = serializers.IntegerField(source="team_id", allow_null=True, read_only=True)
+    team_name = serializers.SerializerMethodField()
+    pool = serializers.IntegerField(source="pool_id", allow_null=True, read_only=True)
+    campaign = serializers.IntegerField(source="campaign_id", allow_null=True, read_only=True)
+    tags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Customer
+        ref_name = "Customer"
+        fields = [
+            "id",
+            "name",
+            "owner",
+            "owner_name",
+            "team",
+            "team_name",
+            "pool",
+            "phone",
+            "email",
+            "level",
+            "value_tier",
+            "industry",
+            "size",
+            "region",
+            "address",
+            "website",
+            "source",
+            "campaign",
+            "tags",
+            "is_protected",
+            "note",
+            "last_followup_at",
+            "first_won_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_owner_name(self, customer: Customer) -> str | None:
+        if customer.owner_id is None:
+            return None
+        return customer.owner.get_full_name() or customer.owner.username
+
+    def get_team_name(self, customer: Customer) -> str | None:
+        return customer.team.name if customer.team_id is not None else None
+
+    def get_tags(self, customer: Customer) -> list[str]:
+        # ``.all()`` is served by the prefetch cache; sorting here keeps it that way.
+        return sorted(tag.name for tag in customer.tags.all())
+
+
+_phone_shape = RegexValidator(
+    r"^\+?[\d\s\-().]*$",
+    message=_("Enter a phone number: digits, spaces, “+”, “-” and brackets only."),
+)
+
+
+class CustomerFieldsSerializer(serializers.Serializer[Any]):
+    """The editable details of a customer, shape only (lengths, choices, formats).
+
+    No field has a default: what is left out stays out of ``validated_data``, so create falls
+    back to ``CustomerData``'s defaults and PATCH keeps the current value. Normalising (phone
+    digits, lower-case e-mail) and the rules are ``services``' job.
+    """
+
+    name = serializers.CharField(max_length=200)
+    industry = serializers.ChoiceField(choices=Industry.choices, required=False, allow_blank=True)
+    size = serializers.ChoiceField(choices=CompanySize.choices, required=False, allow_blank=True)
+    region = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    website = serializers.URLField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True, validators=[_phone_shape])
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    source = serializers.ChoiceField(choices=Source.choices, required=False)
+    campaign = serializers.PrimaryKeyRelatedField(
+        queryset=Campaign.objects.all(), required=False, allow_null=True
+    )
+    level = serializers.ChoiceField(choices=Level.choices, required=False)
+    is_protected = serializers.BooleanField(
+        required=False, help_text=_("Only managers and admins may set it; for reps it is ignored.")
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, max_length=50, help_text=_("Tag names.")
+    )
+
+
+_CUSTOMER_DATA_FIELDS = frozenset(field.name for field in dataclass_fields(services.CustomerData))
+
+
+def customer_data_changes(validated: dict[str, Any]) -> dict[str, Any]:
+    """``CustomerFieldsSerializer.validated_data`` → keyword arguments of ``CustomerData``.
+
+    Keys that are not customer details (``owner``, ``pool``) are left out.
+    """
+    changes = {key: value for key, value in validated.items() if key in _CUSTOMER_DATA_FIELDS}
+    if "campaign" in validated:
+        changes["campaign_id"] = validated["campaign"].pk if validated["campaign"] else None
+    if "tags" in validated:
+        changes["tags"] = tuple(validated["tags"])
+    return changes
+
+
+def _current_customer_data(customer: Customer) -> services.CustomerData:
+    """A customer's stored details, the base a partial update is merged into."""
+    return services.CustomerData(
+        name=customer.name,
+        industry=customer.industry,
+        size=customer.size,
+        region=customer.region,
+        address=customer.address,
+        website=customer.website,
+        phone=customer.phone,
+        email=customer.email,
+        source=customer.source,
+        campaign_id=customer.campaign_id,
+        level=customer.level,
+        is_protected=customer.is_protected,
+        note=customer.note,
+        tags=tuple(customer.tags.values_list("name", flat=True)),
+    )
+
+
+_SORT_LABELS = {
+    "-updated_at": _("Recently changed first"),
+    "name": _("Company name"),
+    "last_followup_at": _("Longest without a follow-up first"),
+}
+
+# --- Customers --------------------------------------------------------------------------------
+
+
+class CustomerListCreateApi(APIView):
+    """``GET /api/customers/``: the caller's visible customers; ``POST``: create one.
+
+    The list always comes from ``selectors.search_customers`` (visibility, filters, search and
+    the indexed sorts); query parameters are checked by ``FilterSerializer`` and an invalid one
+    answers 400 with ``fields``. ``page_size`` above 200 is capped at 200 by the paginator.
+    Queries per page: authentication, (a manager's team ids,) COUNT, the page with owner and team
+    joined, and one for the tags of the whole page: the same for 5 rows or 200.
+
+    Create goes through ``create_customer()``, which subclasses override. Here it calls
+    ``services.create_customer``: a rep's new customer is the rep's own, a manager may name a
+    member of a team they manage as ``owner``, an admin anyone (the service decides). A non-null
+    ``pool`` answers 400 ``pool_not_supported``, because creating into a pool belongs to
+    ``public_pool``, which ``customers`` must not import. ``public_pool/api.py`` subclasses this
+    view, overrides ``create_customer()`` to send ``pool`` to its own service (calling
+    ``super()`` when ``pool`` is null) and is routed at ``/api/customers/`` through
+    ``customers.api_urls.build_urlpatterns(list_create_view=...)``. A subclass that changes
+    ``InputSerializer`` should re-declare ``post`` with its own ``extend_schema`` so the
+    schema shows its fields.
+    """
+
+    pagination_class = PageNumberPagination
+
+    class FilterSerializer(serializers.Serializer[Any]):
+        owner = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            validators=[RegexValidator(r"^(me|\d+)$", message=_("Give a user id or “me”."))],
+            help_text=_("A user id, or “me” for the caller's own customers."),
+        )
+        team = serializers.IntegerField(required=False, min_value=1, help_text=_("Team id."))
+        level = serializers.ChoiceField(choices=Level.choices, required=False, allow_blank=True)
+        stage = serializers.ChoiceField(
+            choices=DealStage.choices,
+            required=False,
+            allow_blank=True,
+            help_text=_("Customers with a deal at this stage."),
+        )
+        source = serializers.ChoiceField(choices=Source.choices, required=False, allow_blank=True)
+        industry = serializers.ChoiceField(choices=Industry.choices, required=False, allow_blank=True)
+        search = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=200,
+            help_text=_("Part of the company name, or an exact phone number or e-mail address."),
+        )
+        ordering = serializers.ChoiceField(
+            choices=[(key, _SORT_LABELS.get(key, key)) for key in selectors.CUSTOMER_SORTS],
+            required=False,
+            allow_blank=True,
+        )
+
+    class InputSerializer(CustomerFieldsSerializer):
+        owner = serializers.PrimaryKeyRelatedField(
+            queryset=User.objects.filter(is_active=True),
+            required=False,
+            allow_null=True,
+            help_text=_("Managers and admins only; default: the caller."),
+        )
+        pool = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            help_text=_("Admins: create the customer as a lead in this pool instead of giving it an owner."),
+        )
+
+        class Meta:
+            ref_name = "CustomerCreateInput"
+
+    OutputSerializer = CustomerOutputSerializer
+
+    @extend_schema(
+        operation_id="customers_list",
+        summary=_("List customers"),
+        description=_(
+            "The customers the caller may see: a rep their own, a manager their teams', an admin all. "
+            "Filters combine; `page_size` is at most 200."
+        ),
+        parameters=[FilterSerializer],
+        responses={200: CustomerOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request: AuthedRequest) -> Response:
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        customers = selectors.search_customers(
+            user=request.user, filters=self.customer_filters(request=request, params=params.validated_data)
+        )
+        return paginated_response(
+            request=request, view=self, queryset=customers, serializer_class=self.OutputSerializer
+        )
+
+    @extend_schema(
+        operation_id="customers_create",
+        summary=_("Create a customer"),
+        description=_(
+            "A rep's new customer is their own. Managers may give it to a member of a team they "
+            "manage with `owner`, admins to anyone."
+        ),
+        request=InputSerializer,
+        responses={201: CustomerOutputSerializer, **error_responses(400, 401, 403)},
+    )
+    def post(self, request: AuthedRequest) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payload = dict(serializer.validated_data)
+        data = services.CustomerData(**customer_data_changes(payload))
+        customer = self.create_customer(request=request, data=data, payload=payload)
+        return Response(self.OutputSerializer(customer).data, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def customer_filters(*, request: AuthedRequest, params: dict[str, Any]) -> selectors.CustomerFilters:
+        owner = params.get("owner") or None
+        return selectors.CustomerFilters(
+            search=params.get("search", ""),
+            owner=request.user.pk if owner == "me" else (int(owner) if owner else None),
+            team=params.get("team"),
+            level=params.get("level", ""),
+            source=params.get("source", ""),
+            industry=params.get("industry", ""),
+            stage=params.get("stage", ""),
+            sort=params.get("ordering") or selectors.DEFAULT_CUSTOMER_SORT,
+        )
+
+    def create_customer(
+        self, *, request: AuthedRequest, data: services.CustomerData, payload: dict[str, Any]
+    ) -> Customer:
+        """Create the customer; override to support more of ``payload`` (``pool``).
+
+        ``data`` holds the customer's details; ``payload`` is the whole validated input,
+        including ``owner`` (a ``User`` or absent) and ``pool`` (an id or absent).
+        """
+        if payload.get("pool") is not None:
+            raise PoolNotSupported()
+        return services.create_customer(actor=request.user, data=data, owner=payload.get("owner"))
+
+
+class CustomerDetailApi(APIView):
+    """``GET/PATCH /api/customers/{id}/``: the owner, their manager and admins.
+
+    A customer outside ``customers_visible_to`` answers 404 (before the input is even looked
+    at, so a 400 never confirms it exists). PATCH is partial: the fields sent are merged into
+    the stored details and the whole goes through ``services.update_customer``. ``owner`` and
+    ``pool`` are not editable here: ownership changes are claim, release, assign and transfer.
+    """
+
+    class InputSerializer(CustomerFieldsSerializer):
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            message = _(
+                "Ownership cannot be edited: claim, release, assign or transfer the customer instead."
+            )
+            not_editable = sorted({"owner", "pool"} & set(self.initial_data))
+            if not_editable:
+                raise serializers.ValidationError({name: [message] for name in not_editable})
+            return attrs
+
+        class Meta:
+            ref_name = "CustomerUpdateInput"
+
+    OutputSerializer = CustomerOutputSerializer
+
+    @extend_schema(
+        operation_id="customers_retrieve",
+        summary=_("Get a customer"),
+        description=_("For its owner, the owner's manager and admins; 404 for anyone else."),
+        responses={200: OutputSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: AuthedRequest, customer_id: int) -> Response:
+        customer = selectors.get_visible_customer(user=request.user, customer_id=customer_id)
+        return Response(self.OutputSerializer(customer).data)
+
+    @extend_schema(
+        operation_id="customers_partial_update",
+        summary=_("Change a customer's details"),
+        description=_(
+            "Send only the fields to change. `owner` and `pool` cannot be edited: ownership changes "
+            "by claim, release, assign and transfer."
+        ),
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def patch(self, request: AuthedRequest, customer_id: int) -> Response:
+        customer = selectors.get_visible_customer(user=request.user, customer_id=customer_id)
+        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = replace(_current_customer_data(customer), **customer_data_changes(serializer.validated_data))
+        customer = services.update_customer(actor=request.user, customer=customer, data=data)
+        return Response(self.OutputSerializer(customer).data)
+
+
+class CustomerFollowUpsApi(APIView):
+    """``GET /api/customers/{id}/follow-ups/``: newest first, paginated; ``POST``: log one.
+
+    Both answer 404 for a customer the caller may not see. Who may log is the service's rule
+    (``services.log_followup``: the owner, the owner's manager, an admin); a visible customer
+    the caller may not work on answers 403 ``permission_denied``. A future ``at`` is refused by
+    the service (400 with ``fields.at``).
+    """
+
+    pagination_class = PageNumberPagination
+
+    class InputSerializer(serializers.Serializer[Any]):
+        kind = serializers.ChoiceField(choices=FollowUpKind.choices)
+        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+        at = serializers.DateTimeField(
+            required=False, allow_null=True, default=None, help_text=_("When it happened; default: now.")
+        )
+
+        class Meta:
+            ref_name = "FollowUpCreateInput"
+
+    class OutputSerializer(serializers.ModelSerializer[FollowUp]):
+        customer = serializers.IntegerField(source="customer_id", read_only=True)
+        by = serializers.IntegerField(source="by_id", read_only=True)
+        by_name = serializers.SerializerMethodField()
+
+        class Meta:
+            model = FollowUp
+            ref_name = "FollowUp"
+            fields = ["id", "customer", "kind", "note", "at", "by", "by_name", "created_at"]
+            read_only_fields = fields
+
+        def get_by_name(self, followup: FollowUp) -> str:
+            return followup.by.get_full_name() or followup.by.username
+
+    @extend_schema(
+        operation_id="customers_follow_ups_list",
+        summary=_("List a customer's follow-ups"),
+        description=_("Newest first."),
+        responses={200: OutputSerializer(many=True), **error_responses(401, 403, 404)},
+    )
+    def get(self, request: AuthedRequest, customer_id: int) -> Response:
+        customer = selectors.get_visible_customer(user=request.user, customer_id=customer_id)
+        # Visibility was settled on the customer above; its follow-ups need no further rule.
+        followups = FollowUp.objects.filter(customer=customer).select_related("by").order_by("-at", "-id")
+        return paginated_response(
+            request=request, view=self, queryset=followups, serializer_class=self.OutputSerializer
+        )
+
+    @extend_schema(
+        operation_id="customers_follow_ups_create",
+        summary=_("Log a follow-up"),
+        description=_(
+            "For the owner, the owner's manager and admins. `at` defaults to now and cannot be in the future."
+        ),
+        request=InputSerializer,
+        responses={201: OutputSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def post(self, request: AuthedRequest, customer_id: int) -> Response:
+        customer = selectors.get_visible_customer(user=request.user, customer_id=customer_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        followup = services.log_followup(actor=request.user, customer=customer, **serializer.validated_data)
+        return Response(self.OutputSerializer(followup).data, status=status.HTTP_201_CREATED)
+
+
+# --- Signing in and the caller ----------------------------------------------------------------
+
+
+class ObtainTokenApi(APIView):
+    """``POST /api/auth/token/`` ``{"username", "password"}`` → ``{"token"}`` (DRF authtoken).
+
+    The same key is returned until it is deleted (admin → Tokens), so several clients of one
+    user share it. No authentication runs here, so a stale ``Authorization`` header cannot
+    block getting a new key. Wrong credentials, or an inactive user, answer 400
+    ``invalid_credentials``. Issuing a key is sign-in plumbing, not a business rule, so it has
+    no service.
+    """
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer[Any]):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(
+            max_length=128, trim_whitespace=False, style={"input_type": "password"}
+        )
+
+        class Meta:
+            ref_name = "TokenRequest"
+
+    class OutputSerializer(serializers.Serializer[Any]):
+        token = serializers.CharField(help_text=_("Send it as “Authorization: Token <token>”."))
+
+        class Meta:
+            ref_name = "Token"
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        summary=_("Get an API token"),
+        description=_("Send the token as `Authorization: Token <token>` on every request."),
+        request=InputSerializer,
+        responses={200: OutputSerializer, **error_responses(400)},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request=request,
+            username=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            raise DomainError(
+                _("Unable to sign in with this username and password."), code="invalid_credentials"
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response(self.OutputSerializer({"token": token.key}).data)
+
+
+class MeApi(APIView):
+    """``GET /api/me/``: who is calling. ``role`` is ``admin`` for superusers too."""
+
+    class OutputSerializer(serializers.ModelSerializer[User]):
+        role = serializers.SerializerMethodField()
+        team = serializers.IntegerField(source="team_id", allow_null=True, read_only=True)
+        team_name = serializers.SerializerMethodField()
+        full_name = serializers.CharField(source="get_full_name", read_only=True)
+
+        class Meta:
+            model = User
+            ref_name = "Me"
+            fields = ["id", "username", "full_name", "email", "role", "team", "team_name"]
+            read_only_fields = fields
+
+        @extend_schema_field(serializers.ChoiceField(choices=Role.choices))
+        def get_role(self, user: User) -> str:
+            return Role.ADMIN.value if user.is_admin else user.role
+
+        def get_team_name(self, user: User) -> str | None:
+            return user.team.name if user.team_id is not None else None
+
+    @extend_schema(
+        operation_id="me_retrieve",
+        summary=_("Who am I"),
+        description=_("The caller's id, username, role and team."),
+        responses={200: OutputSerializer, **error_responses(401, 403)},
+    )
+    def get(self, request: AuthedRequest) -> Response:
+        return Response(self.OutputSerializer(request.user).data)

@@ -1,0 +1,332 @@
+"""Server-rendered customer pages: list, detail with its in-place forms, create/edit, pipeline.
+
+Views are thin: they parse a form, call one selector or service, and render. Every page
+starts from ``selectors.get_visible_customer`` / ``search_customers``, so a customer the
+user may not see is a 404 on every page and action, exactly as in the API.
+
+Query budgets (asserted in ``tests/customers/test_views.py``):
+
+- list: count + one page of rows (owner and team joined) + the page's tags + the owner
+  picker's reps (+ teams for admins) — the same whatever the page size;
+- detail: customer, contacts, tags, the 50 most recently touched deals, the 50 newest
+  follow-ups and feedback — the same whatever the customer's history.
+
+The in-place forms of the detail page post to their own URLs. With htmx they answer with
+the detail template's partials (``{% partialdef %}``): the form (cleared after a save, with
+field errors otherwise) plus the panels the change touched, swapped out of band. Without
+JavaScript the same URLs redirect back to the page after a save (post/redirect/get) and
+re-render the whole page with field errors otherwise.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers import forms, selectors, services
+from customers.models import Customer, Deal, DealStage, Feedback, FollowUp, Role, Team, User
+
+TIMELINE_LIMIT = 50  # entries on the detail page; older history is in the admin and the API
+DEALS_LIMIT = 50  # most recently touched deals listed (and feeding the timeline)
+
+
+def _leads_people(user: User) -> bool:
+    """Managers and admins pick owners and filter by rep; reps only ever see their own."""
+    return user.is_admin or user.role == Role.MANAGER
+
+
+# --- list --------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def customer_list(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    reps = list(selectors.reps_visible_to(user)) if _leads_people(user) else [user]
+    teams = list(Team.objects.order_by("name")) if user.is_admin else []
+    form = forms.CustomerFilterForm(request.GET, reps=reps, teams=teams)
+    customers = selectors.search_customers(user=user, filters=form.filters())
+    # Paginator's count is one COUNT over the same (indexed) filter; the page is a LIMIT/OFFSET
+    # over an indexed order. Nothing else on the page reads more than one page of rows.
+    page = Paginator(customers, form.per_page()).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "customers/list.html",
+        {
+            "form": form,
+            "page": page,
+            "customers": page.object_list,
+            "ignored_filters": form.ignored_labels(),
+            "active_filters": form.active_count(),
+            "page_sizes": forms.PAGE_SIZES,
+        },
+    )
+
+
+# --- detail and its timeline -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a customer's history. ``type`` picks the template branch that renders it."""
+
+    at: datetime
+    type: str  # "followup", "deal_created", "deal_won", "deal_lost", "feedback"
+    item: FollowUp | Deal | Feedback
+
+
+def _timeline(customer: Customer, deals: list[Deal]) -> list[TimelineEntry]:
+    """Follow-ups, deal events and feedback merged, newest first, at most ``TIMELINE_LIMIT``.
+
+    Each source is read newest first with the same limit (indexes ``followup_customer_at``,
+    ``feedback_customer_at``), so the merge is exact for follow-ups and feedback and costs two
+    queries whatever the history. Deal events come from ``deals`` (the most recently touched
+    deals, already loaded for the deals panel).
+    """
+    entries = [
+        TimelineEntry(at=followup.at, type="followup", item=followup)
+        for followup in customer.followups.select_related("by").order_by("-at", "-id")[:TIMELINE_LIMIT]
+    ]
+    entries += [
+        TimelineEntry(at=answer.at, type="feedback", item=answer)
+        for answer in customer.feedback.select_related("contact", "recorded_by").order_by("-at", "-id")[
+            :TIMELINE_LIMIT
+        ]
+    ]
+    for deal in deals:
+        entries.append(TimelineEntry(at=deal.created_at, type="deal_created", item=deal))
+        if deal.closed_at is not None:
+            closed = "deal_won" if deal.stage == DealStage.WON else "deal_lost"
+            entries.append(TimelineEntry(at=deal.closed_at, type=closed, item=deal))
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:TIMELINE_LIMIT]
+
+
+def _detail_context(customer: Customer, **extra: Any) -> dict[str, Any]:
+    deals = list(customer.deals.select_related("owner").order_by("-updated_at", "-id")[:DEALS_LIMIT])
+    timeline = _timeline(customer, deals)
+    context: dict[str, Any] = {
+        "customer": customer,
+        "contacts": list(customer.contacts.all()),
+        "tags": list(customer.tags.all()),
+        "deals": deals,
+        "timeline": timeline,
+        "timeline_is_cut": len(timeline) == TIMELINE_LIMIT,
+        "stages": DealStage.choices,
+        "open_stages": DealStage.open_stages(),
+        "followup_form": forms.FollowUpForm(),
+        "contact_form": forms.ContactForm(),
+        "deal_form": forms.DealForm(),
+        "stage_form": None,
+        "just_saved": "",
+        # The in-place forms re-render this page at their POST-only URLs: switch language back here.
+        "language_next": reverse("customers:detail", args=[customer.pk]),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.get_visible_customer(user=request.user, customer_id=pk)  # type: ignore[arg-type]
+    return render(request, "customers/detail.html", _detail_context(customer))
+
+
+def _run_service(form: django_forms.Form, action: Callable[[], object]) -> bool:
+    """Call a service for a valid form; its rule errors become the form's errors."""
+    try:
+        action()
+    except services.CustomerInvalid as error:
+        forms.add_service_errors(form, error.fields)
+        return False
+    except services.NotAllowed as error:
+        form.add_error(None, str(error.message))
+        return False
+    return True
+
+
+def _submit_in_place(
+    request: HttpRequest,
+    customer: Customer,
+    *,
+    form: Any,
+    form_key: str,
+    save: Callable[[Any], object],
+    partial: str,
+    anchor: str,
+    done: str,
+) -> HttpResponse:
+    """The shared flow of the detail page's in-place forms (see the module docstring).
+
+    ``form_key`` names the form in the template context, ``partial`` the fragment htmx gets,
+    ``anchor`` where a browser without JavaScript lands after the redirect.
+    """
+    saved = form.is_valid() and _run_service(form, lambda: save(form))
+    if saved and not request.htmx:  # type: ignore[attr-defined]
+        messages.success(request, done)
+        return redirect(f"{reverse('customers:detail', args=[customer.pk])}#{anchor}")
+    if saved:
+        # Re-read: the service moved last_followup_at / first_won_at / updated_at in SQL.
+        customer = selectors.get_visible_customer(user=request.user, customer_id=customer.pk)  # type: ignore[arg-type]
+        form = type(form)() if form_key != "stage_form" else None
+    context = _detail_context(customer, **{form_key: form}, just_saved=form_key if saved else "", done=done)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, f"customers/detail.html#{partial}", context)
+    return render(request, "customers/detail.html", context)
+
+
+@login_required
+@require_POST
+def log_followup(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    customer = selectors.get_visible_customer(user=user, customer_id=pk)
+    return _submit_in_place(
+        request,
+        customer,
+        form=forms.FollowUpForm(request.POST),
+        form_key="followup_form",
+        save=lambda form: services.log_followup(actor=user, customer=customer, **form.service_kwargs()),
+        partial="followup-response",
+        anchor="timeline",
+        done=_("Follow-up logged."),
+    )
+
+
+@login_required
+@require_POST
+def add_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    customer = selectors.get_visible_customer(user=user, customer_id=pk)
+    return _submit_in_place(
+        request,
+        customer,
+        form=forms.ContactForm(request.POST),
+        form_key="contact_form",
+        save=lambda form: services.add_contact(actor=user, customer=customer, **form.service_kwargs()),
+        partial="contacts",
+        anchor="contacts",
+        done=_("Contact added."),
+    )
+
+
+@login_required
+@require_POST
+def add_deal(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    customer = selectors.get_visible_customer(user=user, customer_id=pk)
+    return _submit_in_place(
+        request,
+        customer,
+        form=forms.DealForm(request.POST),
+        form_key="deal_form",
+        save=lambda form: services.create_deal(actor=user, customer=customer, **form.service_kwargs()),
+        partial="deals-response",
+        anchor="deals",
+        done=_("Deal added."),
+    )
+
+
+@login_required
+@require_POST
+def move_deal(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    customer = selectors.get_visible_customer(user=user, customer_id=pk)
+    deal = get_object_or_404(Deal, pk=deal_pk, customer=customer)
+    deal.customer = customer  # the service checks who may work on it; spare it a query
+    return _submit_in_place(
+        request,
+        customer,
+        form=forms.DealStageForm(request.POST),
+        form_key="stage_form",
+        save=lambda form: services.move_deal(actor=user, deal=deal, **form.service_kwargs()),
+        partial="deals-response",
+        anchor="deals",
+        done=_("Deal stage changed."),
+    )
+
+
+# --- create and edit ---------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_create(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    owners = list(selectors.reps_visible_to(user)) if _leads_people(user) else []
+    form = forms.CustomerForm(
+        request.POST or None,
+        owners=owners,
+        may_protect=_leads_people(user),
+        initial={"owner": user.pk},
+    )
+    if request.method == "POST" and form.is_valid():
+        created: list[Customer] = []
+
+        def create() -> None:
+            created.append(
+                services.create_customer(actor=user, data=form.customer_data(), owner=form.chosen_owner())
+            )
+
+        if _run_service(form, create):
+            messages.success(request, _("Customer created."))
+            return redirect("customers:detail", pk=created[0].pk)
+    return render(request, "customers/form.html", {"form": form, "customer": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    customer = selectors.get_visible_customer(user=user, customer_id=pk)
+    form = forms.CustomerForm(
+        request.POST or None,
+        may_protect=_leads_people(user),
+        initial=forms.CustomerForm.initial_for(customer, (tag.name for tag in customer.tags.all())),
+    )
+    if request.method == "POST" and form.is_valid():
+
+        def update() -> None:
+            services.update_customer(actor=user, customer=customer, data=form.customer_data())
+
+        if _run_service(form, update):
+            messages.success(request, _("Customer saved."))
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/form.html", {"form": form, "customer": customer})
+
+
+# --- pipeline ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def pipeline(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    reps = list(selectors.reps_visible_to(user)) if _leads_people(user) else []
+    form = forms.PipelineFilterForm(request.GET, reps=reps)
+    owner_id = form.owner_id() if reps else None
+    columns = selectors.deal_pipeline(user=user, owner_id=owner_id)
+    open_columns = [column for column in columns if column.stage in DealStage.open_stages()]
+    return render(
+        request,
+        "customers/pipeline.html",
+        {
+            "form": form,
+            "show_filter": bool(reps),
+            "columns": columns,
+            "open_count": sum(column.count for column in open_columns),
+            "open_amount": sum((column.amount for column in open_columns), start=0),
+            "today": timezone.localdate(),
+        },
+    )

@@ -1,0 +1,247 @@
+"""The recycle job: owned customers whose rule says so go back to a pool.
+
+Set-based and bounded: for each enabled rule, batches of at most ``batch_size`` customers,
+each batch ONE statement on PostgreSQL::
+
+    WITH cand AS (SELECT … ORDER BY recycle_due_at LIMIT n FOR UPDATE SKIP LOCKED),
+         moved AS (UPDATE customers … FROM cand … RETURNING …)
+    INSERT INTO pool events SELECT … FROM moved
+
+in its own short transaction. Rows are reached through
+the partial index on ``recycle_due_at`` (owned rows only); the moved leads are scored for
+the pool list in the same UPDATE (one row version per customer), and nothing is loaded into
+Python but the ids of one batch.
+
+Correctness under overlap (DESIGN.md invariant 5): a run takes a session advisory lock and an
+overlapping run returns at once (``skipped``); with ``exclusive=False`` several runs share the
+work instead, kept apart by ``SKIP LOCKED`` and by the candidate query re-checking the row
+(PostgreSQL re-evaluates it on the latest row version before locking): a customer is recycled
+at most once and gets exactly one event. Re-running is harmless (idempotent): a recycled
+customer is pooled and no longer matches.
+
+Re-verification: the stored ``recycle_due_at`` only selects candidates. Each is re-checked
+against the rule's *current* conditions, exemptions and triggers (``policies.rule_conditions``,
+``policies.live_due_expression``) at ``as_of``, so a stale stored deadline never recycles a
+customer who is no longer due.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from customers.models import Customer
+from public_pool.models import PoolEvent, PoolEventKind, RecycleRule
+from public_pool.services._common import pooled_state, without_jit
+from public_pool.services.policies import (
+    RuleData,
+    live_due_expression,
+    recycle_trigger_expression,
+    refresh_changed_pools,
+    refresh_stale_recycle_policies,
+    rule_conditions,
+)
+from public_pool.services.priority import priority_expression, weights_for
+
+# pg advisory lock key of the recycle job (any constant bigint unique to this job).
+RECYCLE_LOCK_KEY = 7_210_431_001
+
+
+@dataclass(frozen=True)
+class RecycleResult:
+    as_of: datetime
+    dry_run: bool
+    recycled: int
+    by_rule: dict[int, int] = field(default_factory=dict)
+    policies_refreshed: int = 0
+    skipped: bool = False  # another run held the lock; this one did nothing
+
+
+def due_customers(*, rule: RecycleRule, as_of: datetime) -> QuerySet[Customer]:
+    """Customers ``rule`` recycles at ``as_of``, re-verified against the rule's current values."""
+    data = RuleData.from_rule(rule)
+    return (
+        Customer.objects.filter(owner__isnull=False, recycle_due_at__lte=as_of, recycle_rule_id=rule.pk)
+        .filter(rule_conditions(pool=rule.pool, rule=data))
+        .annotate(
+            live_due=live_due_expression(data),
+            recycle_trigger=recycle_trigger_expression(rule=data, as_of=as_of),
+        )
+        .filter(live_due__lte=as_of)
+    )
+
+
+@dataclass(frozen=True)
+class RecycleCandidate:
+    customer_id: int
+    name: str
+    owner_id: int
+    rule_id: int
+    target_pool_id: int
+    due_at: datetime  # the stored deadline
+    trigger: str  # no_followup / no_deal
+
+
+def iter_recycle_candidates(*, as_of: datetime, chunk_size: int = 2000) -> Iterator[RecycleCandidate]:
+    """What a run at ``as_of`` would recycle, re-verified, streamed rule by rule (dry runs).
+
+    Reads only; rows are not locked, so a run starting meanwhile may take some of them.
+    """
+    for rule in (
+        RecycleRule.objects.filter(enabled=True).select_related("pool").order_by("pool_id", "priority", "pk")
+    ):
+        rows = (
+            due_customers(rule=rule, as_of=as_of)
+            .order_by("recycle_due_at", "pk")
+            .values_list("pk", "name", "owner_id", "recycle_due_at", "recycle_trigger")
+        )
+        for pk, name, owner_id, due_at, trigger in rows.iterator(chunk_size=chunk_size):
+            yield RecycleCandidate(
+                customer_id=pk,
+                name=name,
+                owner_id=owner_id,
+                rule_id=rule.pk,
+                target_pool_id=rule.effective_target_id,
+                due_at=due_at,
+                trigger=trigger,
+            )
+
+
+@contextmanager
+def _run_lock(exclusive: bool) -> Iterator[bool]:
+    if not exclusive or connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [RECYCLE_LOCK_KEY])
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [RECYCLE_LOCK_KEY])
+
+
+def _batch_postgres(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_size: int) -> list[int]:
+    target = rule.effective_target_id
+    candidates = (
+        due_customers(rule=rule, as_of=as_of)
+        .annotate(new_priority=priority_expression(weights_for(target), now))
+        # Index order only (no tie-breaker): a batch stops after ``batch_size`` index entries
+        # instead of sorting every row that shares a deadline.
+        .order_by("recycle_due_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values("pk", "owner_id", "recycle_trigger", "new_priority")[:batch_size]
+    )
+    select_sql, select_params = candidates.query.sql_with_params()
+    customers, events = Customer._meta.db_table, PoolEvent._meta.db_table
+    sql = f"""
+        WITH cand (id, owner_id, recycle_trigger, priority) AS ({select_sql}),
+        moved AS (
+            UPDATE {customers} AS c
+            SET owner_id = NULL, team_id = NULL, pool_id = %s, home_pool_id = %s, pooled_at = %s,
+                claimed_at = NULL, updated_at = %s, recycle_due_at = NULL, recycle_rule_id = NULL,
+                recycle_idle_days = NULL, recycle_deal_days = NULL, recycle_exempt_stage = '',
+                recycle_extension_days = 0, recycle_policy_stale = false, priority_score = cand.priority
+            FROM cand
+            WHERE c.id = cand.id AND c.owner_id IS NOT NULL
+            RETURNING c.id, cand.owner_id, cand.recycle_trigger
+        )
+        INSERT INTO {events}
+            (customer_id, kind, actor_id, from_owner_id, to_owner_id, from_pool_id, to_pool_id,
+             reason, note, rule_id, override, at)
+        SELECT id, %s, NULL, owner_id, NULL, NULL, %s, recycle_trigger, '', %s, false, %s FROM moved
+        RETURNING customer_id
+    """  # noqa: S608 -- table names come from model metadata; every value is a parameter
+    params = [*select_params, target, target, now, now, PoolEventKind.RECYCLE.value, target, rule.pk, now]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_size: int) -> list[int]:
+    """The same batch in three ORM statements, for SQLite (which serialises writers anyway)."""
+    rows = list(
+        due_customers(rule=rule, as_of=as_of)
+        .order_by("recycle_due_at", "pk")
+        .values_list("pk", "owner_id", "recycle_trigger")[:batch_size]
+    )
+    target = rule.effective_target_id
+    ids = [pk for pk, _owner, _trigger in rows]
+    Customer.objects.filter(pk__in=ids, owner__isnull=False).update(
+        **pooled_state(pool_id=target, now=now), priority_score=priority_expression(weights_for(target), now)
+    )
+    PoolEvent.objects.bulk_create(
+        PoolEvent(
+            customer_id=pk,
+            kind=PoolEventKind.RECYCLE,
+            from_owner_id=owner_id,
+            to_pool_id=target,
+            reason=trigger,
+            rule=rule,
+            at=now,
+        )
+        for pk, owner_id, trigger in rows
+    )
+    return ids
+
+
+def recycle_stale_customers(
+    *,
+    as_of: datetime | None = None,
+    dry_run: bool = False,
+    batch_size: int | None = None,
+    exclusive: bool = True,
+) -> RecycleResult:
+    """Apply every enabled recycle rule as of ``as_of`` (default: now).
+
+    ``dry_run`` counts what would move per rule and changes nothing (stale policies are not
+    re-matched either; ``selectors.recycle_candidates`` lists the stored deadlines). Otherwise:
+    re-match stale policies, then recycle rule by rule in batches of ``batch_size`` (default
+    ``PUBLIC_POOL_RECYCLE_BATCH_SIZE``), each batch its own transaction, one ``recycle`` event
+    per customer naming the rule and the trigger (``reason`` = ``no_followup``/``no_deal``).
+    Events and ``pooled_at`` carry the real time of the move, not ``as_of``.
+
+    ``exclusive`` (default) makes an overlapping run return at once with ``skipped=True``;
+    without it, overlapping runs split the work. At-least-once safe: run it as often as you like.
+    """
+    as_of = as_of or timezone.now()
+    batch_size = batch_size or settings.PUBLIC_POOL_RECYCLE_BATCH_SIZE
+    rules = list(
+        RecycleRule.objects.filter(enabled=True).select_related("pool").order_by("pool_id", "priority", "pk")
+    )
+    if dry_run:
+        with transaction.atomic():
+            counts = {rule.pk: due_customers(rule=rule, as_of=as_of).count() for rule in rules}
+        return RecycleResult(as_of=as_of, dry_run=True, recycled=sum(counts.values()), by_rule=counts)
+
+    batch = _batch_postgres if connection.vendor == "postgresql" else _batch_generic
+    with _run_lock(exclusive) as acquired:
+        if not acquired:
+            return RecycleResult(as_of=as_of, dry_run=False, recycled=0, skipped=True)
+        refreshed = refresh_changed_pools(batch_size=batch_size)
+        refreshed += refresh_stale_recycle_policies(batch_size=batch_size)
+        by_rule: dict[int, int] = {}
+        for rule in rules:
+            while True:
+                now = timezone.now()
+                with transaction.atomic():
+                    without_jit()
+                    moved = batch(rule=rule, as_of=as_of, now=now, batch_size=batch_size)
+                if moved:
+                    by_rule[rule.pk] = by_rule.get(rule.pk, 0) + len(moved)
+                if len(moved) < batch_size:
+                    break
+    return RecycleResult(
+        as_of=as_of,
+        dry_run=False,
+        recycled=sum(by_rule.values()),
+        by_rule=by_rule,
+        policies_refreshed=refreshed,
+    )

@@ -1,0 +1,53 @@
+"""Celery tasks of the public pool: thin wrappers, each calling one service.
+
+Every task is safe to run twice (the services are idempotent) and takes only JSON values.
+Default schedules are in ``settings.CELERY_BEAT_SCHEDULE``; admins change them in the
+django-celery-beat admin.
+"""
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils.dateparse import parse_datetime
+
+from public_pool import services
+
+
+def _as_of(value: str | None) -> datetime | None:
+    return parse_datetime(value) if value else None
+
+
+def _json(result: object) -> dict[str, Any]:
+    data = asdict(result)  # type: ignore[call-overload]
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
+
+
+# OperationalError: the database restarted or a lock timed out; a retry heals it.
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+def recycle_pool_task(*, as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """Apply the recycle rules (``services.recycle_stale_customers``); answers the counts."""
+    result = services.recycle_stale_customers(as_of=_as_of(as_of), dry_run=dry_run)
+    data = _json(result)
+    data["by_rule"] = {str(k): v for k, v in result.by_rule.items()}
+    return data
+
+
+@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=5, acks_late=True)
+def warn_recycle_task(*, as_of: str | None = None) -> dict[str, Any]:
+    """Warn owners and managers before recycling (``services.warn_recycle``); OSError: mail server."""
+    return _json(services.warn_recycle(as_of=_as_of(as_of)))
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+def recompute_pool_priorities_task(*, pool_id: int | None = None) -> int:
+    """Re-score the leads of one pool, or of all pools (nightly: recency decays)."""
+    return services.recompute_pool_priorities(pool_id=pool_id)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True)
+def refresh_pool_recycle_policies_task(*, pool_id: int) -> int:
+    """Re-match a pool's owned customers after its rules changed (enqueued on commit of the edit)."""
+    return services.refresh_pool_recycle_policies(pool_id=pool_id)

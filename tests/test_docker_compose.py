@@ -1,0 +1,293 @@
+"""docker-compose.yml and the Dockerfile, checked without a Docker engine.
+
+No Docker engine runs where the tests run, so the compose file is parsed (PyYAML, with the
+``${VAR:-default}`` / ``${VAR:?message}`` interpolation compose applies) and every service,
+command, health check, ``depends_on`` condition and the environment the production settings
+need is checked; the web environment is then handed to the real settings module in a
+subprocess. When a compose implementation is installed (``docker compose`` or Debian's
+``docker-compose``), ``config`` validates the file against the compose schema as well.
+"""
+
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+APP_SERVICES = ("web", "worker", "beat")
+# What an operator puts in .env; everything else has a default in the compose file.
+OPERATOR_ENV = {
+    "DJANGO_SECRET_KEY": "a-long-random-secret-for-the-test",
+    "DJANGO_ALLOWED_HOSTS": "crm.example.com",
+    "POSTGRES_PASSWORD": "pg-secret",
+}
+
+_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+
+
+class MissingVariable(Exception):
+    pass
+
+
+def interpolate(value: object, env: dict[str, str]) -> object:
+    """Compose's variable substitution: ``${X}``, ``${X:-default}``, ``${X:?error}``, ``$$``."""
+    if isinstance(value, dict):
+        return {key: interpolate(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item, env) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, operator, argument = match.groups()
+        current = env.get(name)
+        unset = current is None or (operator is not None and operator.startswith(":") and current == "")
+        if operator in ("?", ":?") and unset:
+            raise MissingVariable(f"{name}: {argument}")
+        if operator in ("-", ":-") and unset:
+            return argument
+        return current or ""
+
+    return _VARIABLE.sub(substitute, value)
+
+
+def load_compose(env: dict[str, str] | None = None) -> dict:
+    return interpolate(yaml.safe_load(COMPOSE_FILE.read_text()), OPERATOR_ENV if env is None else env)
+
+
+def required_settings_variables() -> set[str]:
+    """The variables ``crm_site/settings.py`` refuses to boot without (its ``_required(...)`` calls)."""
+    tree = ast.parse((ROOT / "crm_site" / "settings.py").read_text())
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "_required"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+
+
+def command_of(service: dict) -> list[str]:
+    command = service["command"]
+    return command.split() if isinstance(command, str) else list(command)
+
+
+def health_test_of(service: dict) -> str:
+    test = service["healthcheck"]["test"]
+    return test if isinstance(test, str) else " ".join(test)
+
+
+def test_compose_runs_postgres_redis_web_worker_beat_and_a_migrate_step():
+    services = load_compose()["services"]
+
+    assert set(services) == {"postgres", "redis", "migrate", *APP_SERVICES}
+
+
+def test_postgres_and_redis_are_pinned_with_volumes_and_health_checks():
+    compose = load_compose()
+    postgres, redis = compose["services"]["postgres"], compose["services"]["redis"]
+
+    assert postgres["image"] == "postgres:15"
+    assert redis["image"].startswith("redis:7")
+    assert "pg_isready" in health_test_of(postgres)
+    assert "redis-cli ping" in health_test_of(redis)
+    for service in (postgres, redis):
+        volume = service["volumes"][0].split(":")[0]
+        assert volume in compose["volumes"], "data must live in a named volume"
+        assert service["restart"] == "unless-stopped"
+
+
+def test_web_runs_gunicorn_with_workers_from_the_environment_and_probes_healthz():
+    raw_web = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["web"]
+    web = load_compose({**OPERATOR_ENV, "WEB_CONCURRENCY": "7"})["services"]["web"]
+
+    command = command_of(web)
+    assert command[:2] == ["gunicorn", "crm_site.wsgi:application"]
+    assert "--workers=7" in command
+    assert any("${WEB_CONCURRENCY" in part for part in command_of(raw_web))
+    assert "http://127.0.0.1:8000/healthz" in health_test_of(web)
+    assert web["ports"] == ["8000:8000"]
+
+
+def test_worker_runs_a_celery_worker_checked_by_inspect_ping():
+    worker = load_compose()["services"]["worker"]
+
+    assert command_of(worker)[:4] == ["celery", "-A", "crm_site", "worker"]
+    health = health_test_of(worker)
+    assert "celery -A crm_site inspect ping" in health
+    # The worker names itself worker@<container host name> and pings exactly that name.
+    assert "--hostname=worker@%h" in command_of(worker)
+    assert "--destination worker@$HOSTNAME" in health
+
+
+def test_beat_runs_the_database_scheduler_and_has_a_health_check():
+    beat = load_compose()["services"]["beat"]
+
+    command = command_of(beat)
+    assert command[:4] == ["celery", "-A", "crm_site", "beat"]
+    assert "--scheduler=django_celery_beat.schedulers:DatabaseScheduler" in command
+    assert health_test_of(beat) == "CMD python -m crm_site.health --broker"
+
+
+def test_migrations_run_once_in_a_one_shot_service_before_the_app_starts():
+    services = load_compose()["services"]
+    migrate = services["migrate"]
+
+    assert command_of(migrate) == ["python", "manage.py", "migrate", "--noinput"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    for name in APP_SERVICES:
+        assert services[name]["depends_on"] == {
+            "postgres": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+            "migrate": {"condition": "service_completed_successfully"},
+        }, name
+
+
+def test_app_services_restart_and_have_health_checks_with_timings():
+    services = load_compose()["services"]
+
+    for name in APP_SERVICES:
+        service = services[name]
+        assert service["restart"] == "unless-stopped", name
+        assert service["image"] == "crm:latest", name
+        assert service["build"] == ".", name
+        for timing in ("interval", "timeout", "retries", "start_period"):
+            assert timing in service["healthcheck"], (name, timing)
+
+
+def test_app_services_get_every_variable_the_production_settings_require():
+    required = required_settings_variables()
+    services = load_compose()["services"]
+
+    assert {"DJANGO_SECRET_KEY", "DATABASE_URL"} <= required  # the parser still finds them
+    for name in (*APP_SERVICES, "migrate"):
+        environment = services[name]["environment"]
+        assert environment["DJANGO_DEBUG"] == "0", name
+        assert environment["DATABASE_URL"] == "postgres://crm:pg-secret@postgres:5432/crm", name
+        assert environment["REDIS_URL"] == "redis://redis:6379/0", name
+        assert environment["DJANGO_ALLOWED_HOSTS"] == "crm.example.com", name
+        for variable in required:
+            assert environment.get(variable), (name, variable)
+
+
+def test_compose_refuses_to_interpolate_without_the_operator_secrets():
+    for missing in OPERATOR_ENV:
+        env = {key: value for key, value in OPERATOR_ENV.items() if key != missing}
+        with pytest.raises(MissingVariable, match=missing):
+            load_compose(env)
+
+
+@pytest.mark.parametrize("service_name", APP_SERVICES)
+def test_app_service_environment_boots_the_production_settings(service_name):
+    environment = load_compose()["services"][service_name]["environment"]
+    script = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "db = s.DATABASES['default']; "
+        "print(json.dumps([s.DEBUG, db['ENGINE'], db['HOST'], db['NAME'], s.CELERY_BROKER_URL, "
+        "s.SECRET_KEY, s.STORAGES['staticfiles']['BACKEND']]))"
+    )
+    env = {
+        **{key: str(value) for key, value in environment.items()},
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "crm_site.settings",
+        "DJANGO_ENV_FILE": os.devnull,
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        False,
+        "django.db.backends.postgresql",
+        "postgres",
+        "crm",
+        "redis://redis:6379/0",
+        OPERATOR_ENV["DJANGO_SECRET_KEY"],
+        "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    ]
+
+
+def test_dockerfile_builds_assets_with_npm_collects_static_and_drops_root():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+)(?: AS (\S+))?", dockerfile, flags=re.MULTILINE)
+
+    assert stages[-1][0] == "python:3.11-slim"
+    assert stages[0][0].startswith("node:")
+    assert re.search(r"^RUN npm ci\b", dockerfile, flags=re.MULTILINE)
+    assert f"COPY --from={stages[0][1]} /build/node_modules/ node_modules/" in dockerfile
+    assert re.search(r"pip install[^\n]*-e \.", dockerfile)
+    assert "manage.py collectstatic --noinput" in dockerfile
+    users = re.findall(r"^USER (\S+)", dockerfile, flags=re.MULTILINE)
+    assert users
+    assert users[-1] not in ("root", "0")
+    for needed in ("package.json", "package-lock.json", "pyproject.toml"):
+        assert (ROOT / needed).is_file(), needed
+
+
+def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+
+    assert {".venv", "node_modules", "db.sqlite3", ".env", "var", ".git", "staticfiles"} <= ignored
+
+
+def _compose_command() -> list[str] | None:
+    docker = shutil.which("docker")
+    if docker:
+        probe = subprocess.run([docker, "compose", "version"], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def test_docker_compose_config_validates_the_file(tmp_path):
+    compose = _compose_command()
+    if compose is None:
+        pytest.skip(
+            "no compose implementation here: the docker client has no compose plugin and Debian's "
+            "docker-compose is not installed (scripts/test.sh installs it); the parsed checks above still ran"
+        )
+    env_file = tmp_path / "compose.env"
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in OPERATOR_ENV.items()))
+    empty_env_file = tmp_path / "empty.env"
+    empty_env_file.write_text("")
+    clean_env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    base = [*compose, "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE)]
+
+    result = subprocess.run(
+        [*base, "--env-file", str(env_file), "config"],
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        timeout=60,
+    )
+    refused = subprocess.run(
+        [*base, "--env-file", str(empty_env_file), "config"],
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)["services"]
+    assert set(resolved) == {"postgres", "redis", "migrate", *APP_SERVICES}
+    assert resolved["web"]["environment"]["DJANGO_SECRET_KEY"] == OPERATOR_ENV["DJANGO_SECRET_KEY"]
+    assert resolved["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert refused.returncode != 0
+    assert "in .env" in refused.stderr  # the message the compose file gives for a missing secret
