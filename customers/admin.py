@@ -165,15 +165,10 @@ class UserAdmin(DjangoUserAdmin):
 
     @transaction.atomic
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
-        """Moving a rep to another team moves their customers' denormalised ``team`` with them.
-
-        ``Customer.team`` must equal the owner's team for the manager's list (and the
-        visibility rule) to be right. There is no service for a team move yet; this is the
-        only place that changes a user's team, so the one set-based UPDATE lives here.
-        """
+        """Moving a rep to another team moves their customers' ``team`` with them (the service)."""
         super().save_model(request, obj, form, change)
         if change and "team" in form.changed_data:
-            Customer.objects.filter(owner=obj).update(team_id=obj.team_id)
+            services.change_user_team(user=obj, team_id=obj.team_id)
 
 
 class MemberInline(admin.TabularInline):
