@@ -55,7 +55,7 @@ def test_a_follow_up_never_moves_the_last_follow_up_back(rep):
         ("上海华鑫精密机械有限公司", "上海华鑫精密机械"),
         ("ACME Ltd.", "acme"),
         ("Acme Limited", "acme"),
-        ("Ａｃｍｅ　Co., Ltd", "acme"),
+        ("\uff21\uff43\uff4d\uff45\u3000Co., Ltd", "acme"),  # full-width letters and space
     ],
 )
 def test_company_names_normalise_to_one_form(raw, normalised):

@@ -294,3 +294,19 @@ def test_claiming_sets_the_policy_the_set_based_refresh_computes(
     set_based = Customer.objects.filter(pk=lead.pk).values(*POLICY_COLUMNS).get()
 
     assert fast == set_based
+
+
+def test_moving_the_owner_to_another_team_flags_the_policy_for_rematching(admin, rep, pool, other_team_rep):
+    services.create_recycle_rule(
+        actor=admin,
+        pool_id=pool.pk,
+        rule=services.RuleData(name="East", team_id=rep.team_id, no_followup_days=30),
+    )
+    customer = owned(rep, pool, claimed_days_ago=5)
+    assert customer.recycle_due_at is not None
+
+    customer_services.change_user_team(user=rep, team_id=other_team_rep.team_id)
+    services.refresh_stale_recycle_policies()
+
+    customer.refresh_from_db()
+    assert (customer.recycle_rule, customer.recycle_due_at) == (None, None)
