@@ -8,6 +8,12 @@ bash scripts/setup.sh test
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
+# A CJK font, so zh-hans screenshots show characters rather than boxes.
+if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  echo "==> installing a Chinese font for the browser tests"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null
+fi
 if [ ! -x /usr/bin/chromium ]; then
   echo "==> installing Debian chromium for the browser tests"
   as_root apt-get update -qq
@@ -54,4 +60,4 @@ echo "==> lint"
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 
 echo "==> tests"
-.venv/bin/python -m pytest --create-db -p no:cacheprovider "$@"
+.venv/bin/python -m pytest --create-db -p no:cacheprovider -n "${PYTEST_WORKERS:-auto}" "$@"
