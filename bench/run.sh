@@ -56,3 +56,19 @@ fi
 echo "==> database size: $(psql "$PG/$DB" -Atc "SELECT pg_size_pretty(pg_database_size(current_database()))")"
 echo "==> list page and API list"
 $PY -m bench.lists --requests "$REQUESTS"
+
+# Public pool (bench/pool.py; bench/README.md "Public pool"): HTTP claims against gunicorn beside raw SQL,
+# claim next best, and the recycle job beside one bulk statement on a copy of the database.
+#   BENCH_POOL_SECONDS  seconds per load phase (20); BENCH_SKIP_POOL=1 skips it
+if [ "${BENCH_SKIP_POOL:-0}" != 1 ]; then
+  echo "==> public pool"
+  $PY -m bench.pool --seconds "${BENCH_POOL_SECONDS:-20}"
+fi
+
+# Lead import (bench/imports.py): a generated 100,000-row CSV into a pool of this database, in a
+# transaction rolled back at the end (the database stays as seeded). BENCH_IMPORT_ROWS (100000);
+# BENCH_SKIP_IMPORT=1 skips it.
+if [ "${BENCH_SKIP_IMPORT:-0}" != 1 ]; then
+  echo "==> import of ${BENCH_IMPORT_ROWS:-100000} rows into a pool"
+  $PY -m bench.imports --rows "${BENCH_IMPORT_ROWS:-100000}"
+fi

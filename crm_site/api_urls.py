@@ -15,6 +15,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customers import api as customers_api
+from customers import api_urls as customers_api_urls
+from public_pool import api as pool_api
 
 app_name = "api"
 
@@ -23,5 +25,9 @@ urlpatterns = [
     path("me/", customers_api.MeApi.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("", include("customers.api_urls")),
+    path(
+        "",
+        include(customers_api_urls.build_urlpatterns(list_create_view=pool_api.PooledCustomerListCreateApi)),
+    ),
+    path("", include("public_pool.api_urls")),
 ]

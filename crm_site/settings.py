@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "public_pool.context_processors.notifications",
             ],
         },
     },
@@ -187,7 +188,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Name the enums after their choices, so another app's ``kind`` field cannot collide with ours.
-    "ENUM_NAME_OVERRIDES": {"FollowUpKindEnum": "customers.models.FollowUpKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "FollowUpKindEnum": "customers.models.FollowUpKind",
+        "PoolEventKindEnum": "public_pool.models.PoolEventKind",
+        "NotificationKindEnum": "public_pool.models.NotificationKind",
+        "ExtensionStatusEnum": "public_pool.models.ExtensionStatus",
+        "ImportStatusEnum": "public_pool.models.ImportStatus",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------

@@ -17,5 +17,8 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
+    path("pool/imports/", include("public_pool.import_urls")),
+    path("pool/manage/", include("public_pool.manage_urls")),
+    path("pool/", include("public_pool.urls")),
     path("api/", include("crm_site.api_urls")),
 ]

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from customers import selectors
 from customers.models import Deal, DealStage, FollowUp, Role, User
+from public_pool import selectors as pool_selectors
 
 STALE_AFTER_DAYS = 30  # "needs attention": owned, and no follow-up for this long (or ever)
 ATTENTION_LIST_SIZE = 5
@@ -67,6 +68,8 @@ def home(request: HttpRequest) -> HttpResponse:
             :ATTENTION_LIST_SIZE
         ]
     )
+    # Customers at risk of recycling: the user's own, soonest deadline first (one bounded query).
+    at_risk = list(pool_selectors.customers_at_risk(user=user)[:ATTENTION_LIST_SIZE])
     return render(
         request,
         "home.html",
@@ -82,5 +85,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "won_count": deals["won_count"],
             "won_amount": deals["won_amount"] or Decimal(0),
             "attention": attention,
+            "at_risk": at_risk,
         },
     )

@@ -157,3 +157,52 @@ def deal_pipeline(*, user: User, owner_id: int | None = None, per_stage: int = 2
             )
         )
     return columns
+
+
+DUPLICATE_LIMIT = 5
+
+
+def find_duplicate_customers(*, name: str = "", phone: str = "", email: str = "") -> list[Customer]:
+    """Existing customers (owned or pooled, whoever holds them) with the same normalised company
+    name, phone or e-mail as the input, at most ``DUPLICATE_LIMIT``; each carries
+    ``duplicate_fields``: which of ``name``/``phone``/``email`` matched.
+
+    One query over the indexes ``cust_name_normalized``, ``cust_phone`` and ``cust_email_lower``.
+    This deliberately ignores visibility: creating a duplicate is refused whoever holds the
+    original; callers decide what to reveal (a pool's name, or only the owner's name).
+    """
+    from django.db.models.functions import Lower
+
+    from customers.services import normalize_company_name  # appended code: imported where used
+
+    wanted = {
+        "name": normalize_company_name(name) if name.strip() else "",
+        "phone": normalize_phone(phone) if phone.strip() else "",
+        "email": email.strip().lower(),
+    }
+    match = Q()
+    if wanted["name"]:
+        match |= Q(name_normalized=wanted["name"])
+    if wanted["phone"]:
+        match |= Q(phone=wanted["phone"])
+    if wanted["email"]:
+        match |= Q(email_lower=wanted["email"])  # index cust_email_lower
+    if not match:
+        return []
+    found = list(
+        Customer.objects.alias(email_lower=Lower("email"))
+        .filter(match)
+        .select_related("owner", "pool")
+        .order_by("id")[:DUPLICATE_LIMIT]
+    )
+    for customer in found:
+        customer.duplicate_fields = [  # type: ignore[attr-defined]
+            field
+            for field, value in (
+                ("name", customer.name_normalized),
+                ("phone", customer.phone),
+                ("email", customer.email.lower()),
+            )
+            if wanted[field] and value == wanted[field]
+        ]
+    return found

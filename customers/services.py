@@ -162,6 +162,7 @@ def create_customer(*, actor: User, data: CustomerData, owner: User | None = Non
     _validate(data)
     if data.is_protected and not _may_protect(actor):
         raise NotAllowed(_("Only managers and admins may protect a customer."))
+    ensure_not_duplicate(data=data)  # DuplicateCustomer (409 "duplicate"): creates nothing
     owner = owner or actor
     if owner.pk != actor.pk and not _may_act_for(actor=actor, rep=owner):
         raise NotAllowed(_("You may not create customers for this person."))
@@ -499,3 +500,55 @@ def change_user_team(*, user: User, team_id: int | None) -> None:
         recycle_policy_stale=True,
     )
     user.team_id = team_id
+
+
+# --- duplicate detection (appended) ------------------------------------------------------------
+
+
+class DuplicateCustomer(DomainError):
+    """Creating a customer that already exists (same normalised company name, phone or e-mail).
+
+    Answers 409 ``duplicate``. ``matches`` are the existing rows (for pages); ``duplicates`` is
+    what may be told to anyone: where each one is — ``{"where": "pool", "pool": name,
+    "pool_id": id, "customer_id": id, "fields": [...]}`` or ``{"where": "owner", "owner": name,
+    "fields": [...]}`` (an owned customer is described by its owner's name only) — and
+    ``fields`` maps each matched input field to a message saying where, so the API's error body
+    carries it (``crm_site.api.exception_handler``).
+    """
+
+    code = "duplicate"
+    status_code = 409
+
+    def __init__(self, *, matches: list[Customer]) -> None:
+        super().__init__(_("This customer already exists."))
+        self.matches = matches
+        self.duplicates: list[dict[str, object]] = []
+        self.fields: dict[str, str] = {}
+        for customer in matches:
+            matched = list(getattr(customer, "duplicate_fields", []))
+            if customer.pool_id is not None:
+                entry: dict[str, object] = {
+                    "where": "pool",
+                    "pool": customer.pool.name,
+                    "pool_id": customer.pool_id,
+                    "customer_id": customer.pk,
+                    "fields": matched,
+                }
+                message = str(_("Already in the public pool “%(pool)s”.") % {"pool": customer.pool.name})
+            else:
+                owner = customer.owner
+                owner_name = (owner.get_full_name() or owner.username) if owner else ""
+                entry = {"where": "owner", "owner": owner_name, "fields": matched}
+                message = str(_("Already owned by %(owner)s.") % {"owner": owner_name})
+            self.duplicates.append(entry)
+            for field in matched:
+                self.fields.setdefault(field, message)
+
+
+def ensure_not_duplicate(*, data: CustomerData) -> None:
+    """Raise ``DuplicateCustomer`` if a customer with the same name, phone or e-mail exists."""
+    from customers.selectors import find_duplicate_customers  # selectors import this module
+
+    matches = find_duplicate_customers(name=data.name, phone=data.phone, email=data.email)
+    if matches:
+        raise DuplicateCustomer(matches=matches)

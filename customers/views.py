@@ -279,9 +279,18 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                 services.create_customer(actor=user, data=form.customer_data(), owner=form.chosen_owner())
             )
 
-        if _run_service(form, create):
-            messages.success(request, _("Customer created."))
-            return redirect("customers:detail", pk=created[0].pk)
+        try:
+            if _run_service(form, create):
+                messages.success(request, _("Customer created."))
+                return redirect("customers:detail", pk=created[0].pk)
+        except services.DuplicateCustomer as duplicate:
+            # Nothing was created; the page says where the existing customer is (a pool, or a
+            # colleague's name only) through the public pool's ``duplicate_notice`` tag.
+            return render(
+                request,
+                "customers/form.html",
+                {"form": form, "customer": None, "duplicates": duplicate.matches},
+            )
     return render(request, "customers/form.html", {"form": form, "customer": None})
 
 

@@ -19,6 +19,13 @@ if [ ! -x /usr/bin/chromium ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# GNU gettext (xgettext, msgfmt): tests/test_translations.py extracts the marked strings and
+# compiles the zh-hans catalogue to check it is complete and that the committed .mo is current.
+if ! command -v xgettext >/dev/null || ! command -v msgfmt >/dev/null; then
+  echo "==> installing Debian gettext for the translation tests"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null
+fi
 
 # Debian's docker-compose validates docker-compose.yml (`docker-compose config`) with no Docker
 # engine; without it tests/test_docker_compose.py still parses the file and skips only that step.

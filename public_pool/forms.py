@@ -1,0 +1,81 @@
+"""Forms of the rep's pool pages: the pool list's filters, the release dialog, an extension request.
+
+Forms only parse and validate shapes; the rules (which reasons are active, who may release,
+once per customer) are the services' and come back as domain errors the views show.
+"""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import CompanySize, Industry, Level, Source
+from public_pool.selectors import PooledFilters, active_release_reasons
+
+PAGE_SIZE = 25
+
+
+def _any(label: str) -> list[tuple[str, str]]:
+    return [("", label)]
+
+
+class PoolFilterForm(forms.Form):
+    """Search and filters of a pool's lead list, read from the query string (all optional)."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Company or phone")}),
+    )
+    industry = forms.ChoiceField(label=_("Industry"), required=False)
+    size = forms.ChoiceField(label=_("Company size"), required=False)
+    region = forms.CharField(label=_("Region"), required=False, max_length=100)
+    source = forms.ChoiceField(label=_("Source"), required=False)
+    level = forms.ChoiceField(label=_("Level"), required=False)
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["industry"].choices = _any(_("Any industry")) + list(Industry.choices)
+        self.fields["size"].choices = _any(_("Any size")) + list(CompanySize.choices)
+        self.fields["source"].choices = _any(_("Any source")) + list(Source.choices)
+        self.fields["level"].choices = _any(_("Any level")) + list(Level.choices)
+        for field in self.fields.values():
+            css = (
+                "form-select form-select-sm"
+                if isinstance(field.widget, forms.Select)
+                else "form-control form-control-sm"
+            )
+            field.widget.attrs["class"] = css
+
+    def filters(self) -> PooledFilters:
+        """The valid fields as selector filters; an invalid value is simply ignored."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return PooledFilters(
+            search=data.get("q", "") or "",
+            industry=data.get("industry", "") or "",
+            size=data.get("size", "") or "",
+            region=(data.get("region", "") or "").strip(),
+            source=data.get("source", "") or "",
+            level=data.get("level", "") or "",
+        )
+
+
+class ReleaseForm(forms.Form):
+    """The release dialog: a reason from the admin-edited list plus free text.
+
+    The reason field accepts any code: the service decides whether it is active and whether it
+    needs a note (``reason_required``), so the page and the API give the same answer.
+    """
+
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=40)
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    @staticmethod
+    def reasons() -> list:
+        return list(active_release_reasons())
+
+
+class ExtensionForm(forms.Form):
+    note = forms.CharField(label=_("Why do you need more time?"), required=False, max_length=1000)

@@ -1,0 +1,201 @@
+"""Admin configuration pages: pools, release reasons, priority weights, job schedules.
+
+Pools and weights go through ``services.create_pool/update_pool/update_priority_weights``.
+Release reasons and job schedules have no business rule beyond their fields, so these pages
+save them through a ModelForm / the django-celery-beat models directly (the same thing the
+Django admin does). Codes of release reasons never change once made (the log stores them) and
+reasons are deactivated, never deleted. Schedules: the periodic tasks of ``public_pool.tasks``
+that django-celery-beat's database scheduler created from ``CELERY_BEAT_SCHEDULE``; saving one
+bumps beat's change marker (the model's save does), so the new time applies without a deploy.
+"""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from crm_site.exceptions import DomainError
+from public_pool import selectors, services
+from public_pool.exceptions import InvalidInput
+from public_pool.manage_forms import (
+    PAGE_SIZE,
+    PoolForm,
+    ReleaseReasonForm,
+    ScheduleForm,
+    WeightsForm,
+    add_service_errors,
+)
+from public_pool.manage_views.team import admin_only
+from public_pool.models import Pool, ReleaseReason
+
+JOB_TASK_PREFIX = "public_pool.tasks."
+CRONTAB_FIELDS = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+
+# --- pools -------------------------------------------------------------------------------------
+
+
+@admin_only
+@require_GET
+def pools(request):
+    page = Paginator(selectors.pools_with_sizes(request.user).select_related("owner"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "public_pool/manage/pools.html", {"page": page})
+
+
+def _pool_page(request, pool: Pool | None):
+    if request.method == "POST":
+        form = PoolForm(request.POST)
+        if form.is_valid():
+            try:
+                if pool is None:
+                    saved = services.create_pool(actor=request.user, data=form.to_pool_data())
+                else:
+                    saved = services.update_pool(
+                        actor=request.user, pool_id=pool.pk, data=form.to_pool_data()
+                    )
+            except InvalidInput as error:
+                add_service_errors(form, error.fields)
+            except DomainError as error:
+                form.add_error(None, str(error.message))
+            else:
+                messages.success(request, _("Pool “%(name)s” saved.") % {"name": saved.name})
+                return redirect("pool_manage:pools")
+        status = 400
+    else:
+        form = PoolForm(initial=PoolForm.initial_from(pool) if pool else None)
+        status = 200
+    return render(request, "public_pool/manage/pool_form.html", {"pool": pool, "form": form}, status=status)
+
+
+@admin_only
+def pool_create(request):
+    return _pool_page(request, None)
+
+
+@admin_only
+def pool_edit(request, pool_id: int):
+    return _pool_page(request, get_object_or_404(Pool, pk=pool_id))
+
+
+# --- release reasons ----------------------------------------------------------------------------
+
+
+@admin_only
+@require_GET
+def reasons(request):
+    page = Paginator(ReleaseReason.objects.order_by("order", "code"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "public_pool/manage/reasons.html", {"page": page})
+
+
+@admin_only
+def reason_edit(request, reason_id: int | None = None):
+    reason = get_object_or_404(ReleaseReason, pk=reason_id) if reason_id else None
+    form = ReleaseReasonForm(request.POST or None, instance=reason)
+    if request.method == "POST":
+        if form.is_valid():
+            saved = form.save()
+            messages.success(request, _("Release reason “%(label)s” saved.") % {"label": saved.display_label})
+            return redirect("pool_manage:reasons")
+        status = 400
+    else:
+        status = 200
+    return render(
+        request, "public_pool/manage/reason_form.html", {"form": form, "reason": reason}, status=status
+    )
+
+
+# --- priority weights ---------------------------------------------------------------------------
+
+
+@admin_only
+def weights(request, pool_id: int):
+    pool = get_object_or_404(Pool, pk=pool_id)
+    if request.method == "POST":
+        form = WeightsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_priority_weights(
+                    actor=request.user, pool_id=pool.pk, data=form.to_weights_data()
+                )
+            except InvalidInput as error:
+                add_service_errors(form, error.fields)
+            else:
+                messages.success(
+                    request, _("Weights saved; the pool's leads are re-scored in the background.")
+                )
+                return redirect("pool_manage:weights", pool_id=pool.pk)
+        status = 400
+    else:
+        current = services.weights_for(pool.pk)
+        form = WeightsForm(initial={name: getattr(current, name) for name in WeightsForm.base_fields})
+        status = 200
+    return render(request, "public_pool/manage/weights.html", {"pool": pool, "form": form}, status=status)
+
+
+# --- job schedules ------------------------------------------------------------------------------
+
+
+def _jobs():
+    return PeriodicTask.objects.filter(task__startswith=JOB_TASK_PREFIX).select_related("crontab", "interval")
+
+
+@admin_only
+@require_GET
+def schedules(request):
+    return render(request, "public_pool/manage/schedules.html", {"jobs": list(_jobs().order_by("name"))})
+
+
+@admin_only
+def schedule_edit(request, task_id: int):
+    job = get_object_or_404(_jobs(), pk=task_id)
+    kind = "interval" if job.interval_id and not job.crontab_id else "crontab"
+    if request.method == "POST":
+        form = ScheduleForm(request.POST, kind=kind)
+        if form.is_valid():
+            data = form.cleaned_data
+            with transaction.atomic():
+                if kind == "crontab":
+                    tz = job.crontab.timezone if job.crontab_id else None
+                    extra = {"timezone": tz} if tz else {}
+                    job.crontab = CrontabSchedule.objects.filter(
+                        **{name: data[name] for name in CRONTAB_FIELDS}, **extra
+                    ).first() or CrontabSchedule.objects.create(
+                        **{name: data[name] for name in CRONTAB_FIELDS}, **extra
+                    )
+                else:
+                    job.interval, _created = IntervalSchedule.objects.get_or_create(
+                        every=data["every"], period=data["period"]
+                    )
+                job.enabled = data["enabled"]
+                job.save()
+            messages.success(request, _("Schedule of “%(name)s” saved.") % {"name": job.name})
+            return redirect("pool_manage:schedules")
+        status = 400
+    else:
+        initial = {"enabled": job.enabled}
+        if kind == "crontab" and job.crontab_id:
+            initial |= {name: getattr(job.crontab, name) for name in CRONTAB_FIELDS}
+        elif job.interval_id:
+            initial |= {"every": job.interval.every, "period": job.interval.period}
+        form = ScheduleForm(initial=initial, kind=kind)
+        status = 200
+    return render(request, "public_pool/manage/schedule_form.html", {"job": job, "form": form}, status=status)
+
+
+@admin_only
+@require_POST
+def schedule_toggle(request, task_id: int):
+    job = get_object_or_404(_jobs(), pk=task_id)
+    job.enabled = not job.enabled
+    job.save()
+    messages.success(
+        request,
+        (_("“%(name)s” enabled.") if job.enabled else _("“%(name)s” disabled.")) % {"name": job.name},
+    )
+    return redirect("pool_manage:schedules")

@@ -1,0 +1,370 @@
+"""Manager and admin pages of the public pool, mounted at ``/pool/manage/`` (``pool_manage:``).
+
+Who: managers act for the reps of the teams they manage and on the pools they may use
+(``selectors.pools_for_user``); admins on everything. A rep gets 403 on every page here; a
+pool or rule the user may not use is a 404. Rule pages are admin-only.
+
+Views are thin: parse a form, call one service or selector, render. Domain errors become
+messages (``InvalidInput.fields`` go back onto the form, so field errors show in the user's
+language and nothing is saved). Every list is paginated; its queries do not grow with the
+page (asserted in ``tests/public_pool/test_manage_views.py``).
+
+CSV export streams (``StreamingHttpResponse`` over a server-side cursor with
+``QuerySet.iterator``), so memory stays bounded whatever the log's size; it starts with a
+UTF-8 BOM so Excel opens Chinese text correctly, and its header row is translated.
+"""
+
+import csv
+from collections.abc import Callable, Iterator
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from crm_site.exceptions import DomainError
+from customers.models import Role, User
+from customers.selectors import managed_team_ids
+from public_pool import selectors, services
+from public_pool.exceptions import InvalidInput
+from public_pool.manage_forms import (
+    PAGE_SIZE,
+    BulkAssignForm,
+    DistributeForm,
+    EventFilterForm,
+    ExtensionDecisionForm,
+    TransferForm,
+    add_service_errors,
+)
+from public_pool.models import ExtensionRequest, Pool, PoolEventKind
+
+CSV_CHUNK = 2000
+
+
+def manager_or_admin(view: Callable) -> Callable:
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not (request.user.is_admin or request.user.is_manager):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def admin_only(view: Callable) -> Callable:
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_admin:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _pool_for(user: User, pool_id: int) -> Pool:
+    """A pool ``user`` may use, else 404 (another team's pool does not exist for them)."""
+    return get_object_or_404(selectors.pools_for_user(user), pk=pool_id)
+
+
+# --- overview ----------------------------------------------------------------------------------
+
+
+@manager_or_admin
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    pools = list(selectors.pools_with_sizes(request.user))
+    pending = selectors.pending_extension_requests(user=request.user).count()
+    return render(request, "public_pool/manage/index.html", {"pools": pools, "pending": pending})
+
+
+# --- bulk assign and distribution ---------------------------------------------------------------
+
+
+def _assign_context(
+    request: HttpRequest, pool: Pool, form: BulkAssignForm | None = None, **extra: Any
+) -> dict:
+    user = request.user
+    reps = selectors.assignable_reps(actor=user, pool=pool)
+    leads = selectors.pooled_customers(user=user, pool_id=pool.pk)
+    page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
+    loads = selectors.rep_loads(pool=pool, reps=reps)
+    return {
+        "pool": pool,
+        "page": page,
+        "leads": [(lead, selectors.masked_contact(lead, pool)) for lead in page.object_list],
+        "loads": loads,
+        "form": form or BulkAssignForm(reps=reps, leads=leads),
+        "distribute_form": extra.pop("distribute_form", None) or DistributeForm(reps=reps),
+        **extra,
+    }
+
+
+@manager_or_admin
+def assign(request: HttpRequest, pool_id: int) -> HttpResponse:
+    """The pool's leads with checkboxes, each assignable rep's load against the limits, and the
+    bulk-assign form. All or nothing on limits unless "override" is ticked (then logged)."""
+    user: User = request.user  # type: ignore[assignment]
+    pool = _pool_for(user, pool_id)
+    if request.method != "POST":
+        return render(request, "public_pool/manage/assign.html", _assign_context(request, pool))
+    reps = selectors.assignable_reps(actor=user, pool=pool)
+    form = BulkAssignForm(
+        request.POST, reps=reps, leads=selectors.pooled_customers(user=user, pool_id=pool.pk)
+    )
+    if form.is_valid():
+        try:
+            result = services.assign_customers(
+                actor=user,
+                rep=form.cleaned_data["rep"],
+                customer_ids=[c.pk for c in form.cleaned_data["customers"]],
+                override=form.cleaned_data["override"],
+                note=form.cleaned_data["note"],
+            )
+        except InvalidInput as error:
+            add_service_errors(form, error.fields)
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+        else:
+            text = _("%(count)d leads assigned to %(rep)s.") % {
+                "count": len(result.assigned),
+                "rep": form.cleaned_data["rep"],
+            }
+            if result.skipped:
+                text += " " + _("%(count)d skipped: someone took them first.") % {
+                    "count": len(result.skipped)
+                }
+            if result.override_used:
+                text += " " + _("The limits were overridden; the log says so.")
+            messages.success(request, text)
+            return redirect("pool_manage:assign", pool_id=pool.pk)
+    return render(request, "public_pool/manage/assign.html", _assign_context(request, pool, form), status=400)
+
+
+@manager_or_admin
+@require_POST
+def distribute(request: HttpRequest, pool_id: int) -> HttpResponse:
+    """Automatic distribution; the page shows who got how many and which reps were skipped, why."""
+    user: User = request.user  # type: ignore[assignment]
+    pool = _pool_for(user, pool_id)
+    reps = selectors.assignable_reps(actor=user, pool=pool)
+    form = DistributeForm(request.POST, reps=reps)
+    result = None
+    if form.is_valid():
+        chosen = form.cleaned_data["reps"]
+        try:
+            result = services.distribute_pool_leads(
+                actor=user,
+                pool_id=pool.pk,
+                strategy=form.cleaned_data["strategy"],
+                rep_ids=[r.pk for r in chosen] or None,
+                max_leads=form.cleaned_data["max_leads"],
+            )
+        except InvalidInput as error:
+            add_service_errors(form, error.fields)
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+    context = _assign_context(request, pool, distribute_form=form)
+    if result is not None:
+        names = {
+            rep.pk: str(rep) for rep in User.objects.filter(pk__in=[*result.assigned, *result.skipped_reps])
+        }
+        why = {
+            "away": _("marked away"),
+            "limit_reached": _("at the pool's limit"),
+            "not_pool_member": _("not a member of this pool"),
+        }
+        context["result"] = {
+            "total": result.total,
+            "assigned": [(names.get(pk, pk), len(ids)) for pk, ids in result.assigned.items() if ids],
+            "skipped": [(names.get(pk, pk), why.get(code, code)) for pk, code in result.skipped_reps.items()],
+            "unassigned": len(result.unassigned),
+        }
+    return render(
+        request, "public_pool/manage/assign.html", context, status=200 if result is not None else 400
+    )
+
+
+@manager_or_admin
+def transfer(request: HttpRequest) -> HttpResponse:
+    """Move an owned customer from one rep to another (both the actor's to manage)."""
+    user: User = request.user  # type: ignore[assignment]
+    reps = User.objects.filter(is_active=True, role=Role.REP).order_by("username")
+    if not user.is_admin:
+        reps = reps.filter(team_id__in=managed_team_ids(user))
+    form = TransferForm(request.POST or None, reps=reps, initial={"customer_id": request.GET.get("customer")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.transfer_customer(
+                actor=user,
+                customer_id=form.cleaned_data["customer_id"],
+                to_rep=form.cleaned_data["to_rep"],
+                override=form.cleaned_data["override"],
+                note=form.cleaned_data["note"],
+            )
+        except InvalidInput as error:
+            add_service_errors(form, error.fields)
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+        else:
+            messages.success(
+                request,
+                _("%(customer)s now belongs to %(rep)s.")
+                % {"customer": customer.name, "rep": form.cleaned_data["to_rep"]},
+            )
+            return redirect("pool_manage:transfer")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "public_pool/manage/transfer.html", {"form": form}, status=status)
+
+
+# --- extension requests -------------------------------------------------------------------------
+
+
+@manager_or_admin
+@require_GET
+def extensions(request: HttpRequest) -> HttpResponse:
+    requests = selectors.pending_extension_requests(user=request.user)
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "public_pool/manage/extensions.html", {"page": page})
+
+
+@manager_or_admin
+@require_POST
+def extension_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    form = ExtensionDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose approve or refuse."))
+        return redirect("pool_manage:extensions")
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        services.decide_extension(
+            actor=request.user,
+            request_id=request_id,
+            approve=approve,
+            days=form.cleaned_data["days"],
+            note=form.cleaned_data["note"],
+        )
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    except ExtensionRequest.DoesNotExist:
+        raise Http404 from None
+    else:
+        messages.success(request, _("Extension approved.") if approve else _("Extension refused."))
+    return redirect("pool_manage:extensions")
+
+
+# --- event log ----------------------------------------------------------------------------------
+
+
+def _event_filter_form(request: HttpRequest) -> EventFilterForm:
+    user: User = request.user  # type: ignore[assignment]
+    people = User.objects.order_by("username")
+    if not user.is_admin:
+        people = people.filter(team_id__in=managed_team_ids(user))
+    return EventFilterForm(
+        request.GET or None, pools=selectors.pools_for_user(user).order_by("name"), people=people
+    )
+
+
+def _events_page(request: HttpRequest, *, template: str, extra: dict, **fixed: Any) -> HttpResponse:
+    form = _event_filter_form(request)
+    events = selectors.pool_events(user=request.user, filters=form.event_filters(**fixed))
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "page": page,
+            "reason_labels": selectors.release_reason_labels(),
+            "query": query.urlencode(),
+            **extra,
+        },
+    )
+
+
+@manager_or_admin
+@require_GET
+def events(request: HttpRequest) -> HttpResponse:
+    """The pool log the user may read (managers: their teams' and pools' activity), filtered by
+    ``?pool=&kind=&rep=&from=&to=`` (``rep``: who acted)."""
+    return _events_page(request, template="public_pool/manage/events.html", extra={"pool": None})
+
+
+@manager_or_admin
+@require_GET
+def pool_events(request: HttpRequest, pool_id: int) -> HttpResponse:
+    pool = _pool_for(request.user, pool_id)
+    return _events_page(
+        request, template="public_pool/manage/events.html", extra={"pool": pool}, pool_id=pool.pk
+    )
+
+
+class _Echo:
+    """A file-like object whose ``write`` hands the line back, for ``csv.writer`` streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_rows(events, reason_labels: dict[str, str]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff"
+    yield writer.writerow(
+        [
+            _("When"),
+            _("Kind"),
+            _("Customer"),
+            _("By"),
+            _("From owner"),
+            _("To owner"),
+            _("From pool"),
+            _("To pool"),
+            _("Reason"),
+            _("Rule"),
+            _("Limits overridden"),
+            _("Note"),
+        ]
+    )
+    kinds = dict(PoolEventKind.choices)
+    for event in events.iterator(chunk_size=CSV_CHUNK):
+        yield writer.writerow(
+            [
+                timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M:%S"),
+                str(kinds.get(event.kind, event.kind)),
+                event.customer.name,
+                str(event.actor) if event.actor else "",
+                str(event.from_owner) if event.from_owner else "",
+                str(event.to_owner) if event.to_owner else "",
+                event.from_pool.name if event.from_pool else "",
+                event.to_pool.name if event.to_pool else "",
+                reason_labels.get(event.reason, event.reason),
+                event.rule.name if event.rule else "",
+                _("yes") if event.override else "",
+                event.note,
+            ]
+        )
+
+
+@manager_or_admin
+@require_GET
+def events_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered log as CSV, streamed in chunks (bounded memory), UTF-8 with a BOM."""
+    form = _event_filter_form(request)
+    events = selectors.pool_events(user=request.user, filters=form.event_filters())
+    response = StreamingHttpResponse(
+        _csv_rows(events, selectors.release_reason_labels()), content_type="text/csv; charset=utf-8"
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="pool-events-{stamp}.csv"'
+    return response

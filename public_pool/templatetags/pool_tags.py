@@ -1,0 +1,96 @@
+"""Template tags that compose the public pool into other apps' pages.
+
+``customers`` Python modules never import ``public_pool``; its templates ``{% load pool_tags %}``
+instead (templates are the project's composition layer). Each tag costs a fixed number of
+queries whatever the data:
+
+- ``{% days_left_badge customer %}``: none (reads ``recycle_due_at`` on the row);
+- ``{% pool_panel customer %}`` (customer detail): the active reasons, the owner's extension
+  request, the customer's latest pool events — three queries;
+- ``{% duplicate_notice duplicates %}`` (create page): one query for the user's pools.
+"""
+
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from public_pool import selectors
+from public_pool.models import ExtensionRequest
+from public_pool.views import customer_history
+
+register = template.Library()
+
+PANEL_EVENTS = 20
+
+
+@register.filter
+def days_left(customer: Any) -> int | None:
+    return selectors.days_left(customer)
+
+
+@register.inclusion_tag("public_pool/_days_left_badge.html")
+def days_left_badge(customer: Any) -> dict[str, Any]:
+    """Badge: overdue, due today, ≤ 3 days (danger), ≤ 7 days (warning), else the days left."""
+    due = getattr(customer, "recycle_due_at", None)
+    if due is None or getattr(customer, "owner_id", None) is None:
+        return {"show": False}
+    now = timezone.now()
+    days = selectors.days_left(customer, now)
+    if due <= now:
+        tone = "overdue"
+    elif days is not None and days <= 3:
+        tone = "soon"
+    elif days is not None and days <= 7:
+        tone = "warning"
+    else:
+        tone = "ok"
+    return {"show": True, "days": days, "due": due, "tone": tone}
+
+
+@register.inclusion_tag("public_pool/_pool_panel.html", takes_context=True)
+def pool_panel(context: template.Context, customer: Any) -> dict[str, Any]:
+    """The customer detail's pool card: deadline, release dialog, extension, pool history."""
+    user = context["user"]
+    is_owner = customer.owner_id is not None and customer.owner_id == user.pk
+    extension = None
+    if is_owner:
+        extension = (
+            ExtensionRequest.objects.filter(customer_id=customer.pk, owner_id=user.pk)
+            .order_by("-requested_at", "-id")
+            .first()
+        )
+    events = customer_history(customer.pk, limit=PANEL_EVENTS)
+    return {
+        "request": context.get("request"),
+        "csrf_token": context.get("csrf_token"),
+        "user": user,
+        "customer": customer,
+        "may_release": customer.owner_id is not None,
+        "is_owner": is_owner,
+        "extension": extension,
+        "reasons": list(selectors.active_release_reasons()) if customer.owner_id is not None else [],
+        "events": events,
+        # Labels are read only when a release is in the history.
+        "reason_labels": selectors.release_reason_labels() if any(e.reason for e in events) else {},
+        "events_cut": PANEL_EVENTS,
+    }
+
+
+@register.inclusion_tag("public_pool/_duplicate_notice.html", takes_context=True)
+def duplicate_notice(context: template.Context, duplicates: Any) -> dict[str, Any]:
+    """Where an existing customer is: in a pool (claim button if the user may use it) or owned by
+    a colleague (the owner's name only)."""
+    user = context["user"]
+    usable = set(selectors.pools_for_user(user).values_list("pk", flat=True))
+    return {
+        "csrf_token": context.get("csrf_token"),
+        "duplicates": duplicates,
+        "usable_pools": usable,
+        "user": user,
+    }
+
+
+@register.filter
+def get_item(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key) if mapping else None

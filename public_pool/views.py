@@ -1,0 +1,271 @@
+"""The public pool's pages for reps (and everyone): pools, a pool's leads with in-place claims,
+"my customers" with days left and the release dialog, notifications, a customer's pool history.
+
+Views are thin: one selector or service each. Domain errors become messages in the user's
+language (the exceptions' texts are translatable). Every action works without JavaScript
+(POST, then redirect with a message); with htmx it answers a fragment that replaces the part
+of the page it changed (``request.htmx``).
+
+Query budgets (asserted in ``tests/public_pool/test_views.py``) do not grow with the page:
+
+- pool page: the pool, the count, one page of leads (pool joined);
+- my customers: the count, one page (rule joined), the reasons, the page's extension requests;
+- notifications: one page of notifications (customer joined).
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from crm_site.exceptions import DomainError
+from customers import selectors as customer_selectors
+from customers.models import Customer, User
+from public_pool import selectors, services
+from public_pool.forms import PAGE_SIZE, ExtensionForm, PoolFilterForm, ReleaseForm
+from public_pool.models import ExtensionRequest, PoolEvent
+
+EVENTS_PAGE_SIZE = 50
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    """Where a no-JavaScript form goes back to: its ``next`` if it is ours, else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+# --- pools -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def pool_list(request: HttpRequest) -> HttpResponse:
+    pools = list(selectors.pools_with_sizes(request.user))  # type: ignore[arg-type]
+    return render(request, "public_pool/pool_list.html", {"pools": pools})
+
+
+@login_required
+@require_GET
+def pool_detail(request: HttpRequest, pool_id: int) -> HttpResponse:
+    """A pool's leads, best first, filtered and paged; a pool the user may not use is a 404."""
+    user: User = request.user  # type: ignore[assignment]
+    pool = get_object_or_404(selectors.pools_for_user(user), pk=pool_id)
+    form = PoolFilterForm(request.GET)
+    leads = selectors.pooled_customers(user=user, pool_id=pool.pk, filters=form.filters())
+    page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(lead, selectors.masked_contact(lead, pool)) for lead in page.object_list]
+    return render(
+        request,
+        "public_pool/pool_detail.html",
+        {"pool": pool, "form": form, "page": page, "rows": rows},
+    )
+
+
+# --- claims ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def claim(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Claim one lead. htmx: the row's action cell says "Claimed — open" or why it failed."""
+    user: User = request.user  # type: ignore[assignment]
+    error = ""
+    try:
+        services.claim_customer(rep=user, customer_id=customer_id)
+    except DomainError as failure:
+        error = str(failure.message)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(
+            request,
+            "public_pool/_claim_cell.html",
+            {"customer_id": customer_id, "error": error, "claimed": not error},
+        )
+    if error:
+        messages.error(request, error)
+        return redirect(_next_url(request, reverse("public_pool:list")))
+    messages.success(request, _("Customer claimed: it is now yours."))
+    return redirect("customers:detail", pk=customer_id)
+
+
+@login_required
+@require_POST
+def claim_next(request: HttpRequest, pool_id: int) -> HttpResponse:
+    """Claim the best lead of the pool the rep may take now, then open it."""
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        customer = services.claim_next_best(rep=user, pool_id=pool_id)
+    except DomainError as failure:
+        if failure.code in ("not_found", "not_pool_member"):  # a pool the user may not use: 404
+            raise Http404 from failure
+        messages.error(request, str(failure.message))
+        return redirect("public_pool:detail", pool_id=pool_id)
+    messages.success(request, _("You claimed %(name)s.") % {"name": customer.name})
+    return redirect("customers:detail", pk=customer.pk)
+
+
+# --- my customers, release, extension ----------------------------------------------------------
+
+
+def _extension_states(user: User, customer_ids: list[int]) -> dict[int, ExtensionRequest]:
+    """The user's extension request per customer (the newest), one query for the page."""
+    states: dict[int, ExtensionRequest] = {}
+    for request in ExtensionRequest.objects.filter(owner=user, customer_id__in=customer_ids).order_by(
+        "requested_at", "id"
+    ):
+        states[request.customer_id] = request
+    return states
+
+
+@login_required
+@require_GET
+def my_customers(request: HttpRequest) -> HttpResponse:
+    """The user's own customers with a recycle deadline, soonest first."""
+    user: User = request.user  # type: ignore[assignment]
+    page = Paginator(selectors.customers_at_risk(user=user), PAGE_SIZE).get_page(request.GET.get("page"))
+    customers = list(page.object_list)
+    extensions = _extension_states(user, [c.pk for c in customers])
+    rows = [(customer, extensions.get(customer.pk)) for customer in customers]
+    return render(
+        request,
+        "public_pool/my_customers.html",
+        {"page": page, "rows": rows, "reasons": ReleaseForm.reasons(), "release_form": ReleaseForm()},
+    )
+
+
+@login_required
+@require_POST
+def release(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Release a customer with a reason. A missing reason changes nothing and says why."""
+    user: User = request.user  # type: ignore[assignment]
+    customer = customer_selectors.get_visible_customer(user=user, customer_id=customer_id)
+    form = ReleaseForm(request.POST)
+    form.is_valid()
+    error = ""
+    try:
+        services.release_customer(
+            actor=user,
+            customer_id=customer.pk,
+            reason=form.cleaned_data.get("reason", ""),
+            note=form.cleaned_data.get("note", ""),
+        )
+    except DomainError as failure:
+        error = str(failure.message)
+    if request.htmx:  # type: ignore[attr-defined]
+        context: dict[str, Any] = {"customer": customer, "reasons": ReleaseForm.reasons(), "form": form}
+        if error:
+            context["error"] = error
+            response = render(request, "public_pool/_release_form.html", context)
+            response.status_code = 422
+            return response
+        return render(request, "public_pool/_released.html", context)
+    if error:
+        messages.error(request, error)
+        return redirect(_next_url(request, reverse("customers:detail", args=[customer.pk])))
+    messages.success(request, _("%(name)s was released to the pool.") % {"name": customer.name})
+    return redirect(_next_url(request, reverse("public_pool:mine")))
+
+
+@login_required
+@require_POST
+def request_extension(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Ask the manager for more time before a customer is recycled (once per ownership)."""
+    user: User = request.user  # type: ignore[assignment]
+    customer = customer_selectors.get_visible_customer(user=user, customer_id=customer_id)
+    form = ExtensionForm(request.POST)
+    form.is_valid()
+    error = ""
+    extension = None
+    try:
+        extension = services.request_extension(
+            rep=user, customer_id=customer.pk, note=form.cleaned_data.get("note", "")
+        )
+    except DomainError as failure:
+        error = str(failure.message)
+    if request.htmx:  # type: ignore[attr-defined]
+        if extension is None:
+            extension = _extension_states(user, [customer.pk]).get(customer.pk)
+        return render(
+            request,
+            "public_pool/_extension.html",
+            {"customer": customer, "extension": extension, "error": error},
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("Extension requested; your manager will decide."))
+    return redirect(_next_url(request, reverse("public_pool:mine")))
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def notifications(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    page = Paginator(selectors.notifications_for(user=user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "public_pool/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def mark_read(request: HttpRequest) -> HttpResponse:
+    """Mark the listed notifications (``id``, repeated) read, or all of them without ids."""
+    user: User = request.user  # type: ignore[assignment]
+    ids = [int(value) for value in request.POST.getlist("id") if value.isdigit()]
+    services.mark_notifications_read(user=user, notification_ids=ids or None)
+    if request.htmx:  # type: ignore[attr-defined]
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect("public_pool:notifications")
+
+
+# --- a customer's pool history -----------------------------------------------------------------
+
+
+def visible_customer_or_pooled(user: User, customer_id: int) -> Customer:
+    """A customer ``user`` may see: visible to them (``customers.selectors``), or a lead in a
+    pool they may use. Anything else is a 404."""
+    customer = customer_selectors.customers_visible_to(user).filter(pk=customer_id).first()
+    if customer is None:
+        customer = Customer.objects.filter(pk=customer_id, pool__in=selectors.pools_for_user(user)).first()
+    if customer is None:
+        raise Http404
+    return customer
+
+
+def customer_history(customer_id: int, limit: int = EVENTS_PAGE_SIZE) -> list[PoolEvent]:
+    """A customer's pool events, newest first, with everyone's names: a new owner sees why the
+    lead was released or recycled before. Callers check that the user may see the customer
+    (``pool_events`` restricts reps to what they own now, which hides a pooled lead's past)."""
+    return list(
+        PoolEvent.objects.filter(customer_id=customer_id)
+        .select_related("actor", "from_owner", "to_owner", "from_pool", "to_pool", "rule")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+@login_required
+@require_GET
+def customer_events(request: HttpRequest, customer_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    customer = visible_customer_or_pooled(user, customer_id)
+    return render(
+        request,
+        "public_pool/customer_events.html",
+        {
+            "customer": customer,
+            "events": customer_history(customer.pk),
+            "reason_labels": selectors.release_reason_labels(),
+        },
+    )
