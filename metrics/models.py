@@ -1,1 +1,0 @@
-"""KPI roll-ups and targets live here (see KPI.md); nothing is stored yet."""

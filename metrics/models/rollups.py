@@ -1,0 +1,3 @@
+"""See metrics.models."""
+
+__all__: list[str] = []
