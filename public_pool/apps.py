@@ -11,4 +11,5 @@ class PublicPoolConfig(AppConfig):
         from customers import demo
         from public_pool import demo as pool_demo
 
+        demo.register_step(demo.Step("pool rules", pool_demo.seed_pool_rules), after="pools")
         demo.register_step(demo.Step("pool history", pool_demo.seed_pool_history), after="customers")

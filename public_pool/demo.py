@@ -27,12 +27,13 @@ wrote, and derives everything from the customer rows, so the log agrees with the
   picked by id). Choices are by customer id (``id % 10`` ...), not by ``ctx.rng``: the
   events are a function of the customer rows, which ``--seed`` already fixes.
 
-On PostgreSQL the events are one ``INSERT ... SELECT`` per kind of history over the
-customer table (about 1.4 M rows at 1 M customers); elsewhere (SQLite) the same history is
-built in Python in chunks and written with ``bulk_create``. Then the set-based services
-compute the policy columns and deadlines (``policy_updates`` in one UPDATE per pool with the
-home pool, ``refresh_recycle_policies`` for the never-pooled) and the priority scores
-(``recompute_priorities``), so each owned row is rewritten once.
+Two steps: ``pool rules`` (after ``pools``) creates the rules and hands the customer generator
+a function (``_SeedPolicy``) that fills each row's home pool, rule columns, deadline and
+priority as it is generated — no second pass rewrites a million customer rows and rebuilds
+their twenty indexes. ``pool history`` (after ``customers``) writes the events: on PostgreSQL
+one ``INSERT ... SELECT`` per kind of history over the customer table (about 1.4 M rows at
+1 M customers); elsewhere (SQLite) the same history built in Python in chunks and written
+with ``bulk_create``.
 """
 
 from __future__ import annotations
@@ -41,14 +42,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection, models
-from django.db.models import Case, F, Value, When
+from django.db import connection
 
 from customers import services as customer_services
+from customers.demo import customer_history, vocabulary
 from customers.demo.context import SeedContext
-from customers.demo.writers import CopyWriter
-from customers.models import Customer, FollowUp, Level, Role, User
-from public_pool.models import Pool, PoolEvent, RecycleRule, ReleaseReason
+from customers.demo.writers import MINUTES_PER_DAY, CopyWriter
+from customers.models import Customer, DealStage, FollowUp, Level, Role, User
+from public_pool.models import Pool, PoolEvent, PriorityWeights, RecycleRule, ReleaseReason
 from public_pool.services import priority
 
 RULES = [
@@ -62,123 +63,176 @@ RECYCLED_PER_TEN = 4  # of losses, the share by recycling rather than release
 FALLBACK_REASONS = ["no_need", "no_budget", "unreachable", "competitor", "other"]
 
 
-def seed_pool_history(ctx: SeedContext) -> None:
-    """Rules, home pools, the event log, then deadlines and priority scores (see the module)."""
+def seed_pool_rules(ctx: SeedContext) -> None:
+    """Before the customers: the rules, and the function that gives each generated customer its
+    home pool, rule columns, deadline and priority (``customer_history.POLICY_KEY``)."""
     pools = list(Pool.objects.order_by("pk"))
     if not pools:
         return
-    everyone_rule = _seed_rules(ctx, pools)
+    _seed_rules(ctx, pools)
+    ctx.shared[customer_history.POLICY_KEY] = _SeedPolicy(ctx, pools)
+
+
+def seed_pool_history(ctx: SeedContext) -> None:
+    """After the customers: the event log (see the module)."""
+    pools = list(Pool.objects.order_by("pk"))
+    if not pools:
+        return
+    everyone_rule = dict(
+        RecycleRule.objects.filter(name=RULES[-1][0], pool__in=pools).values_list("pool_id", "pk")
+    )
     reason_codes = list(ReleaseReason.objects.filter(active=True).values_list("code", flat=True))
     reasons = [code for code in reason_codes if code != "other"] or FALLBACK_REASONS
     rep_ids = list(User.objects.filter(role=Role.REP).order_by("pk").values_list("pk", flat=True))
     if not rep_ids or not Customer.objects.exists():
         return
     actor = ctx.admin_id or User.objects.filter(role=Role.ADMIN).values_list("pk", flat=True).first()
-    region_pools = ctx.pool_for_region or {
-        region: next(p.pk for p in pools if p.is_default) for region in _regions()
-    }
+    region_pools = _region_pools(ctx, pools)
     started = time.monotonic()
+    arguments = {
+        "region_pools": region_pools,
+        "rule_for_pool": everyone_rule,
+        "reasons": reasons,
+        "rep_ids": rep_ids,
+        "admin_id": actor,
+    }
     if connection.vendor == "postgresql":
         with _indexes_dropped(ctx, PoolEvent._meta.db_table):
-            events = _events_sql(
-                region_pools=region_pools,
-                rule_for_pool=everyone_rule,
-                reasons=reasons,
-                rep_ids=rep_ids,
-                admin_id=actor,
-            )
+            events = _events_sql(**arguments)
     else:
-        events = _events_python(
-            region_pools=region_pools,
-            rule_for_pool=everyone_rule,
-            reasons=reasons,
-            rep_ids=rep_ids,
-            admin_id=actor,
-        )
+        events = _events_python(**arguments)
     ctx.counted("pool events", events)
     ctx.log(f"  pool events: {time.monotonic() - started:.1f} s")
 
-    # Home pools, rules and deadlines: one UPDATE per pool (module docstring); then the
-    # pooled leads' priority scores — all with the customer indexes dropped.
-    with _indexes_dropped(ctx, Customer._meta.db_table):
-        started = time.monotonic()
-        homed = _apply_policies(region_pools=region_pools, pools=pools)
-        ctx.log(f"  home pools and deadlines: {time.monotonic() - started:.1f} s")
-        started = time.monotonic()
-        scored = priority.recompute_priorities(
-            customers=Customer.objects.filter(pool__isnull=False), now=_moment(ctx)
-        )
-        ctx.log(f"  priority scores: {time.monotonic() - started:.1f} s")
-    ctx.counted("customers with a home pool", homed)
-    ctx.counted("pooled leads scored", scored)
 
+class _SeedPolicy:
+    """The public pool's columns of one generated customer, computed in Python from what the
+    generator knows, so that no second pass rewrites the customer table.
 
-def _apply_policies(*, region_pools: dict[str, int], pools: list[Pool]) -> int:
-    """Set ``home_pool``, the matching rule's columns and ``recycle_due_at`` of every owned customer.
-
-    The generic ``policies.refresh_recycle_policies`` matches rules with correlated subqueries
-    per column: ~0.3 ms a row, four minutes at a million. The seed knows its rules — the
-    A-level one matches ``level = 'A'``, "Everyone" the rest — so each statement writes the
-    rule's values as constants (a ``CASE`` on the level) and the deadline comes from the very
-    expression ``customers.services`` uses (``recycle_due_at_expression``), so it is exactly
-    what the services would compute. Customers taken from a pool get their region's pool as
-    home; those their rep entered keep none and follow the default pool's rules.
+    It is the Python twin of ``policies.policy_updates`` + ``customers.services.
+    recycle_due_at_expression`` (for the seed's rules, which match on the level only) and of
+    ``priority.priority_expression``; ``tests/public_pool/test_demo.py`` recomputes every row
+    with those services and checks nothing changes. Owned customers taken from a pool
+    (``claimed_at > created``) get their region's pool as home; those their rep entered keep
+    none and follow the default pool's rules; pooled leads get their pool as home and a score.
     """
-    rules: dict[int, dict[str, RecycleRule]] = {}
-    for rule in RecycleRule.objects.filter(pool__in=pools, enabled=True):
-        rules.setdefault(rule.pool_id, {})["A" if rule.level == Level.A else ""] = rule
-    default_pool = next((p.pk for p in pools if p.is_default), pools[0].pk)
-    owned = Customer.objects.filter(owner__isnull=False)
-    regions_of: dict[int, list[str]] = {}
-    for region, pool_id in region_pools.items():
-        regions_of.setdefault(pool_id, []).append(region)
-    scopes = [
-        (pool_id, owned.filter(claimed_at__gt=F("created_at"), region__in=regions))
-        for pool_id, regions in regions_of.items()
-    ]
-    homed = 0
-    for pool_id, scope in scopes:
-        homed += scope.update(home_pool_id=pool_id, **_policy_values(rules[pool_id]))
-    never_pooled = owned.exclude(claimed_at__gt=F("created_at"), region__in=list(region_pools))
-    never_pooled.update(**_policy_values(rules[default_pool]))
-    return homed
 
+    def __init__(self, ctx: SeedContext, pools: list[Pool]) -> None:
+        self.region_pools = _region_pools(ctx, pools)
+        self.default_pool = next((p.pk for p in pools if p.is_default), pools[0].pk)
+        self.rules: dict[int, dict[str, RecycleRule]] = {}
+        for rule in RecycleRule.objects.filter(pool__in=pools, enabled=True):
+            self.rules.setdefault(rule.pool_id, {})["A" if rule.level == Level.A else ""] = rule
+        self.now = ctx.now
+        self.scorers = {pool.pk: _Scorer(priority.weights_for(pool.pk), ctx.now) for pool in pools}
 
-def _policy_values(rules: dict[str, RecycleRule]) -> dict[str, object]:
-    a_rule, everyone = rules["A"], rules[""]
-
-    def pick(attribute: str, output: models.Field) -> Case:
-        return Case(
-            When(level=Level.A, then=Value(getattr(a_rule, attribute))),
-            default=Value(getattr(everyone, attribute)),
-            output_field=output,
+    def __call__(self, facts: customer_history.CustomerFacts) -> tuple:
+        if facts.owner_id is None:
+            score = self.scorers[facts.pool_id](facts)
+            return (facts.pool_id, None, None, None, "", None, False, score)
+        claimed_from_pool = facts.claimed_at is not None and facts.claimed_at > facts.created
+        home = self.region_pools.get(facts.region) if claimed_from_pool else None
+        rule = self.rules[home or self.default_pool]["A" if facts.level == Level.A else ""]
+        due = _deadline(facts, rule)
+        return (
+            home,
+            rule.pk,
+            rule.no_followup_days,
+            rule.no_deal_days,
+            rule.exempt_open_deal_from_stage,
+            due,
+            False,
+            0,
         )
 
-    values = {
-        "recycle_rule_id": pick("pk", models.BigIntegerField()),
-        "recycle_idle_days": pick("no_followup_days", models.IntegerField()),
-        "recycle_deal_days": pick("no_deal_days", models.IntegerField()),
-        "recycle_exempt_stage": pick("exempt_open_deal_from_stage", models.CharField()),
-    }
-    values["recycle_due_at"] = customer_services.recycle_due_at_expression(
-        rule_id=values["recycle_rule_id"],
-        idle_days=values["recycle_idle_days"],
-        deal_days=values["recycle_deal_days"],
-        exempt_stage=values["recycle_exempt_stage"],
+
+def _deadline(facts: customer_history.CustomerFacts, rule: RecycleRule) -> int | None:
+    """``recycle_due_at`` in minutes, as ``recycle_due_at_expression`` computes it (no extension)."""
+    exempt_stages = customer_services.stages_at_or_past(rule.exempt_open_deal_from_stage)
+    if facts.is_protected or any(stage in exempt_stages for stage, _closed in facts.deals):
+        return None
+    claimed = facts.claimed_at if facts.claimed_at is not None else facts.created
+    clock = max(facts.last_followup if facts.last_followup is not None else claimed, claimed)
+    won_since_claim = any(
+        stage == DealStage.WON and closed is not None and closed >= claimed for stage, closed in facts.deals
     )
-    values["recycle_policy_stale"] = False
-    return values
+    idle_off = rule.no_followup_days is None
+    deal_off = rule.no_deal_days is None or won_since_claim
+    if idle_off and deal_off:
+        return None
+    idle_due = None if idle_off else clock + rule.no_followup_days * MINUTES_PER_DAY
+    deal_due = None if deal_off else claimed + rule.no_deal_days * MINUTES_PER_DAY
+    return min(due for due in (idle_due, deal_due) if due is not None)
+
+
+class _Scorer:
+    """``priority.priority_expression`` in Python for one pool's weights at ``now`` (minutes)."""
+
+    def __init__(self, weights: PriorityWeights, now: int) -> None:
+        self.weights = weights
+        self.now = now
+        self.tables = {
+            "industry": priority.category_scores(priority.DEFAULT_INDUSTRY_SCORES, weights.industry_scores),
+            "size": priority.category_scores(priority.DEFAULT_SIZE_SCORES, weights.size_scores),
+            "source": priority.category_scores(priority.DEFAULT_SOURCE_SCORES, weights.source_scores),
+            "level": priority.category_scores(priority.DEFAULT_LEVEL_SCORES, weights.level_scores),
+        }
+        self.step = weights.recency_horizon_days * MINUTES_PER_DAY / priority.RECENCY_STEPS
+        self.total = sum(
+            (
+                weights.industry_weight,
+                weights.size_weight,
+                weights.source_weight,
+                weights.level_weight,
+                weights.recency_weight,
+                weights.engagement_weight,
+            )
+        )
+
+    def recency(self, activity: int) -> int:
+        for i in range(priority.RECENCY_STEPS):
+            if activity >= self.now - self.step * (i + 1):
+                return 100 - i * (100 // priority.RECENCY_STEPS)
+        return 0
+
+    def __call__(self, facts: customer_history.CustomerFacts) -> int:
+        if self.total == 0:
+            return 0
+        weights, tables = self.weights, self.tables
+        deals = len(facts.deals)
+        won = sum(1 for stage, _closed in facts.deals if stage == DealStage.WON)
+        engagement = min(
+            facts.followups * priority.FOLLOWUP_POINTS
+            + deals * priority.DEAL_POINTS
+            + won * priority.WON_POINTS,
+            100,
+        )
+        activity = facts.last_followup if facts.last_followup is not None else facts.created
+        weighted = (
+            weights.industry_weight * tables["industry"].get(facts.industry, 0)
+            + weights.size_weight * tables["size"].get(facts.size, 0)
+            + weights.source_weight * tables["source"].get(facts.source, 0)
+            + weights.level_weight * tables["level"].get(facts.level, 0)
+            + weights.recency_weight * self.recency(activity)
+            + weights.engagement_weight * engagement
+        )
+        return weighted * 10 // self.total
+
+
+def _region_pools(ctx: SeedContext, pools: list[Pool]) -> dict[str, int]:
+    if ctx.pool_for_region:
+        return ctx.pool_for_region
+    default = next(p.pk for p in pools if p.is_default)
+    return dict.fromkeys(vocabulary.REGIONS, default)
 
 
 @contextmanager
 def _indexes_dropped(ctx: SeedContext, table: str) -> Iterator[None]:
     """Drop ``table``'s secondary indexes and foreign keys around bulk writes, then rebuild them.
 
-    Each customer row carries ~20 indexes (trigram, lists, pool, deadlines): updating 880,000
-    rows with them in place costs ~0.13 ms a row (two minutes), against a fresh build of each
-    index afterwards; 1.4 M events inserted with 8 indexes and four deferred foreign-key checks
-    a row cost over a minute. On PostgreSQL only (the writer's catalogue-driven drop-and-rebuild,
-    keys validated by one join each).
+    1.4 M events inserted with 8 indexes and four deferred foreign-key checks a row cost over a
+    minute, against a fresh build of each index afterwards. On PostgreSQL only (the writer's
+    catalogue-driven drop-and-rebuild, keys validated by one join each).
     """
     if connection.vendor != "postgresql":
         yield
@@ -195,18 +249,8 @@ def _indexes_dropped(ctx: SeedContext, table: str) -> Iterator[None]:
     ctx.log(f"  {table} indexes rebuilt: {time.monotonic() - started:.1f} s")
 
 
-def _regions() -> list[str]:
-    return list(Customer.objects.order_by().values_list("region", flat=True).distinct())
-
-
-def _moment(ctx: SeedContext):
-    from customers.demo.writers import datetime_of
-
-    return datetime_of(ctx.now)
-
-
-def _seed_rules(ctx: SeedContext, pools: list[Pool]) -> dict[int, int]:
-    """Two rules per pool (module docstring); returns pool id -> its "Everyone" rule id."""
+def _seed_rules(ctx: SeedContext, pools: list[Pool]) -> None:
+    """Two rules per pool (module docstring)."""
     rules = [
         RecycleRule(
             pool=pool,
@@ -223,7 +267,6 @@ def _seed_rules(ctx: SeedContext, pools: list[Pool]) -> dict[int, int]:
     ]
     RecycleRule.objects.bulk_create(rules)
     ctx.counted("recycle rules", len(rules))
-    return dict(RecycleRule.objects.filter(name=RULES[-1][0], pool__in=pools).values_list("pool_id", "pk"))
 
 
 # --- PostgreSQL: set-based ------------------------------------------------------------------

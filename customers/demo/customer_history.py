@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.db.models import Max
 
@@ -43,13 +44,48 @@ POOLED_SHARE = 0.12  # customers sitting in a pool
 WORKED_BEFORE_POOLED = 0.6  # of those, the share a rep worked before releasing it
 CHINESE_NAME_SHARE = 0.75
 
+# Columns another app's step may fill while the rows are generated (``CustomerPolicy``), so that
+# no second pass rewrites a million customer rows with their indexes.
+POLICY_COLUMNS = [
+    "home_pool_id", "recycle_rule_id", "recycle_idle_days", "recycle_deal_days", "recycle_exempt_stage",
+    "recycle_due_at", "recycle_policy_stale", "priority_score",
+]  # fmt: skip
+NO_POLICY = (None, None, None, None, "", None, True, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFacts:
+    """What a ``CustomerPolicy`` may base a generated customer's policy columns on. Moments are
+    whole minutes (the writer's unit, ``writers.datetime_of``); ``deals`` are ``(stage, closed)``."""
+
+    owner_id: int | None
+    pool_id: int | None
+    region: str
+    level: str
+    industry: str
+    size: str
+    source: str
+    is_protected: bool
+    created: int
+    claimed_at: int | None
+    last_followup: int | None
+    followups: int
+    deals: list[tuple[str, int | None]]
+
+
+# A later app's step sets ``ctx.shared[POLICY_KEY]`` to a function from ``CustomerFacts`` to the
+# values of ``POLICY_COLUMNS`` (the public pool: home pool, matching rule, deadline, priority).
+POLICY_KEY = "customer_policy"
+CustomerPolicy = Callable[[CustomerFacts], tuple]
+
+
 CUSTOMERS = Table(
     Customer,
     [
         "id", "name", "name_normalized", "industry", "size", "region", "address", "website", "phone",
         "email", "source", "campaign_id", "level", "is_protected", "owner_id", "team_id", "pool_id",
         "created_by_id", "created_at", "updated_at", "last_followup_at", "first_won_at", "claimed_at",
-        "pooled_at",
+        "pooled_at", *POLICY_COLUMNS,
     ],
 )  # fmt: skip
 CONTACTS = Table(
@@ -253,6 +289,7 @@ class _CustomerGenerator:
         year = 364 * MINUTES_PER_DAY
         followup_span = self.followup_span + 1
         tag_ids = ctx.tag_ids
+        policy: CustomerPolicy | None = ctx.shared.get(POLICY_KEY)
         for _ in range(size):
             customer_id = take(CUSTOMERS)
             created = now - MINUTES_PER_DAY - int(rnd() * year)
@@ -334,8 +371,9 @@ class _CustomerGenerator:
 
             # Follow-ups by whoever worked the customer, between the claim and when work stopped.
             last_followup = None
+            followup_count = int(rnd() * followup_span) if worker_id is not None else 0
             if worker_id is not None:
-                for _n in range(int(rnd() * followup_span)):
+                for _n in range(followup_count):
                     at = work_time(start, active_until)
                     kind = KINDS[int(rnd() * len(KINDS))]
                     notes = NOTES[kind][language]
@@ -357,6 +395,7 @@ class _CustomerGenerator:
 
             # Deals: open ones expect to close in the coming months; won/lost carry closed_at.
             first_won = None
+            customer_deals: list[tuple[str, int | None]] = []
             if worker_id is not None:
                 deal_count = DEAL_COUNTS[int(rnd() * len(DEAL_COUNTS))]
                 stages = FORMER_STAGES if owner_id is None else STAGES
@@ -375,6 +414,7 @@ class _CustomerGenerator:
                         closed = None
                         expected = ctx.today + 7 + int(rnd() * 110)
                         updated = work_time(opened, active_until)
+                    customer_deals.append((stage, closed))
                     deals.append(
                         (take(DEALS), customer_id, worker_id, titles[int(rnd() * len(titles))],
                          f"{int(base * (0.3 + rnd() * 1.7)) // 100 * 100}.00", stage, expected, closed, opened, updated)
@@ -415,11 +455,17 @@ class _CustomerGenerator:
             if pooled_at is not None and pooled_at > latest:
                 latest = pooled_at
             created_by = admin_id if source == "import" or worker_id is None else worker_id
+            protected = owner_id is not None and level == "A" and rnd() < 0.15
+            policy_values = NO_POLICY
+            if policy is not None:
+                policy_values = policy(
+                    CustomerFacts(owner_id, pool_id, region, level, industry, size, source, protected,
+                                  created, claimed_at, last_followup, followup_count, customer_deals)
+                )  # fmt: skip
             customers.append(
                 (customer_id, name, normalize_company_name(name), industry, size, region, address, website,
-                 normalize_phone(phone), email, source, campaign_id, level,
-                 owner_id is not None and level == "A" and rnd() < 0.15,
+                 normalize_phone(phone), email, source, campaign_id, level, protected,
                  owner_id, team_id, pool_id, created_by, created, latest, last_followup, first_won,
-                 claimed_at, pooled_at)
+                 claimed_at, pooled_at, *policy_values)
             )  # fmt: skip
         return rows

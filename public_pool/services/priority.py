@@ -77,8 +77,13 @@ def weights_for(pool_id: int) -> PriorityWeights:
     return PriorityWeights.objects.filter(pool_id=pool_id).first() or PriorityWeights(pool_id=pool_id)
 
 
+def category_scores(defaults: dict[str, int], overrides: dict[str, int]) -> dict[str, int]:
+    """Score per value: the defaults, with the pool's own scores over them."""
+    return {str(k): int(v) for k, v in defaults.items()} | {str(k): int(v) for k, v in overrides.items()}
+
+
 def _category_score(field: str, defaults: dict[str, int], overrides: dict[str, int]) -> Case:
-    scores = {str(k): int(v) for k, v in defaults.items()} | {str(k): int(v) for k, v in overrides.items()}
+    scores = category_scores(defaults, overrides)
     return Case(
         *(When(**{field: value}, then=Value(score)) for value, score in scores.items()),
         default=Value(0),

@@ -1,5 +1,6 @@
 """The public pool's step of ``seed_demo``: rules, home pools, events consistent with the customers."""
 
+from datetime import datetime
 from io import StringIO
 
 import pytest
@@ -9,7 +10,7 @@ from django.db.models import Count, F, Q
 from customers import demo
 from customers.models import Customer
 from public_pool.models import Pool, PoolEvent, PoolEventKind, RecycleRule
-from public_pool.services import policies
+from public_pool.services import policies, priority
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +24,10 @@ def seeded() -> str:
     return out.getvalue()
 
 
-def test_pool_step_runs_after_the_customers():
+def test_pool_rules_come_before_the_customers_and_the_history_after():
     names = [step.name for step in demo.STEPS]
+    assert names.index("pool rules") == names.index("pools") + 1
+    assert names.index("pool rules") < names.index("customers")
     assert names.index("pool history") == names.index("customers") + 1
 
 
@@ -102,8 +105,16 @@ def test_owned_customers_get_the_deadline_the_services_compute(seeded):
     assert all(not stale for *_rest, stale in seeded_values)
 
 
-def test_pooled_leads_are_scored(seeded):
-    assert Customer.objects.filter(pool__isnull=False, priority_score__gt=0).exists()
+def test_pooled_leads_get_the_scores_and_home_pool_the_services_give(seeded):
+    pooled = Customer.objects.filter(pool__isnull=False).order_by("pk")
+    seeded_scores = list(pooled.values_list("pk", "priority_score"))
+    assert len({score for _pk, score in seeded_scores}) > 5
+    assert not pooled.exclude(home_pool=F("pool")).exists()
+    assert not pooled.filter(recycle_policy_stale=True).exists()
+
+    priority.recompute_priorities(customers=Customer.objects.all(), now=datetime.fromisoformat(AS_OF))
+
+    assert list(pooled.values_list("pk", "priority_score")) == seeded_scores
 
 
 def test_recycle_pool_dry_run_lists_due_customers_and_changes_nothing(seeded):
