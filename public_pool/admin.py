@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from crm_site.exceptions import DomainError
 from public_pool import services
@@ -127,7 +128,10 @@ class PoolAdmin(admin.ModelAdmin):
     @admin.action(description=_("Recompute lead priorities"))
     def recompute_priorities(self, request: HttpRequest, queryset: QuerySet[Pool]) -> None:
         total = sum(services.recompute_pool_priorities(pool_id=pool.pk) for pool in queryset)
-        self.message_user(request, _("%(count)d leads re-scored.") % {"count": total})
+        self.message_user(
+            request,
+            ngettext("%(count)d lead re-scored.", "%(count)d leads re-scored.", total) % {"count": total},
+        )
 
 
 @admin.register(RecycleRule)
@@ -156,7 +160,10 @@ class RecycleRuleAdmin(admin.ModelAdmin):
     def _set_enabled(self, request: HttpRequest, queryset: QuerySet[RecycleRule], enabled: bool) -> None:
         for rule in queryset:
             services.set_recycle_rule_enabled(actor=request.user, rule_id=rule.pk, enabled=enabled)
-        self.message_user(request, _("%(count)d rules updated.") % {"count": queryset.count()})
+        count = queryset.count()
+        self.message_user(
+            request, ngettext("%(count)d rule updated.", "%(count)d rules updated.", count) % {"count": count}
+        )
 
     @admin.action(description=_("Enable selected rules"))
     def enable(self, request: HttpRequest, queryset: QuerySet[RecycleRule]) -> None:
@@ -253,7 +260,10 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
                 done += 1
             except DomainError as error:
                 messages.error(request, f"{extension}: {error.message}")
-        self.message_user(request, _("%(count)d requests decided.") % {"count": done})
+        self.message_user(
+            request,
+            ngettext("%(count)d request decided.", "%(count)d requests decided.", done) % {"count": done},
+        )
 
     @admin.action(description=_("Approve selected requests"))
     def approve(self, request: HttpRequest, queryset: QuerySet[ExtensionRequest]) -> None:

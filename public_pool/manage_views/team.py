@@ -27,6 +27,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm_site.exceptions import DomainError
@@ -134,16 +135,25 @@ def assign(request: HttpRequest, pool_id: int) -> HttpResponse:
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
-            text = _("%(count)d leads assigned to %(rep)s.") % {
-                "count": len(result.assigned),
-                "rep": form.cleaned_data["rep"],
-            }
+            count = len(result.assigned)
+            parts = [
+                ngettext("%(count)d lead assigned to %(rep)s.", "%(count)d leads assigned to %(rep)s.", count)
+                % {"count": count, "rep": form.cleaned_data["rep"]}
+            ]
             if result.skipped:
-                text += " " + _("%(count)d skipped: someone took them first.") % {
-                    "count": len(result.skipped)
-                }
+                skipped = len(result.skipped)
+                parts.append(
+                    ngettext(
+                        "%(count)d skipped: someone took it first.",
+                        "%(count)d skipped: someone took them first.",
+                        skipped,
+                    )
+                    % {"count": skipped}
+                )
             if result.override_used:
-                text += " " + _("The limits were overridden; the log says so.")
+                parts.append(_("The limits were overridden; the log says so."))
+            # Whole sentences, joined by the language's own sentence separator.
+            text = pgettext("sentence separator", " ").join(parts)
             messages.success(request, text)
             return redirect("pool_manage:assign", pool_id=pool.pk)
     return render(request, "public_pool/manage/assign.html", _assign_context(request, pool, form), status=400)
