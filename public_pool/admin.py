@@ -17,6 +17,7 @@ from public_pool.exceptions import InvalidInput
 from public_pool.models import (
     ExtensionRequest,
     ExtensionStatus,
+    ImportBatch,
     Notification,
     Pool,
     PoolEvent,
@@ -285,4 +286,31 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
+        return False
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Imports are a record of what happened: read here, made by the import page or the API."""
+
+    list_display = [
+        "created_at",
+        "file_name",
+        "pool",
+        "created_by",
+        "status",
+        "total_rows",
+        "created_count",
+        "duplicate_count",
+        "error_count",
+    ]
+    list_filter = ["status", "pool"]
+    list_select_related = ["pool", "created_by"]
+    search_fields = ["file_name"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportBatch | None = None) -> bool:
         return False

@@ -7,6 +7,7 @@ from public_pool import services
 from public_pool.models import (
     ExtensionRequest,
     ExtensionStatus,
+    ImportBatch,
     Notification,
     Pool,
     PoolEvent,
@@ -18,7 +19,16 @@ from tests.public_pool.conftest import owned, pooled
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Pool, RecycleRule, ReleaseReason, PriorityWeights, PoolEvent, ExtensionRequest, Notification]
+MODELS = [
+    Pool,
+    RecycleRule,
+    ReleaseReason,
+    PriorityWeights,
+    PoolEvent,
+    ExtensionRequest,
+    Notification,
+    ImportBatch,
+]
 
 
 @pytest.fixture
