@@ -11,11 +11,9 @@ bumps beat's change marker (the model's save does), so the new time applies with
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from crm_site.exceptions import DomainError
 from public_pool import selectors, services
@@ -30,9 +28,8 @@ from public_pool.manage_forms import (
 )
 from public_pool.manage_views.team import admin_only
 from public_pool.models import Pool, ReleaseReason
-
-JOB_TASK_PREFIX = "public_pool.tasks."
-CRONTAB_FIELDS = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+from public_pool.services import schedules as schedule_services
+from public_pool.services.schedules import CRONTAB_FIELDS
 
 # --- pools -------------------------------------------------------------------------------------
 
@@ -141,39 +138,31 @@ def weights(request, pool_id: int):
 # --- job schedules ------------------------------------------------------------------------------
 
 
-def _jobs():
-    return PeriodicTask.objects.filter(task__startswith=JOB_TASK_PREFIX).select_related("crontab", "interval")
-
-
 @admin_only
 @require_GET
 def schedules(request):
-    return render(request, "public_pool/manage/schedules.html", {"jobs": list(_jobs().order_by("name"))})
+    return render(
+        request,
+        "public_pool/manage/schedules.html",
+        {"jobs": list(schedule_services.pool_jobs().order_by("name"))},
+    )
 
 
 @admin_only
 def schedule_edit(request, task_id: int):
-    job = get_object_or_404(_jobs(), pk=task_id)
+    job = get_object_or_404(schedule_services.pool_jobs(), pk=task_id)
     kind = "interval" if job.interval_id and not job.crontab_id else "crontab"
     if request.method == "POST":
         form = ScheduleForm(request.POST, kind=kind)
         if form.is_valid():
             data = form.cleaned_data
-            with transaction.atomic():
-                if kind == "crontab":
-                    tz = job.crontab.timezone if job.crontab_id else None
-                    extra = {"timezone": tz} if tz else {}
-                    job.crontab = CrontabSchedule.objects.filter(
-                        **{name: data[name] for name in CRONTAB_FIELDS}, **extra
-                    ).first() or CrontabSchedule.objects.create(
-                        **{name: data[name] for name in CRONTAB_FIELDS}, **extra
-                    )
-                else:
-                    job.interval, _created = IntervalSchedule.objects.get_or_create(
-                        every=data["every"], period=data["period"]
-                    )
-                job.enabled = data["enabled"]
-                job.save()
+            if kind == "crontab":
+                timing = schedule_services.Timing(crontab={name: data[name] for name in CRONTAB_FIELDS})
+            else:
+                timing = schedule_services.Timing(every=data["every"], period=data["period"])
+            job = schedule_services.set_job_schedule(
+                actor=request.user, task_id=job.pk, timing=timing, enabled=data["enabled"]
+            )
             messages.success(request, _("Schedule of “%(name)s” saved.") % {"name": job.name})
             return redirect("pool_manage:schedules")
         status = 400
@@ -191,9 +180,8 @@ def schedule_edit(request, task_id: int):
 @admin_only
 @require_POST
 def schedule_toggle(request, task_id: int):
-    job = get_object_or_404(_jobs(), pk=task_id)
-    job.enabled = not job.enabled
-    job.save()
+    get_object_or_404(schedule_services.pool_jobs(), pk=task_id)
+    job = schedule_services.toggle_job(actor=request.user, task_id=task_id)
     messages.success(
         request,
         (_("“%(name)s” enabled.") if job.enabled else _("“%(name)s” disabled.")) % {"name": job.name},

@@ -1,0 +1,60 @@
+"""Schedules of the periodic jobs (django-celery-beat rows), as admins edit them in the browser.
+
+Only the public pool's own jobs (tasks under ``public_pool.tasks.``) are edited here; the
+Django admin edits any. A crontab is shared between tasks by django-celery-beat, so a new
+timing reuses an identical schedule row or makes one, and never edits a row another job uses.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from customers.models import User
+from public_pool.services._common import ensure_admin
+
+JOB_TASK_PREFIX = "public_pool.tasks."
+CRONTAB_FIELDS = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Either the five crontab fields or an interval (``every`` ``period``s)."""
+
+    crontab: dict[str, str] | None = None
+    every: int | None = None
+    period: str | None = None
+
+
+def pool_jobs():
+    return PeriodicTask.objects.filter(task__startswith=JOB_TASK_PREFIX).select_related("crontab", "interval")
+
+
+@transaction.atomic
+def set_job_schedule(*, actor: User, task_id: int, timing: Timing, enabled: bool) -> PeriodicTask:
+    """Give one of the pool's jobs a new timing and enabled flag; beat picks it up on its next tick."""
+    ensure_admin(actor)
+    job = pool_jobs().select_for_update(of=("self",)).get(pk=task_id)
+    if timing.crontab is not None:
+        extra = {"timezone": job.crontab.timezone} if job.crontab_id and job.crontab.timezone else {}
+        fields = {name: timing.crontab[name] for name in CRONTAB_FIELDS}
+        job.crontab = CrontabSchedule.objects.filter(
+            **fields, **extra
+        ).first() or CrontabSchedule.objects.create(**fields, **extra)
+    else:
+        job.interval, _created = IntervalSchedule.objects.get_or_create(
+            every=timing.every, period=timing.period
+        )
+    job.enabled = enabled
+    job.save()
+    return job
+
+
+@transaction.atomic
+def toggle_job(*, actor: User, task_id: int) -> PeriodicTask:
+    """Switch one of the pool's jobs on or off."""
+    ensure_admin(actor)
+    job = pool_jobs().select_for_update(of=("self",)).get(pk=task_id)
+    job.enabled = not job.enabled
+    job.save()
+    return job
