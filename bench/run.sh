@@ -72,3 +72,11 @@ if [ "${BENCH_SKIP_IMPORT:-0}" != 1 ]; then
   echo "==> import of ${BENCH_IMPORT_ROWS:-100000} rows into a pool"
   $PY -m bench.imports --rows "${BENCH_IMPORT_ROWS:-100000}"
 fi
+
+# Metrics (bench/metrics.py): the nightly roll-up of one day and a year's backfill beside the raw
+# aggregation, the KPIs of last quarter from roll-ups and from raw rows, and the manager dashboard
+# p50/p95 when it exists. BENCH_METRICS_REQUESTS (50); BENCH_SKIP_METRICS=1 skips it.
+if [ "${BENCH_SKIP_METRICS:-0}" != 1 ]; then
+  echo "==> metrics roll-ups, KPIs and dashboard"
+  $PY -m bench.metrics --requests "${BENCH_METRICS_REQUESTS:-50}"
+fi

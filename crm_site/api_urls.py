@@ -30,4 +30,5 @@ urlpatterns = [
         include(customers_api_urls.build_urlpatterns(list_create_view=pool_api.PooledCustomerListCreateApi)),
     ),
     path("", include("public_pool.api_urls")),
+    path("", include("metrics.api_urls")),
 ]

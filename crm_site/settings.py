@@ -135,6 +135,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -236,6 +237,22 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "public_pool.tasks.recompute_pool_priorities_task",
         "schedule": crontab(hour=1, minute=15),
     },
+    # Metrics: every night at 00:30, roll up yesterday's KPI figures (idempotent; a rerun replaces the day).
+    "metrics.rollup": {
+        "task": "metrics.tasks.rollup_metrics_task",
+        "schedule": crontab(hour=0, minute=30),
+    },
+    # Metrics: every night at 00:50, recompute customer lifetime value and value tiers A/B/C
+    # (before the 01:15 re-scoring; tier changes mark recycle policies for re-matching).
+    "metrics.recompute_value_tiers": {
+        "task": "metrics.pool_tasks.recompute_value_tiers_task",
+        "schedule": crontab(hour=0, minute=50),
+    },
+    # Metrics: every night at 01:40, flag paying customers at risk of churning.
+    "metrics.flag_churn_risk": {
+        "task": "metrics.pool_tasks.flag_churn_risk_task",
+        "schedule": crontab(hour=1, minute=40),
+    },
 }
 
 # --- Public pool ------------------------------------------------------------------------------
@@ -245,6 +262,36 @@ PUBLIC_POOL_EXTENSION_DAYS = 14  # days an extension asks for unless the rep say
 PUBLIC_POOL_MAX_EXTENSION_DAYS = 90
 PUBLIC_POOL_ESCALATE_HOURS = 24  # tell the manager when a warned deadline is this close
 PUBLIC_POOL_DISTRIBUTE_MAX = 500  # leads one automatic distribution hands out at most
+
+# --- Metrics: surveys -------------------------------------------------------------------------
+# Days a survey link (NPS/CSAT) stays valid after it is sent.
+METRICS_SURVEY_LINK_DAYS = env.int("METRICS_SURVEY_LINK_DAYS", default=14)
+# The site's public address, for links in e-mails sent outside a request (survey links).
+CRM_SITE_URL = env.str("CRM_SITE_URL", default="http://localhost:8000")
+
+# --- Metrics: pool KPIs, churn warning, value tiers (metrics.kpis.pool, metrics.churn, metrics.tiers)
+# Pool conversion: a claimed lead counts as converted when a deal is won within this many days.
+METRICS_POOL_CONVERSION_DAYS = env.int("METRICS_POOL_CONVERSION_DAYS", default=90)
+# Stale pool stock: leads sitting in a pool longer than this many days without being claimed.
+METRICS_STALE_POOL_DAYS = env.int("METRICS_STALE_POOL_DAYS", default=30)
+# Churn warning: flag a paying customer with no follow-up for this many days ...
+METRICS_CHURN_NO_FOLLOWUP_DAYS = env.int("METRICS_CHURN_NO_FOLLOWUP_DAYS", default=60)
+# ... or with a detractor NPS answer (0-6) within this many days ...
+METRICS_CHURN_NPS_LOOKBACK_DAYS = env.int("METRICS_CHURN_NPS_LOOKBACK_DAYS", default=90)
+# ... or with no purchase for longer than this factor times its own median purchase interval.
+METRICS_CHURN_INTERVAL_FACTOR = 1.5
+# Customer lifetime value: expected lifespan in years and gross margin (1.0 = revenue).
+METRICS_CLV_LIFESPAN_YEARS = env.float("METRICS_CLV_LIFESPAN_YEARS", default=3.0)
+METRICS_CLV_GROSS_MARGIN = env.float("METRICS_CLV_GROSS_MARGIN", default=1.0)
+# --- Metrics: sales KPIs (metrics.kpis.sales) -----------------------------------------------------
+# Retention: a paying customer is active when it won a deal within this many days before period end.
+METRICS_RETENTION_WINDOW_DAYS = env.int("METRICS_RETENTION_WINDOW_DAYS", default=365)
+# Customer acquisition cost: labour cost per active rep and month, and other cost per month,
+# added to campaign spend (company scope).
+METRICS_CAC_LABOUR_COST_PER_REP_MONTH = env.float("METRICS_CAC_LABOUR_COST_PER_REP_MONTH", default=0.0)
+METRICS_CAC_OTHER_COST_PER_MONTH = env.float("METRICS_CAC_OTHER_COST_PER_MONTH", default=0.0)
+# Autodiscovery finds only ``<app>.tasks``; the churn and tier tasks live in metrics.pool_tasks.
+CELERY_IMPORTS = ["metrics.pool_tasks"]
 
 LOGGING = {
     "version": 1,

@@ -20,5 +20,8 @@ urlpatterns = [
     path("pool/imports/", include("public_pool.import_urls")),
     path("pool/manage/", include("public_pool.manage_urls")),
     path("pool/", include("public_pool.urls")),
+    path("metrics/", include("metrics.urls")),
+    path("metrics/", include("metrics.scorecard_urls")),
+    path("", include("metrics.survey_urls")),  # /s/<token>/ (public) and /metrics/surveys/...
     path("api/", include("crm_site.api_urls")),
 ]

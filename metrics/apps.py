@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class MetricsConfig(AppConfig):
     name = "metrics"
     verbose_name = _("Metrics")
+
+    def ready(self) -> None:
+        # The metrics step of ``seed_demo``: the daily roll-ups of the seeded history.
+        from customers import demo
+        from metrics import demo as metrics_demo
+
+        demo.register_step(demo.Step("metrics roll-ups", metrics_demo.seed_rollups), after="pool history")

@@ -27,7 +27,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm_site.exceptions import DomainError
@@ -152,8 +152,8 @@ def assign(request: HttpRequest, pool_id: int) -> HttpResponse:
                 )
             if result.override_used:
                 parts.append(_("The limits were overridden; the log says so."))
-            # Whole sentences, joined by the language's own sentence separator.
-            text = pgettext("sentence separator", " ").join(parts)
+            # Whole sentences, each translated on its own, side by side.
+            text = " ".join(parts)
             messages.success(request, text)
             return redirect("pool_manage:assign", pool_id=pool.pk)
     return render(request, "public_pool/manage/assign.html", _assign_context(request, pool, form), status=400)

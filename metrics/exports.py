@@ -1,0 +1,245 @@
+"""The tables of the dashboards, built once and both rendered and exported.
+
+A ``Table`` is columns and rows of ``Cell``s; the page renders it with
+``templates/metrics/_table.html`` and ``?export=csv&table=<name>`` writes the very same
+columns and rows as CSV, so the export cannot drift from what the page shows.
+
+Decisions:
+- A cell has the text the page shows (grouped digits, units, "No data") and the value the CSV
+  writes: the plain number (dot decimal, no grouping, no unit) so that Excel can sum it; "no
+  data" is written as the same words as on the page, never as 0 or an empty cell. Each table
+  cell carries its CSV value in ``data-csv`` so a reader (and the browser test) can compare.
+- The CSV is UTF-8 with a byte-order mark, which is what makes Excel open Chinese text
+  correctly, with CRLF line ends (the csv module's default).
+- A text cell that starts with ``= + - @`` (a company name typed by anyone) is prefixed with
+  an apostrophe in its CSV value so a spreadsheet does not run it as a formula; numbers are not.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.http import HttpResponse
+from django.utils.formats import number_format
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+
+from metrics.kpis import Comparison, KpiDef, KpiValue, Unit
+
+Number = Decimal | float | int
+
+
+def no_data_text() -> str:
+    return _("No data")
+
+
+# --- number formatting -------------------------------------------------------------------------
+
+DECIMALS = {
+    Unit.PERCENT: 1,
+    Unit.COUNT: 0,
+    Unit.MONEY: 2,
+    Unit.DAYS: 1,
+    Unit.HOURS: 1,
+    Unit.SCORE: 1,
+}
+
+
+def _decimal(value: Number) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def plain_number(value: Number | None, decimals: int) -> str:
+    """The CSV form: rounded, dot decimal, no grouping."""
+    if value is None:
+        return no_data_text()
+    quantum = Decimal(1).scaleb(-decimals)
+    return str(_decimal(value).quantize(quantum))
+
+
+def shown_number(value: Number | None, decimals: int) -> str:
+    """The page's form: localised, grouped."""
+    if value is None:
+        return no_data_text()
+    quantum = Decimal(1).scaleb(-decimals)
+    return number_format(
+        _decimal(value).quantize(quantum), decimal_pos=decimals, use_l10n=True, force_grouping=True
+    )
+
+
+def unit_suffix(unit: Unit) -> str:
+    return {
+        Unit.PERCENT: " %",
+        Unit.DAYS: " " + pgettext("unit of days", "d"),
+        Unit.HOURS: " " + pgettext("unit of hours", "h"),
+    }.get(unit, "")
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str | Promise
+    numeric: bool = False
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    csv: str
+    numeric: bool = False
+    css: str = ""
+    link: str = ""
+    note: str = ""  # a small hint under the text (not exported)
+
+    @classmethod
+    def label(cls, text: str | Promise, *, link: str = "", css: str = "") -> Cell:
+        return cls(text=str(text), csv=_spreadsheet_safe(str(text)), link=link, css=css)
+
+    @classmethod
+    def number(cls, value: Number | None, *, decimals: int = 0, suffix: str = "", css: str = "") -> Cell:
+        if value is None:
+            return cls(
+                text=no_data_text(),
+                csv=no_data_text(),
+                numeric=True,
+                css=f"text-body-secondary {css}".strip(),
+            )
+        return cls(
+            text=shown_number(value, decimals) + suffix,
+            csv=plain_number(value, decimals),
+            numeric=True,
+            css=css,
+        )
+
+    @classmethod
+    def kpi(cls, value: KpiValue | Number | None, unit: Unit) -> Cell:
+        raw = value.value if isinstance(value, KpiValue) else value
+        return cls.number(raw, decimals=DECIMALS[unit], suffix=unit_suffix(unit))
+
+    @classmethod
+    def date(cls, value: dt.date | dt.datetime | None) -> Cell:
+        if value is None:
+            return cls(text="", csv="")
+        text = value.strftime("%Y-%m-%d %H:%M") if isinstance(value, dt.datetime) else value.isoformat()
+        return cls(text=text, csv=text)
+
+
+@dataclass
+class Table:
+    """Columns and rows the page shows and the CSV export writes (``name`` is the
+    ``?table=`` value)."""
+
+    name: str
+    title: str | Promise
+    columns: list[Column]
+    rows: list[list[Cell]] = field(default_factory=list)
+    empty_text: str | Promise = field(default_factory=lambda: gettext_lazy("Nothing in this period."))
+
+    def csv_rows(self) -> Iterable[list[str]]:
+        yield [str(column.label) for column in self.columns]
+        for row in self.rows:
+            yield [cell.csv for cell in row]
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def csv_response(table: Table, *, filename: str) -> HttpResponse:
+    """The table as an Excel-friendly CSV download (UTF-8 with BOM)."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    for row in table.csv_rows():
+        writer.writerow(row)
+    return response
+
+
+# --- KPI overview ------------------------------------------------------------------------------
+
+
+def change_cell(comparison: Comparison) -> Cell:
+    """The change: percentage points for percent and score KPIs, a relative % otherwise, with
+    an arrow (up/down/flat) coloured by whether the move is good for this KPI."""
+    change = comparison.change
+    if change is None:
+        return Cell.number(None)
+    change = _decimal(change)
+    definition: KpiDef = comparison.definition
+    points = definition.unit in (Unit.PERCENT, Unit.SCORE)
+    suffix = " " + pgettext("percentage points", "pp") if points else " %"
+    if change > 0:
+        arrow, good = "↑", definition.higher_is_better
+    elif change < 0:
+        arrow, good = "↓", not definition.higher_is_better
+    else:
+        arrow, good = "→", None
+    css = "" if good is None else ("text-success" if good else "text-danger")
+    sign = "+" if change > 0 else ""
+    return Cell(
+        text=f"{arrow} {sign}{shown_number(change, 1)}{suffix}",
+        csv=plain_number(change, 1),
+        numeric=True,
+        css=css,
+    )
+
+
+def kpi_table(
+    *,
+    name: str,
+    title: str | Promise,
+    comparisons: list[Comparison],
+    targets: dict[str, Decimal] | None = None,
+) -> Table:
+    """One row per KPI: value, previous value, change (and target and attainment when
+    ``targets`` is given). Attainment is actual ÷ target, or target ÷ actual for a KPI where
+    lower is better, as the scorecard computes it (uncapped here)."""
+    columns = [
+        Column("kpi", _("KPI")),
+        Column("code", _("Code")),
+        Column("value", _("This period"), numeric=True),
+        Column("previous", _("Previous period"), numeric=True),
+        Column("change", pgettext("difference between two periods", "Change"), numeric=True),
+    ]
+    if targets is not None:
+        columns += [
+            Column("target", _("Target"), numeric=True),
+            Column("attainment", _("Of target"), numeric=True),
+        ]
+    table = Table(name=name, title=title, columns=columns)
+    for comparison in comparisons:
+        definition = comparison.definition
+        row = [
+            Cell.label(definition.label),
+            Cell.label(definition.code, css="font-monospace small text-body-secondary"),
+            Cell.kpi(comparison.current, definition.unit),
+            Cell.kpi(comparison.previous, definition.unit),
+            change_cell(comparison),
+        ]
+        if targets is not None:
+            target = targets.get(definition.code)
+            row.append(Cell.kpi(target, definition.unit) if target is not None else Cell.label("–"))
+            row.append(
+                Cell.number(attainment(comparison.current, target, definition), decimals=1, suffix=" %")
+            )
+        table.rows.append(row)
+    return table
+
+
+def attainment(current: KpiValue, target: Number | None, definition: KpiDef) -> Decimal | None:
+    if target is None or not current.has_data:
+        return None
+    actual, goal = _decimal(current.value), _decimal(target)  # type: ignore[arg-type]
+    if definition.higher_is_better:
+        return actual / goal * 100 if goal else None
+    return goal / actual * 100 if actual else None

@@ -1,0 +1,156 @@
+"""Campaign effectiveness and CAC by channel for March 2025 (Asia/Shanghai), worked by hand."""
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from customers.models import Customer, DealStage, Source
+from metrics import campaigns
+from metrics.periods import Period
+from tests.factories import CustomerFactory, DealFactory
+from tests.metrics.factories import CampaignFactory, CampaignParticipantFactory, CampaignSpendFactory
+
+pytestmark = pytest.mark.django_db
+
+SH = ZoneInfo("Asia/Shanghai")
+MARCH = Period(dt.date(2025, 3, 1), dt.date(2025, 4, 1))
+
+
+def at(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=SH)
+
+
+def attributed(owner, campaign, *, created, first_won=None, source=Source.ADVERTISING):
+    customer = CustomerFactory(owner=owner, campaign=campaign, created_at=created, source=source)
+    if first_won:
+        Customer.objects.filter(pk=customer.pk).update(first_won_at=first_won)
+    return customer
+
+
+@pytest.fixture
+def history(rep):
+    spring = CampaignFactory(
+        name="Spring fair",
+        channel=Source.ADVERTISING,
+        budget=Decimal(10000),
+        target_leads=4,
+        target_sales=Decimal(50000),
+        starts_on=dt.date(2025, 3, 1),
+        ends_on=dt.date(2025, 3, 31),
+    )
+    for month, amount in (
+        (dt.date(2025, 2, 1), 1000),
+        (dt.date(2025, 3, 1), 4000),
+        (dt.date(2025, 4, 1), 500),
+    ):
+        CampaignSpendFactory(campaign=spring, month=month, amount=Decimal(amount))
+    # Leads created in March: c1, c2 (c3 came in February). New customers in March: c1, c3.
+    c1 = attributed(rep, spring, created=at(2025, 3, 1), first_won=at(2025, 3, 20))
+    c2 = attributed(rep, spring, created=at(2025, 3, 31, 23, 59))
+    c3 = attributed(rep, spring, created=at(2025, 2, 28, 23, 59), first_won=at(2025, 3, 2))
+    DealFactory(customer=c1, stage=DealStage.WON, closed_at=at(2025, 3, 20), amount=Decimal(10000))
+    DealFactory(customer=c3, stage=DealStage.WON, closed_at=at(2025, 3, 2), amount=Decimal(6000))
+    DealFactory(customer=c3, stage=DealStage.WON, closed_at=at(2025, 4, 1), amount=Decimal(7000))  # April
+    DealFactory(customer=c2, stage=DealStage.LOST, closed_at=at(2025, 3, 25), amount=Decimal(8000))
+    # Participants who joined in March: 3 (one joined a minute before March).
+    for customer, joined in ((c1, at(2025, 3, 1)), (c2, at(2025, 3, 5)), (c3, at(2025, 3, 31, 23, 59))):
+        CampaignParticipantFactory(campaign=spring, customer=customer, joined_at=joined)
+    CampaignParticipantFactory(campaign=spring, joined_at=at(2025, 2, 28, 23, 59))
+    # A website campaign running in March with no budget, no spend and nothing attributed.
+    quiet = CampaignFactory(
+        name="Landing page",
+        channel=Source.WEBSITE,
+        budget=Decimal(0),
+        starts_on=dt.date(2025, 3, 10),
+        ends_on=dt.date(2025, 5, 1),
+    )
+    # Ended in 2024 but paid in March; and one from 2024 with nothing in March (not listed).
+    late_bill = CampaignFactory(
+        name="Autumn show",
+        channel=Source.TRADE_SHOW,
+        budget=Decimal(1200),
+        starts_on=dt.date(2024, 10, 1),
+        ends_on=dt.date(2024, 10, 31),
+    )
+    CampaignSpendFactory(campaign=late_bill, month=dt.date(2025, 3, 1), amount=Decimal(600))
+    CampaignFactory(name="Old", starts_on=dt.date(2024, 1, 1), ends_on=dt.date(2024, 1, 31))
+    # A website customer won in March without a campaign (counts for CAC by channel only).
+    CustomerFactory(owner=rep, source=Source.WEBSITE, first_won_at=at(2025, 3, 15))
+    return spring, quiet, late_bill
+
+
+def test_effectiveness_rows(history):
+    with CaptureQueriesContext(connection) as queries:
+        rows = campaigns.effectiveness(period=MARCH)
+
+    assert len(queries) == 1
+    by_name = {row.campaign.name: row for row in rows}
+    assert list(by_name) == ["Landing page", "Spring fair", "Autumn show"]  # newest first
+    row = by_name["Spring fair"]
+    assert (row.participants, row.leads, row.new_customers) == (3, 2, 2)
+    assert (row.sales, row.spend, row.budget) == (Decimal(16000), Decimal(4000), Decimal(10000))
+    assert row.goal_attainment == Decimal("50.00")  # 2 leads / 4 target
+    assert row.sales_attainment == Decimal("32.00")  # 16000 / 50000
+    assert row.budget_execution == Decimal("40.00")  # 4000 / 10000
+    assert row.roi == Decimal("300.00")  # (16000 - 4000) / 4000
+    assert row.cac == Decimal("2000.00")  # 4000 / 2
+
+
+def test_effectiveness_zero_denominators_are_no_data(history):
+    rows = {row.campaign.name: row for row in campaigns.effectiveness(period=MARCH)}
+
+    quiet = rows["Landing page"]
+    assert (quiet.participants, quiet.leads, quiet.new_customers, quiet.sales, quiet.spend) == (
+        0,
+        0,
+        0,
+        Decimal(0),
+        Decimal(0),
+    )
+    assert (quiet.goal_attainment, quiet.sales_attainment, quiet.budget_execution, quiet.roi, quiet.cac) == (
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
+    late = rows["Autumn show"]
+    assert (late.spend, late.budget_execution, late.roi, late.cac) == (
+        Decimal(600),
+        Decimal("50.00"),
+        Decimal("-100.00"),
+        None,
+    )
+
+
+def test_effectiveness_filters_by_channel(history):
+    rows = campaigns.effectiveness(period=MARCH, channel=Source.WEBSITE)
+
+    assert [row.campaign.name for row in rows] == ["Landing page"]
+
+
+def test_cac_by_channel(history):
+    with CaptureQueriesContext(connection) as queries:
+        rows = {row.channel: row for row in campaigns.cac_by_channel(period=MARCH)}
+
+    assert len(queries) == 2
+    assert set(rows) == {Source.WEBSITE, Source.TRADE_SHOW, Source.ADVERTISING}
+    # Advertising: spend 4000, new customers c1 and c3 → 2000.
+    assert (rows[Source.ADVERTISING].spend, rows[Source.ADVERTISING].new_customers) == (Decimal(4000), 2)
+    assert rows[Source.ADVERTISING].cac == Decimal("2000.00")
+    # Website: no spend, one new customer → 0. Trade show: 600 spent, nobody new → no data.
+    assert (rows[Source.WEBSITE].spend, rows[Source.WEBSITE].new_customers, rows[Source.WEBSITE].cac) == (
+        Decimal(0),
+        1,
+        Decimal("0.00"),
+    )
+    assert (rows[Source.TRADE_SHOW].new_customers, rows[Source.TRADE_SHOW].cac) == (0, None)
+
+
+def test_empty_period_has_no_rows():
+    assert campaigns.effectiveness(period=Period(dt.date(2020, 1, 1), dt.date(2020, 2, 1))) == []
+    assert campaigns.cac_by_channel(period=Period(dt.date(2020, 1, 1), dt.date(2020, 2, 1))) == []
