@@ -330,23 +330,24 @@ def _buyers(*, period: Period, scope: Scope) -> int:
 @kpi(code="clv", label=_("Customer lifetime value"), unit=Unit.MONEY)
 def clv(*, period: Period, scope: Scope) -> KpiValue:
     """Average deal amount × purchases per year × expected lifespan in years × gross margin,
-    averaged over the customers who bought in the period.
+    as at the end of the period, over the year that ends there.
 
-    Average deal amount = won amount ÷ deals won; purchases per year = deals won ÷ buyers ×
-    365 ÷ days in the period; so CLV = won amount ÷ buyers × 365 ÷ days × lifespan × margin
+    The year, not the period: annualising a week's or a month's sales would swing the figure
+    by the luck of a single deal (one 12,000 deal in a month read as 146,000 a year), and a
+    manager comparing this month with last month wants the same yardstick. So, over the 365
+    days before the period end: average deal amount = won amount ÷ deals won; purchases per
+    year = deals won ÷ buyers; CLV = won amount ÷ buyers × lifespan × margin
     (``METRICS_CLV_LIFESPAN_YEARS``, ``METRICS_CLV_GROSS_MARGIN``). Won amount and deals from the
     roll-ups; buyers (distinct) from raw deals. Per channel: scope ``channel``. The per-customer
     figure behind value tiers is ``metrics.tiers``.
     """
-    figures = rollups.totals(period=period, scope=scope, measures=["won_amount", "deals_won"])
-    buyers = _buyers(period=period, scope=scope)
+    year = Period(period.end - dt.timedelta(days=365), period.end)
+    figures = rollups.totals(period=year, scope=scope, measures=["won_amount", "deals_won"])
+    buyers = _buyers(period=year, scope=scope)
     if not buyers:
         return KpiValue(None, numerator=figures["won_amount"], denominator=0)
-    factor = (
-        Decimal(365)
-        / Decimal(period.days)
-        * Decimal(str(settings.METRICS_CLV_LIFESPAN_YEARS))
-        * Decimal(str(settings.METRICS_CLV_GROSS_MARGIN))
+    factor = Decimal(str(settings.METRICS_CLV_LIFESPAN_YEARS)) * Decimal(
+        str(settings.METRICS_CLV_GROSS_MARGIN)
     )
     amount = Decimal(figures["won_amount"])
     return KpiValue(
@@ -355,7 +356,8 @@ def clv(*, period: Period, scope: Scope) -> KpiValue:
         denominator=buyers,
         detail={
             "average_deal": rounded(amount / figures["deals_won"]) if figures["deals_won"] else None,
-            "purchases_per_year": rounded(Decimal(figures["deals_won"]) / buyers * 365 / period.days),
+            "purchases_per_year": rounded(Decimal(figures["deals_won"]) / buyers),
+            "window_start": year.start,
         },
     )
 

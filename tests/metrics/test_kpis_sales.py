@@ -215,20 +215,29 @@ def test_repurchase_counts_paying_customers_with_two_won_deals_by_period_end(rep
 def test_clv_is_average_deal_times_purchases_per_year_times_lifespan_and_margin(rep, settings, rolled):
     settings.METRICS_CLV_LIFESPAN_YEARS = 2
     settings.METRICS_CLV_GROSS_MARGIN = 0.5
-    first, second = customer(rep), customer(rep)
+    first, second, third = customer(rep), customer(rep), customer(rep)
     won(first, "2025-04-10", amount="1500")
     won(first, "2025-04-20", amount="300")
     won(second, "2025-04-30", "23:59", amount="500")
-    won(second, "2025-05-01", "00:00", amount="9999")  # May
+    won(second, "2025-05-01", "00:00", amount="9999")  # after April's end: not in April's year
+    won(third, "2024-05-01", "00:00", amount="700")  # the first minute of the year to April's end
+    won(third, "2024-04-30", "23:59", amount="8888")  # a minute too early
     rolled()
 
     value = kpis.clv(period=APRIL, scope=Scope.company())
 
-    # 2300 won by 2 buyers in 30 days: 1150 x 365/30 x 2 years x 0.5 = 13991.666...
-    assert (value.value, value.numerator, value.denominator) == (Decimal("13991.67"), Decimal("2300.00"), 2)
-    assert value.detail["average_deal"] == Decimal("766.67")  # 2300 / 3
-    assert value.detail["purchases_per_year"] == Decimal("18.25")  # 3 / 2 x 365 / 30
-    assert kpis.clv(period=MARCH, scope=Scope.company()).value is None
+    # The year 2024-05-01 .. 2025-04-30: 3000 won by 3 buyers in 4 deals:
+    # 1000 a buyer x 2 years x 0.5 margin = 1000.
+    assert (value.value, value.numerator, value.denominator) == (Decimal("1000.00"), Decimal("3000.00"), 3)
+    assert value.detail["average_deal"] == Decimal("750.00")  # 3000 / 4
+    assert value.detail["purchases_per_year"] == Decimal("1.33")  # 4 / 3
+    # A week ending with April reads the same year: the same figure, whatever the period's length.
+    last_week = Period(dt.date(2025, 4, 24), dt.date(2025, 5, 1))
+    assert kpis.clv(period=last_week, scope=Scope.company()).value == Decimal("1000.00")
+    # The year to 2024-04-01 holds no won deal.
+    assert (
+        kpis.clv(period=Period(dt.date(2024, 3, 1), dt.date(2024, 4, 1)), scope=Scope.company()).value is None
+    )
 
 
 def test_cac_is_spend_plus_costs_over_new_customers(rep, other_rep, settings):
