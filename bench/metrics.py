@@ -14,8 +14,10 @@ within 2x the raw aggregation; dashboard p95 <= 150 ms):
    roll-ups at all (the ``RollupDay`` marks removed in a transaction that is rolled back, so
    every additive sum is aggregated from the raw rows);
 4. when the URL ``metrics:dashboard`` exists, the manager dashboard for the last quarter
-   (``?period=last_quarter``) through ``django.test.Client`` with ``force_login``: p50/p95 of
-   ``--requests`` timed requests after ``--warmup``, and the query count of one request.
+   (``?period=last_quarter``) through ``django.test.Client`` with ``force_login``: the first
+   request with nothing cached, the nightly ``warm_dashboards`` run, then p50/p95 of
+   ``--requests`` timed requests after ``--warmup`` with the figures cached, and the query
+   count of one request. Sections 1-3 run with the figures cache off.
 
 The roll-ups are idempotent, so running this on a seeded database changes nothing but the
 roll-up rows' ids. Develop on a small database (``seed_demo --customers 50000``); the lead runs
@@ -36,13 +38,14 @@ import django
 
 django.setup()
 
+from django.core.cache import cache  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
 
 from customers.models import User  # noqa: E402
-from metrics import kpis, rollups  # noqa: E402
+from metrics import dashboard, kpis, rollups  # noqa: E402
 from metrics.models import ADDITIVE_MEASURES, RollupDay  # noqa: E402
 from metrics.periods import Grain, Period, Scope, local_today, start_of_day  # noqa: E402
 
@@ -123,6 +126,11 @@ def main() -> None:
     scope = Scope.team(manager.team_id)
     log(f"==> KPIs of {quarter} for team {manager.team_id} ({options.manager}'s), with the previous quarter")
     kpis.load()
+    # The computation itself, not the figures cache (metrics/figures_cache.py): nothing kept.
+    no_cache = override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    )
+    no_cache.enable()
 
     def compare() -> object:
         with rollups.shared_reads():  # as the API and the dashboard read them
@@ -148,6 +156,8 @@ def main() -> None:
         + ", ".join(f"{c} {ms:.0f} ms" for c, ms in slowest)
     )
 
+    no_cache.disable()
+
     try:
         url = reverse("metrics:dashboard")
     except NoReverseMatch:
@@ -157,6 +167,16 @@ def main() -> None:
     client.force_login(manager)
     params = {"period": "last_quarter"}
     log(f"==> manager dashboard {url}?period=last_quarter as {options.manager}")
+    cache.clear()
+    started = time.perf_counter()
+    client.get(url, params)
+    log(f"    first request, nothing cached: {(time.perf_counter() - started) * 1000:.0f} ms")
+    cache.clear()
+    started = time.perf_counter()
+    pages = dashboard.warm_closed_dashboards(presets=("last_quarter",), scopes=[scope])
+    log(f"    warm_dashboards for this page (the nightly job does every team): {pages} pages in "
+        f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    log("    then, with the figures cached:")
     for _ in range(options.warmup):
         response = client.get(url, params)
         assert response.status_code == 200, response.status_code  # noqa: S101

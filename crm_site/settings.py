@@ -242,6 +242,12 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "metrics.tasks.rollup_metrics_task",
         "schedule": crontab(hour=0, minute=30),
     },
+    # Metrics: every night at 02:00, after the roll-up, tiers and churn flags, cache last week's,
+    # month's and quarter's dashboard figures for the company and every team.
+    "metrics.warm_dashboards": {
+        "task": "metrics.tasks.warm_dashboards_task",
+        "schedule": crontab(hour=2, minute=0),
+    },
     # Metrics: every night at 00:50, recompute customer lifetime value and value tiers A/B/C
     # (before the 01:15 re-scoring; tier changes mark recycle policies for re-matching).
     "metrics.recompute_value_tiers": {
@@ -290,6 +296,18 @@ METRICS_RETENTION_WINDOW_DAYS = env.int("METRICS_RETENTION_WINDOW_DAYS", default
 # added to campaign spend (company scope).
 METRICS_CAC_LABOUR_COST_PER_REP_MONTH = env.float("METRICS_CAC_LABOUR_COST_PER_REP_MONTH", default=0.0)
 METRICS_CAC_OTHER_COST_PER_MONTH = env.float("METRICS_CAC_OTHER_COST_PER_MONTH", default=0.0)
+# Seconds a closed period's dashboard figures stay cached (metrics/figures_cache.py); each
+# nightly roll-up starts fresh ones anyway.
+METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=6 * 3600)
+
+# The cache: Redis when REDIS_URL is set (shared by every web process), else in-process memory.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "crm"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 # Autodiscovery finds only ``<app>.tasks``; the churn and tier tasks live in metrics.pool_tasks.
 CELERY_IMPORTS = ["metrics.pool_tasks"]
 

@@ -15,3 +15,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 LANGUAGE_CODE = "en"
+# Nothing kept between requests: tests build different histories for the same periods.
+# tests/metrics/test_figures_cache.py switches a real cache on for itself.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}

@@ -348,6 +348,10 @@ class Customer(models.Model):
             models.Index(fields=["region"], name="cust_region"),
             models.Index(fields=["first_won_at"], name="cust_first_won"),
             models.Index(fields=["pool", "pooled_at"], name="cust_pool_pooled"),
+            # Longest-waiting leads across several pools (stale stock lists): read in order, stop early.
+            models.Index(
+                fields=["pooled_at", "id"], condition=Q(pool__isnull=False), name="cust_pooled_since"
+            ),
             # The recycle job's range scan and "at risk" lists: only owned rows have a deadline.
             models.Index(
                 fields=["recycle_due_at"], condition=Q(owner__isnull=False), name="cust_recycle_due_owned"

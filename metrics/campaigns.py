@@ -40,6 +40,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from customers.models import Campaign, CampaignParticipant, CampaignSpend, Customer, Deal, DealStage, Source
+from metrics import figures_cache
 from metrics.periods import Period
 
 ZERO = Decimal(0)
@@ -107,6 +108,7 @@ def _spends(period: Period) -> QuerySet[CampaignSpend]:
     return CampaignSpend.objects.filter(month__gte=period.start, month__lt=period.end)
 
 
+@figures_cache.cached_for_closed_period
 def effectiveness(*, period: Period, channel: str | None = None) -> list[CampaignRow]:
     """One row per campaign (see the module docstring), from ONE query: each measure is a
     correlated aggregate subquery over an indexed foreign key, whatever the number of campaigns."""
@@ -155,6 +157,7 @@ def effectiveness(*, period: Period, channel: str | None = None) -> list[Campaig
     return rows
 
 
+@figures_cache.cached_for_closed_period(per_language=True)
 def cac_by_channel(*, period: Period) -> list[ChannelCac]:
     """Campaign spend per channel (the campaign's ``channel``) ÷ new customers per channel (the
     customer's ``source``: everyone the channel brought in, campaign-attributed or not), for

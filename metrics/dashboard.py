@@ -16,22 +16,27 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from customers.models import FollowUpKind, Role, User
-from metrics import campaigns, kpis, rollups, scorecard, selectors
+from customers.models import FollowUpKind, Role, Team, User
+from metrics import campaigns, figures_cache, kpis, rollups, scorecard, selectors
 from metrics.exports import Cell, Column, Table, kpi_table
 from metrics.kpis import Comparison, Unit
 from metrics.models import ChurnFlag
-from metrics.periods import Grain, Period, Scope, ScopeKind
+from metrics.periods import Grain, Period, Scope, ScopeKind, default_grain, local_today, preset_period
 
 LIST_PAGE_SIZE = 10  # churn warnings, at-risk customers and stale leads per page
 POOL_KPIS = ("claim_rate", "time_to_claim", "pool_conversion", "recycle_rate", "stale_stock")
 TREND_MEASURES = ("new_customers", "deals_won", "won_amount", *selectors.FOLLOWUP_MEASURES)
+
+
+# The trend charts' sums, from the roll-ups; a closed period's kept in the figures cache.
+trend_series = figures_cache.cached_for_closed_period(rollups.series)
 
 
 @dataclass
@@ -130,9 +135,7 @@ class Dashboard:
 
     @cached_property
     def series(self) -> list[tuple[Period, dict[str, Any]]]:
-        return rollups.series(
-            period=self.period, scope=self.scope, grain=self.grain, measures=list(TREND_MEASURES)
-        )
+        return trend_series(period=self.period, scope=self.scope, grain=self.grain, measures=TREND_MEASURES)
 
     @cached_property
     def worked_by_bucket(self) -> dict[dt.date, int]:
@@ -492,3 +495,38 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+WARM_PRESETS = ("last_week", "last_month", "last_quarter")
+
+
+def warm_closed_dashboards(
+    *, presets: tuple[str, ...] = WARM_PRESETS, scopes: list[Scope] | None = None
+) -> int:
+    """Fill the figures cache (``metrics.figures_cache``) for the closed presets managers open
+    most, for the company and every team (or ``scopes``), in every language; answers the
+    pages warmed (a page in two languages counts once per language).
+
+    Calls exactly what a dashboard page calls, with the same arguments, so the page finds
+    every figure cached; what depends on who asks (churn flags, stale leads) stays live.
+    """
+    if scopes is None:
+        teams = Team.objects.order_by("pk").values_list("pk", flat=True)
+        scopes = [Scope.company(), *(Scope.team(pk) for pk in teams)]
+    warmed = 0
+    for name in presets:
+        period = preset_period(name, today=local_today())
+        grain = default_grain(period)
+        for language, _label in settings.LANGUAGES:
+            with translation.override(language), rollups.shared_reads():
+                for scope in scopes:
+                    kpis.compare(period=period, scope=scope)
+                    trend_series(period=period, scope=scope, grain=grain, measures=TREND_MEASURES)
+                    selectors.worked_customers_by_bucket(period=period, scope=scope, grain=grain)
+                    selectors.deal_funnel(period=period, scope=scope)
+                    selectors.pool_conversion_by_cohort(period=period, scope=scope, grain=grain)
+                    selectors.leaderboard(period=period, scope=scope)
+                    warmed += 1
+                campaigns.effectiveness(period=period)
+                campaigns.cac_by_channel(period=period)
+    return warmed

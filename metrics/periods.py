@@ -105,6 +105,28 @@ class Period:
         return f"{self.start.isoformat()} – {self.last_day.isoformat()}"
 
 
+WEEKLY_UP_TO_DAYS = 92  # trends default to weeks up to a quarter, months beyond
+
+
+def preset_period(name: str, *, today: dt.date) -> Period:
+    """The period a dashboard preset names (``this_week``, ``last_quarter``, ``this_year`` ...),
+    relative to ``today`` (company time zone)."""
+    unit, _sep, grain_name = name.partition("_")
+    if grain_name == "year":
+        year = today.year if unit == "this" else today.year - 1
+        return Period(dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
+    grain = Grain(grain_name)
+    current = Period.preset(grain, containing=today)
+    if unit == "this":
+        return current
+    return Period.preset(grain, containing=current.start - dt.timedelta(days=1))
+
+
+def default_grain(period: Period) -> Grain:
+    """Trend buckets when the user picks none: weeks up to a quarter, months beyond."""
+    return Grain.WEEK if period.days <= WEEKLY_UP_TO_DAYS else Grain.MONTH
+
+
 class ScopeKind(StrEnum):
     COMPANY = "company"
     TEAM = "team"

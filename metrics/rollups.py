@@ -67,6 +67,7 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from customers.models import Customer, Deal, Feedback, FollowUp, User
+from metrics import figures_cache
 from metrics.models import ADDITIVE_MEASURES, DailyRollup, RollupDay
 from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone, local_today, start_of_day
 from public_pool.models import PoolEvent
@@ -328,6 +329,8 @@ def rollup_days(*, since: dt.date, until: dt.date) -> int:
             RollupDay(day=since + dt.timedelta(days=offset)) for offset in range((end - since).days)
         )
         lap("marks")
+    # Cached figures of closed periods are computed afresh once these rows are visible.
+    transaction.on_commit(figures_cache.new_data_version)
     logger.info(
         "rolled up %s … %s: %d rows; %s",
         since,

@@ -11,7 +11,7 @@ import datetime as dt
 from celery import shared_task
 from django.db import OperationalError
 
-from metrics import rollups
+from metrics import dashboard, rollups
 
 
 # OperationalError: the database restarted or a lock timed out; a retry heals it.
@@ -22,3 +22,9 @@ def rollup_metrics_task(*, since: str | None = None) -> int:
     if since is None:
         return rollups.rollup_yesterday()
     return rollups.rollup_through_yesterday(since=dt.date.fromisoformat(since))
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+def warm_dashboards_task() -> int:
+    """Cache the figures of last week, month and quarter for the company and every team."""
+    return dashboard.warm_closed_dashboards()

@@ -39,14 +39,13 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from customers.models import User
-from metrics import scorecard, selectors
+from metrics import rollups, scorecard, selectors
 from metrics.dashboard import LIST_PAGE_SIZE, Dashboard, chart_data
 from metrics.exports import csv_response
-from metrics.periods import Grain, Period, Scope, ScopeKind, local_today
+from metrics.periods import Grain, Period, Scope, ScopeKind, default_grain, local_today, preset_period
 
 MAX_CUSTOM_DAYS = 5 * 366  # a custom period longer than five years is refused
 LEADERBOARD_PAGE_SIZE = 25
-WEEKLY_UP_TO_DAYS = 92  # trends default to weeks up to a quarter, months beyond
 
 
 PRESETS: dict[str, Any] = {
@@ -60,19 +59,6 @@ PRESETS: dict[str, Any] = {
     "last_year": gettext_lazy("Last year"),
     "custom": gettext_lazy("Custom dates"),
 }
-
-
-def preset_period(name: str, *, today: dt.date) -> Period:
-    """The period a preset names, relative to ``today`` (company time zone)."""
-    unit, _sep, grain_name = name.partition("_")
-    if grain_name == "year":
-        year = today.year if unit == "this" else today.year - 1
-        return Period(dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
-    grain = Grain(grain_name)
-    current = Period.preset(grain, containing=today)
-    if unit == "this":
-        return current
-    return Period.preset(grain, containing=current.start - dt.timedelta(days=1))
 
 
 class DashboardForm(forms.Form):
@@ -144,8 +130,7 @@ class DashboardForm(forms.Form):
             kind, _sep, key = data["who"].partition("-")
             data["scope"], data["id"] = kind, int(key) if key else None
         period: Period = data["period_value"]
-        grain = data.get("grain") or ("week" if period.days <= WEEKLY_UP_TO_DAYS else "month")
-        data["grain_value"] = Grain(grain)
+        data["grain_value"] = Grain(data["grain"]) if data.get("grain") else default_grain(period)
         if data.get("scope") == ScopeKind.COMPANY:
             data["id"] = None
         return data
@@ -168,6 +153,7 @@ def _scorecard_url(scope: Scope, period: Period) -> str:
 
 @login_required
 @require_GET
+@rollups.shared_reads()  # the KPIs of one request share their reads of the roll-ups
 def dashboard(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     form = DashboardForm(request.GET or None)

@@ -51,6 +51,8 @@ PERIODIC_JOB_COMMANDS = (
     "recompute_pool_priorities",
     "rollup_metrics",
     "flag_churn_risk",
+    "recompute_value_tiers",
+    "warm_dashboards",
 )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.utils.functional import Promise
 
+from metrics import figures_cache
 from metrics.periods import Period, Scope, ScopeKind
 
 
@@ -68,10 +69,17 @@ class KpiDef:
     def __call__(self, *, period: Period, scope: Scope) -> KpiValue:
         if scope.kind not in self.scopes:
             return NO_DATA
-        return self.function(period=period, scope=scope)
+        return _evaluate(code=self.code, period=period, scope=scope)
 
 
 REGISTRY: dict[str, KpiDef] = {}
+
+
+@figures_cache.cached_for_closed_period
+def _evaluate(*, code: str, period: Period, scope: Scope) -> KpiValue:
+    """One KPI's figure; a closed period's comes from the cache (``metrics.figures_cache``)."""
+    return REGISTRY[code].function(period=period, scope=scope)
+
 
 ALL_SCOPES = frozenset(ScopeKind)
 

@@ -313,18 +313,19 @@ def cac(*, period: Period, scope: Scope) -> KpiValue:
     )
 
 
-def _buyers(*, period: Period, scope: Scope) -> int:
-    """Distinct customers with a deal won in the period (raw rows: ``deal_stage_closed``)."""
+def _won_in(*, period: Period, scope: Scope) -> tuple[int, Decimal, int]:
+    """(distinct buyers, won amount, deals won) of the deals won in the period, in one read of the
+    raw rows (``deal_stage_closed``)."""
     lo, hi = period.bounds()
     params: dict[str, object] = {"lo": _bound(lo), "hi": _bound(hi)}
     where = actor_condition(scope, params, rep="d.owner_id", team="u.team_id")
-    (count,) = fetch_one(
-        f"""SELECT COUNT(DISTINCT d.customer_id) FROM {_t(Deal)} d
+    buyers, amount, deals = fetch_one(
+        f"""SELECT COUNT(DISTINCT d.customer_id), COALESCE(SUM(d.amount), 0), COUNT(*) FROM {_t(Deal)} d
             {event_joins(scope, customer="d.customer_id", person="d.owner_id")}
             WHERE d.stage = 'won' AND d.closed_at >= %(lo)s AND d.closed_at < %(hi)s AND {where}""",
         params,
     )
-    return int(count or 0)
+    return int(buyers or 0), Decimal(str(amount or 0)), int(deals or 0)
 
 
 @kpi(code="clv", label=_("Customer lifetime value"), unit=Unit.MONEY)
@@ -337,26 +338,24 @@ def clv(*, period: Period, scope: Scope) -> KpiValue:
     manager comparing this month with last month wants the same yardstick. So, over the 365
     days before the period end: average deal amount = won amount ÷ deals won; purchases per
     year = deals won ÷ buyers; CLV = won amount ÷ buyers × lifespan × margin
-    (``METRICS_CLV_LIFESPAN_YEARS``, ``METRICS_CLV_GROSS_MARGIN``). Won amount and deals from the
-    roll-ups; buyers (distinct) from raw deals. Per channel: scope ``channel``. The per-customer
+    (``METRICS_CLV_LIFESPAN_YEARS``, ``METRICS_CLV_GROSS_MARGIN``), all three from one read of
+    the raw won deals (buyers are distinct, so not additive). Per channel: scope ``channel``. The per-customer
     figure behind value tiers is ``metrics.tiers``.
     """
     year = Period(period.end - dt.timedelta(days=365), period.end)
-    figures = rollups.totals(period=year, scope=scope, measures=["won_amount", "deals_won"])
-    buyers = _buyers(period=year, scope=scope)
+    buyers, amount, deals = _won_in(period=year, scope=scope)
+    amount = amount.quantize(Decimal("0.01"))
     if not buyers:
-        return KpiValue(None, numerator=figures["won_amount"], denominator=0)
-    factor = Decimal(str(settings.METRICS_CLV_LIFESPAN_YEARS)) * Decimal(
-        str(settings.METRICS_CLV_GROSS_MARGIN)
-    )
-    amount = Decimal(figures["won_amount"])
+        return KpiValue(None, numerator=amount, denominator=0)
+    margin = Decimal(str(settings.METRICS_CLV_GROSS_MARGIN))
+    factor = Decimal(str(settings.METRICS_CLV_LIFESPAN_YEARS)) * margin
     return KpiValue(
         rounded(amount / buyers * factor),
-        numerator=figures["won_amount"],
+        numerator=amount,
         denominator=buyers,
         detail={
-            "average_deal": rounded(amount / figures["deals_won"]) if figures["deals_won"] else None,
-            "purchases_per_year": rounded(Decimal(figures["deals_won"]) / buyers),
+            "average_deal": rounded(amount / deals),
+            "purchases_per_year": rounded(Decimal(deals) / buyers),
             "window_start": year.start,
         },
     )

@@ -1,0 +1,98 @@
+"""Figures of closed periods, kept in Django's cache (Redis in production) between requests.
+
+At a million customers a dashboard computes its figures in seconds: the KPIs that cannot be
+summed (distinct customers worked, medians, cohorts) read raw rows, and so do the funnel, the
+leaderboard medians and the campaign table. A period that ended before today no longer
+changes — apart from history entered late (a follow-up backdated into it), which the nightly
+roll-up picks up — so its figures are computed once and served from the cache after that:
+
+- only for periods that end on or before today (``period.end <= local_today()``): today's and
+  the current period's figures are always live;
+- keyed by the function, its arguments and the *data version*, a token every roll-up run
+  replaces when it commits (``new_data_version``): so a backdated entry shows from the next
+  morning at the latest, and ``METRICS_CACHE_SECONDS`` (default six hours) bounds it again;
+- figures only, never a user's permissions: the callers check visibility before they ask, and
+  a key never holds what one user may see and another may not (lists of customers are not
+  cached). Results that carry translated labels are kept per language.
+
+``warm_dashboards`` (run by the nightly roll-up task) fills the cache for the closed presets
+a manager opens most (last week, month and quarter) for the company and every team, so those
+pages are fast from the first visit. Tests run with the dummy cache (nothing kept), except
+the tests of this module.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import translation
+
+from metrics.periods import Period, local_today
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_MISSING = object()
+
+
+VERSION_KEY = "metrics:data-version"
+
+
+def data_version() -> str:
+    """The current data version: a token ``new_data_version`` replaces after each roll-up run.
+
+    Kept in the cache itself, so reading it costs no database query; if the cache lost it
+    (restarted, evicted), a fresh token is made, which only means computing afresh."""
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(VERSION_KEY) or ""
+    return version
+
+
+def new_data_version() -> None:
+    """Start a new data version: every cached figure is computed afresh from now on. The roll-up
+    calls it when its transaction commits."""
+    cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def _closed(period: Period) -> bool:
+    return period.end <= local_today()
+
+
+def _key(name: str, arguments: dict[str, Any], version: str, *, per_language: bool) -> str:
+    described = repr(sorted((key, repr(value)) for key, value in arguments.items()))
+    language = (translation.get_language() or "") if per_language else ""
+    digest = hashlib.sha1(f"{described}|{version}|{language}".encode(), usedforsecurity=False).hexdigest()
+    return f"metrics:{connection.settings_dict['NAME']}:{name}:{digest}"
+
+
+def cached_for_closed_period(function: F | None = None, *, per_language: bool = False) -> Any:
+    """Serve ``function(*, period=..., ...)`` from the cache when ``period`` is closed.
+
+    The function must be keyword-only, and its result must depend on nothing but its
+    arguments and the data (never on who asks); ``per_language=True`` for a result that
+    carries translated labels, which keys it by the active language too."""
+    if function is None:
+        return functools.partial(cached_for_closed_period, per_language=per_language)
+    name = f"{function.__module__}.{function.__qualname__}"
+
+    @functools.wraps(function)
+    def wrapper(**arguments: Any) -> Any:
+        period = arguments.get("period")
+        if not isinstance(period, Period) or not _closed(period):
+            return function(**arguments)
+        key = _key(name, arguments, data_version(), per_language=per_language)
+        value = cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = function(**arguments)
+            cache.set(key, value, timeout=settings.METRICS_CACHE_SECONDS)
+        return value
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,91 @@
+"""A closed period's figures are kept in the cache until the next roll-up run; today's never are.
+
+These tests switch a real (in-process) cache on; the rest of the suite runs with the dummy one
+(``crm_site/settings_test.py``) because its tests build different histories for the same periods.
+"""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from metrics import dashboard, kpis, rollups
+from metrics.periods import Grain, Period, Scope, local_today, preset_period
+from tests.factories import CustomerFactory, FeedbackFactory
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+APRIL = Period(dt.date(2025, 4, 1), dt.date(2025, 5, 1))
+
+
+@pytest.fixture(autouse=True)
+def real_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def answer(rep, score: int, at: dt.datetime) -> None:
+    FeedbackFactory(customer=CustomerFactory(owner=rep), nps=score, at=at)
+
+
+def nps(period: Period) -> object:
+    return kpis.compute(period=period, scope=Scope.company(), codes=["nps"])["nps"].value
+
+
+def roll_up_april(capture_on_commit) -> None:
+    with capture_on_commit(execute=True):
+        rollups.rollup_days(since=dt.date(2025, 4, 1), until=dt.date(2025, 4, 30))
+
+
+def test_a_closed_period_is_computed_once_until_the_next_roll_up(rep, django_capture_on_commit_callbacks):
+    answer(rep, 10, dt.datetime(2025, 4, 10, 10, tzinfo=SHANGHAI))
+    roll_up_april(django_capture_on_commit_callbacks)
+    assert nps(APRIL) == 100
+
+    # History entered late into April: the cached figure stands until the roll-up runs again...
+    answer(rep, 0, dt.datetime(2025, 4, 11, 10, tzinfo=SHANGHAI))
+    assert nps(APRIL) == 100
+
+    # ... which starts a new data version when it commits: the figure is computed afresh.
+    roll_up_april(django_capture_on_commit_callbacks)
+    assert nps(APRIL) == 0
+
+
+def test_a_period_that_includes_today_is_always_live(rep):
+    today = local_today()
+    this_week = Period.preset(Grain.WEEK, containing=today)
+    now = dt.datetime.now(SHANGHAI)
+    answer(rep, 10, now)
+    assert nps(this_week) == 100
+
+    answer(rep, 0, now)
+
+    assert nps(this_week) == 0
+
+
+def test_warming_serves_the_dashboard_from_the_cache(client, manager, team, rep):
+    last_quarter = preset_period("last_quarter", today=local_today())
+    answer(rep, 9, dt.datetime.combine(last_quarter.start, dt.time(10), tzinfo=SHANGHAI))
+    rollups.rollup_days(since=last_quarter.start, until=last_quarter.last_day)
+    client.force_login(manager)
+    url = reverse("metrics:dashboard")
+    params = {"period": "last_quarter", "scope": "team", "id": team.pk}
+    with CaptureQueriesContext(connection) as cold:
+        cold_page = client.get(url, params)
+    cache.clear()
+
+    pages = dashboard.warm_closed_dashboards(presets=("last_quarter",), scopes=[Scope.team(team.pk)])
+    with CaptureQueriesContext(connection) as warm:
+        warm_page = client.get(url, params)
+
+    assert pages == 2  # the page, in English and in Chinese
+    assert cold_page.status_code == warm_page.status_code == 200
+    assert len(warm.captured_queries) < len(cold.captured_queries) / 2
+    assert warm_page.context["tables"]["kpis"].rows == cold_page.context["tables"]["kpis"].rows
