@@ -1,0 +1,77 @@
+"""Writes with business meaning on customer records. Import the package:
+``from customers import services``.
+
+Every service owns its transaction, checks who may do it, and keeps the stored timestamps that
+KPIs and the public pool read (``last_followup_at``, ``first_won_at``, ``updated_at``) current
+with conditional updates, so concurrent writers never move them backwards.
+
+Modules: ``records`` (normalising, create/update, duplicates), ``activity`` (follow-ups, deals,
+contacts, feedback), ``deadlines`` (the recycle deadline expressions), ``organisation`` (team
+moves), ``tiers`` (value tiers in bulk), ``_common`` (who may act).
+"""
+
+from customers.services._common import (
+    NotAllowed,
+)
+from customers.services.activity import (
+    add_contact,
+    create_deal,
+    log_followup,
+    move_deal,
+    record_feedback,
+)
+from customers.services.deadlines import (
+    Days,
+    days,
+    open_deal_at_or_past,
+    recycle_claim_time,
+    recycle_clock_start,
+    recycle_due_at_expression,
+    refresh_recycle_due,
+    stages_at_or_past,
+    won_since_claim,
+)
+from customers.services.organisation import (
+    change_user_team,
+)
+from customers.services.records import (
+    CustomerData,
+    CustomerInvalid,
+    DuplicateCustomer,
+    create_customer,
+    ensure_not_duplicate,
+    normalize_company_name,
+    normalize_phone,
+    update_customer,
+)
+from customers.services.tiers import (
+    set_value_tiers,
+)
+
+__all__ = [
+    "CustomerData",
+    "CustomerInvalid",
+    "Days",
+    "DuplicateCustomer",
+    "NotAllowed",
+    "add_contact",
+    "change_user_team",
+    "create_customer",
+    "create_deal",
+    "days",
+    "ensure_not_duplicate",
+    "log_followup",
+    "move_deal",
+    "normalize_company_name",
+    "normalize_phone",
+    "open_deal_at_or_past",
+    "record_feedback",
+    "recycle_claim_time",
+    "recycle_clock_start",
+    "recycle_due_at_expression",
+    "refresh_recycle_due",
+    "set_value_tiers",
+    "stages_at_or_past",
+    "update_customer",
+    "won_since_claim",
+]

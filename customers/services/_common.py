@@ -1,0 +1,41 @@
+"""Who may do what on a customer: shared by the customer services."""
+
+from django.utils.translation import gettext_lazy as _
+
+from crm_site.exceptions import DomainError
+from customers.models import (
+    Customer,
+    Role,
+    User,
+)
+
+
+class NotAllowed(DomainError):
+    code = "permission_denied"
+    status_code = 403
+
+
+def _may_protect(actor: User) -> bool:
+    """Protection exempts a customer from recycling, so only managers and admins may set it."""
+    return actor.is_admin or actor.role == Role.MANAGER
+
+
+def _may_act_for(*, actor: User, rep: User) -> bool:
+    if actor.is_admin:
+        return True
+    if actor.role == Role.MANAGER and rep.team_id is not None:
+        return rep.team.manager_id == actor.pk or rep.team_id == actor.team_id
+    return False
+
+
+def _ensure_may_work(*, actor: User, customer: Customer) -> None:
+    """Follow-ups and deals are logged by the owner, or by the owner's manager or an admin."""
+    if customer.owner_id == actor.pk or actor.is_admin:
+        return
+    if (
+        actor.role == Role.MANAGER
+        and customer.owner is not None
+        and _may_act_for(actor=actor, rep=customer.owner)
+    ):
+        return
+    raise NotAllowed(_("Only the customer's owner may do this."))

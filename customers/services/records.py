@@ -1,0 +1,218 @@
+"""Customer records: normalising names and phones, create and update with validation and tags,
+and duplicate detection (same normalised company name, phone or e-mail)."""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm_site.exceptions import DomainError
+from customers.models import (
+    CompanySize,
+    Customer,
+    Industry,
+    Level,
+    Source,
+    Tag,
+    User,
+)
+from customers.services._common import NotAllowed, _may_act_for, _may_protect
+from customers.services.deadlines import refresh_recycle_due
+
+# Legal-form words that do not make two companies different ("Acme Ltd" == "ACME Limited").
+_LEGAL_SUFFIXES = re.compile(
+    r"(有限责任公司|股份有限公司|有限公司|集团|公司|\b(?:co|company|corp|corporation|inc|incorporated|"
+    r"ltd|limited|llc|gmbh|plc|group)\b)"
+)
+
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalize_company_name(name: str) -> str:
+    """The form two spellings of one company share: case, width, punctuation and legal form folded."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    folded = _LEGAL_SUFFIXES.sub(" ", folded)
+    return _NON_WORD.sub("", folded)
+
+
+def normalize_phone(phone: str) -> str:
+    """Digits only, with a leading ``+`` kept: ``+86 138-0000-0000`` → ``+8613800000000``."""
+    phone = unicodedata.normalize("NFKC", phone).strip()
+    digits = re.sub(r"\D", "", phone)
+    return f"+{digits}" if phone.startswith("+") and digits else digits
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """What a person types about a customer; services normalise it."""
+
+    name: str
+    industry: str = ""
+    size: str = ""
+    region: str = ""
+    address: str = ""
+    website: str = ""
+    phone: str = ""
+    email: str = ""
+    source: str = Source.OTHER
+    campaign_id: int | None = None
+    level: str = Level.C
+    is_protected: bool = False
+    note: str = ""
+    tags: tuple[str, ...] = ()
+
+
+def _validate(data: CustomerData) -> None:
+    errors: dict[str, str] = {}
+    if not data.name.strip():
+        errors["name"] = str(_("A company name is required."))
+    if data.industry and data.industry not in Industry.values:
+        errors["industry"] = str(_("Unknown industry."))
+    if data.size and data.size not in CompanySize.values:
+        errors["size"] = str(_("Unknown company size."))
+    if data.source not in Source.values:
+        errors["source"] = str(_("Unknown source."))
+    if data.level not in Level.values:
+        errors["level"] = str(_("Unknown level."))
+    if errors:
+        raise CustomerInvalid(errors)
+
+
+class CustomerInvalid(DomainError):
+    code = "invalid"
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(_("Some fields are not valid."))
+        self.fields = fields
+
+
+def _set_tags(customer: Customer, names: tuple[str, ...]) -> None:
+    wanted = {n.strip() for n in names if n.strip()}
+    existing = {t.name: t for t in Tag.objects.filter(name__in=wanted)}
+    missing = [Tag(name=n) for n in wanted - existing.keys()]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {t.name: t for t in Tag.objects.filter(name__in=wanted)}
+    customer.tags.set(existing.values())
+
+
+def _field_values(data: CustomerData) -> dict[str, object]:
+    return {
+        "name": data.name.strip(),
+        "name_normalized": normalize_company_name(data.name),
+        "industry": data.industry,
+        "size": data.size,
+        "region": data.region.strip(),
+        "address": data.address.strip(),
+        "website": data.website.strip(),
+        "phone": normalize_phone(data.phone),
+        "email": data.email.strip().lower(),
+        "source": data.source,
+        "campaign_id": data.campaign_id,
+        "level": data.level,
+        "is_protected": data.is_protected,
+        "note": data.note,
+    }
+
+
+@transaction.atomic
+def create_customer(*, actor: User, data: CustomerData, owner: User | None = None) -> Customer:
+    """Create a customer owned by ``owner`` (default: the actor).
+
+    A rep's new customer is always their own. A manager may give it to a member of a
+    team they manage; an admin to anyone. Creating into a pool is the public pool's
+    service (``public_pool.services``), which sets ``pool`` instead of ``owner``.
+    """
+    _validate(data)
+    if data.is_protected and not _may_protect(actor):
+        raise NotAllowed(_("Only managers and admins may protect a customer."))
+    ensure_not_duplicate(data=data)  # DuplicateCustomer (409 "duplicate"): creates nothing
+    owner = owner or actor
+    if owner.pk != actor.pk and not _may_act_for(actor=actor, rep=owner):
+        raise NotAllowed(_("You may not create customers for this person."))
+    now = timezone.now()
+    customer = Customer.objects.create(
+        **_field_values(data),
+        owner=owner,
+        team_id=owner.team_id,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+        claimed_at=now,
+    )
+    _set_tags(customer, data.tags)
+    return customer
+
+
+@transaction.atomic
+def update_customer(*, actor: User, customer: Customer, data: CustomerData) -> Customer:
+    """Change a customer's details. Ownership changes are pool operations, not edits."""
+    _validate(data)
+    values = _field_values(data)
+    if not _may_protect(actor):
+        values.pop("is_protected")
+    values["updated_at"] = timezone.now()
+    # Level, tags, source or protection may change which recycle rule applies: the public pool
+    # re-matches stale rows; the deadline under the current policy is refreshed now.
+    values["recycle_policy_stale"] = True
+    Customer.objects.filter(pk=customer.pk).update(**values)
+    _set_tags(customer, data.tags)
+    refresh_recycle_due(customers=Customer.objects.filter(pk=customer.pk))
+    customer.refresh_from_db()
+    return customer
+
+
+# --- duplicate detection (appended) ------------------------------------------------------------
+
+
+class DuplicateCustomer(DomainError):
+    """Creating a customer that already exists (same normalised company name, phone or e-mail).
+
+    Answers 409 ``duplicate``. ``matches`` are the existing rows (for pages); ``duplicates`` is
+    what may be told to anyone: where each one is — ``{"where": "pool", "pool": name,
+    "pool_id": id, "customer_id": id, "fields": [...]}`` or ``{"where": "owner", "owner": name,
+    "fields": [...]}`` (an owned customer is described by its owner's name only) — and
+    ``fields`` maps each matched input field to a message saying where, so the API's error body
+    carries it (``crm_site.api.exception_handler``).
+    """
+
+    code = "duplicate"
+    status_code = 409
+
+    def __init__(self, *, matches: list[Customer]) -> None:
+        super().__init__(_("This customer already exists."))
+        self.matches = matches
+        self.duplicates: list[dict[str, object]] = []
+        self.fields: dict[str, str] = {}
+        for customer in matches:
+            matched = list(getattr(customer, "duplicate_fields", []))
+            if customer.pool_id is not None:
+                entry: dict[str, object] = {
+                    "where": "pool",
+                    "pool": customer.pool.name,
+                    "pool_id": customer.pool_id,
+                    "customer_id": customer.pk,
+                    "fields": matched,
+                }
+                message = str(_("Already in the public pool “%(pool)s”.") % {"pool": customer.pool.name})
+            else:
+                owner = customer.owner
+                owner_name = (owner.get_full_name() or owner.username) if owner else ""
+                entry = {"where": "owner", "owner": owner_name, "fields": matched}
+                message = str(_("Already owned by %(owner)s.") % {"owner": owner_name})
+            self.duplicates.append(entry)
+            for field in matched:
+                self.fields.setdefault(field, message)
+
+
+def ensure_not_duplicate(*, data: CustomerData) -> None:
+    """Raise ``DuplicateCustomer`` if a customer with the same name, phone or e-mail exists."""
+    from customers.selectors import find_duplicate_customers  # selectors import this module
+
+    matches = find_duplicate_customers(name=data.name, phone=data.phone, email=data.email)
+    if matches:
+        raise DuplicateCustomer(matches=matches)
