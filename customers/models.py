@@ -361,13 +361,6 @@ class Customer(models.Model):
                 condition=Q(recycle_due_at__isnull=False),
                 name="cust_owner_recycle_due",
             ),
-            # Each recycle batch takes one rule's next customers in deadline order and stops at
-            # the batch size, instead of re-reading every due customer of every rule per batch.
-            models.Index(
-                fields=["recycle_rule", "recycle_due_at"],
-                condition=Q(owner__isnull=False),
-                name="cust_rule_recycle_due",
-            ),
             # The pool list and "claim next best": highest priority first, id as tie-breaker.
             models.Index(F("pool"), F("priority_score").desc(), F("id"), name="cust_pool_priority"),
             # Held-per-rep limit (home_pool, owner) and re-matching a pool's owned customers (home_pool).
