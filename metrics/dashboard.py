@@ -498,6 +498,9 @@ def _is_number(text: str) -> bool:
 
 
 WARM_PRESETS = ("last_week", "last_month", "last_quarter")
+# Tables whose rows depend on who looks (their churn flags, their pools' stale leads, their
+# at-risk customers): never cached, so never warmed.
+PER_VIEWER_TABLES = frozenset({"churn", "at_risk", "stale_leads"})
 
 
 def warm_closed_dashboards(
@@ -507,12 +510,14 @@ def warm_closed_dashboards(
     most, for the company and every team (or ``scopes``), in every language; answers the
     pages warmed (a page in two languages counts once per language).
 
-    Calls exactly what a dashboard page calls, with the same arguments, so the page finds
-    every figure cached; what depends on who asks (churn flags, stale leads) stays live.
+    Builds the page's own tables (``Dashboard.table_builders``) as an admin would see them, so
+    every figure the page asks for is cached under the arguments the page uses; the tables
+    that depend on who looks (``PER_VIEWER_TABLES``) are skipped and stay live.
     """
     if scopes is None:
         teams = Team.objects.order_by("pk").values_list("pk", flat=True)
         scopes = [Scope.company(), *(Scope.team(pk) for pk in teams)]
+    viewer = User(role=Role.ADMIN)  # unsaved: sees every table of a company or team page
     warmed = 0
     for name in presets:
         period = preset_period(name, today=local_today())
@@ -520,13 +525,9 @@ def warm_closed_dashboards(
         for language, _label in settings.LANGUAGES:
             with translation.override(language), rollups.shared_reads():
                 for scope in scopes:
-                    kpis.compare(period=period, scope=scope)
-                    trend_series(period=period, scope=scope, grain=grain, measures=TREND_MEASURES)
-                    selectors.worked_customers_by_bucket(period=period, scope=scope, grain=grain)
-                    selectors.deal_funnel(period=period, scope=scope)
-                    selectors.pool_conversion_by_cohort(period=period, scope=scope, grain=grain)
-                    selectors.leaderboard(period=period, scope=scope)
+                    board = Dashboard(user=viewer, period=period, scope=scope, grain=grain, query={})
+                    for table, build in board.table_builders().items():
+                        if table not in PER_VIEWER_TABLES:
+                            build()
                     warmed += 1
-                campaigns.effectiveness(period=period)
-                campaigns.cac_by_channel(period=period)
     return warmed
