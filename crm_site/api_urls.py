@@ -2,7 +2,7 @@
 
 Each app keeps its routes in ``<app>/api_urls.py`` and is included here. ``/api/customers/``
 is served by whatever view ``customers.api_urls.build_urlpatterns`` is given: once
-``public_pool/api.py`` subclasses ``CustomerListCreateApi`` to create into pools, route it with
+``public_pool/api/claims.py`` subclasses ``CustomerListCreateApi`` to create into pools, route it with
 ``include(customers_api_urls.build_urlpatterns(list_create_view=pool_api.<Subclass>))`` instead
 of ``include("customers.api_urls")``, so that ``customers`` never imports ``public_pool``.
 
@@ -16,7 +16,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customers import api as customers_api
 from customers import api_urls as customers_api_urls
-from public_pool import api as pool_api
+from public_pool.api import claims as pool_claims_api
 
 app_name = "api"
 
@@ -27,7 +27,9 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path(
         "",
-        include(customers_api_urls.build_urlpatterns(list_create_view=pool_api.PooledCustomerListCreateApi)),
+        include(
+            customers_api_urls.build_urlpatterns(list_create_view=pool_claims_api.PooledCustomerListCreateApi)
+        ),
     ),
     path("", include("public_pool.api_urls")),
     path("", include("metrics.api_urls")),

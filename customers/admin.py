@@ -36,7 +36,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from crm_site.exceptions import DomainError
-from customers import services
+from customers import normalization, services
 from customers.models import (
     Campaign,
     CampaignParticipant,
@@ -89,7 +89,7 @@ class EstimatedCountPaginator(Paginator):
 def _lookup_q(term: str, *, name_field: str) -> Q:
     """Name anywhere (trigram index on PostgreSQL), or the phone / e-mail exactly (indexed)."""
     match = Q(**{f"{name_field}__icontains": term})
-    phone = services.normalize_phone(term)
+    phone = normalization.normalize_phone(term)
     if len(phone) >= 5:
         match |= Q(phone=phone)
     if "@" in term:
@@ -437,7 +437,7 @@ class ContactAdmin(IndexedSearchMixin, CustomerChildAdmin):
 
     def save_model(self, request: HttpRequest, obj: Contact, form: ModelForm, change: bool) -> None:
         if change:
-            obj.phone = services.normalize_phone(obj.phone)
+            obj.phone = normalization.normalize_phone(obj.phone)
             obj.email = obj.email.strip().lower()
             super().save_model(request, obj, form, change)
             return

@@ -13,7 +13,7 @@ exists. A customer the caller sees but may not act on (the service says no) answ
 
 This module never imports ``public_pool`` (DESIGN.md: dependencies point
 ``public_pool -> customers``). Creating into a pool is added by subclassing
-``CustomerListCreateApi`` in ``public_pool/api.py``; see its docstring.
+``CustomerListCreateApi`` in ``public_pool/api/claims.py``; see its docstring.
 """
 
 from dataclasses import fields as dataclass_fields
@@ -34,6 +34,7 @@ from rest_framework.views import APIView
 from crm_site.api import AuthedRequest, PageNumberPagination, error_responses, paginated_response
 from crm_site.exceptions import DomainError
 from customers import selectors, services
+from customers.exceptions import PoolNotSupported
 from customers.models import (
     Campaign,
     CompanySize,
@@ -47,22 +48,6 @@ from customers.models import (
     Source,
     User,
 )
-
-
-class PoolNotSupported(DomainError):
-    """``pool`` was given to an endpoint that cannot create into a pool (400, with ``fields.pool``)."""
-
-    code = "pool_not_supported"
-
-    def __init__(self) -> None:
-        super().__init__(
-            _(
-                "Creating a customer into a pool is not supported here. "
-                "Leave out “pool” to create a customer you own."
-            )
-        )
-        self.fields = {"pool": [str(self.message)]}
-
 
 # --- Shared serializers -----------------------------------------------------------------------
 
@@ -222,7 +207,7 @@ class CustomerListCreateApi(APIView):
     ``services.create_customer``: a rep's new customer is the rep's own, a manager may name a
     member of a team they manage as ``owner``, an admin anyone (the service decides). A non-null
     ``pool`` answers 400 ``pool_not_supported``, because creating into a pool belongs to
-    ``public_pool``, which ``customers`` must not import. ``public_pool/api.py`` subclasses this
+    ``public_pool``, which ``customers`` must not import. ``public_pool/api/claims.py`` subclasses this
     view, overrides ``create_customer()`` to send ``pool`` to its own service (calling
     ``super()`` when ``pool`` is null) and is routed at ``/api/customers/`` through
     ``customers.api_urls.build_urlpatterns(list_create_view=...)``. A subclass that changes

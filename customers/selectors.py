@@ -11,10 +11,11 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.expressions import OrderBy
+from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
 from customers.models import Customer, Deal, DealStage, Role, Team, User
-from customers.services import normalize_phone
+from customers.normalization import normalize_company_name, normalize_phone
 
 
 def managed_team_ids(user: User) -> list[int]:
@@ -171,10 +172,6 @@ def find_duplicate_customers(*, name: str = "", phone: str = "", email: str = ""
     This deliberately ignores visibility: creating a duplicate is refused whoever holds the
     original; callers decide what to reveal (a pool's name, or only the owner's name).
     """
-    from django.db.models.functions import Lower
-
-    from customers.services import normalize_company_name  # appended code: imported where used
-
     wanted = {
         "name": normalize_company_name(name) if name.strip() else "",
         "phone": normalize_phone(phone) if phone.strip() else "",

@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from customers import forms, selectors, services
+from customers import exceptions, forms, selectors, services
 from customers.models import Customer, Deal, DealStage, Feedback, FollowUp, Role, Team, User
 
 TIMELINE_LIMIT = 50  # entries on the detail page; older history is in the admin and the API
@@ -148,10 +148,10 @@ def _run_service(form: django_forms.Form, action: Callable[[], object]) -> bool:
     """Call a service for a valid form; its rule errors become the form's errors."""
     try:
         action()
-    except services.CustomerInvalid as error:
+    except exceptions.CustomerInvalid as error:
         forms.add_service_errors(form, error.fields)
         return False
-    except services.NotAllowed as error:
+    except exceptions.NotAllowed as error:
         form.add_error(None, str(error.message))
         return False
     return True
@@ -283,7 +283,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             if _run_service(form, create):
                 messages.success(request, _("Customer created."))
                 return redirect("customers:detail", pk=created[0].pk)
-        except services.DuplicateCustomer as duplicate:
+        except exceptions.DuplicateCustomer as duplicate:
             # Nothing was created; the page says where the existing customer is (a pool, or a
             # colleague's name only) through the public pool's ``duplicate_notice`` tag.
             return render(

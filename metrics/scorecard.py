@@ -39,10 +39,10 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from crm_site.exceptions import DomainError
 from customers import selectors as customer_selectors
 from customers.models import Team, User
 from metrics import kpis
+from metrics.exceptions import ScorecardInvalid, ScorecardNotAllowed
 from metrics.models import DEFAULT_SCORECARD_CAP, KpiTarget, ScorecardSettings, ScorecardWeight
 from metrics.periods import Grain, Period, Scope, ScopeKind
 
@@ -58,22 +58,6 @@ MISSING_LABELS: dict[str, Promise] = {
     MISSING_NO_TARGET: _("no target"),
     MISSING_UNKNOWN_KPI: _("KPI not available"),
 }
-
-
-class ScorecardNotAllowed(DomainError):
-    code = "permission_denied"
-    status_code = 403
-
-
-class ScorecardInvalid(DomainError):
-    """Bad settings; ``fields`` maps a field (``weights``, ``cap``, ``quarter``, a KPI code) to
-    a message in the user's language. Nothing was saved."""
-
-    code = "invalid"
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(_("The scorecard settings are not valid."))
-        self.fields = fields
 
 
 # --- quarters -----------------------------------------------------------------------------------

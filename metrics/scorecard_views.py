@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from customers.models import Team, User
-from metrics import kpis, scorecard
+from metrics import exceptions, kpis, scorecard
 from metrics.forms import CapForm, TargetFormSet, WeightFormSet, add_service_errors
 from metrics.periods import Period, Scope, ScopeKind, local_today
 
@@ -122,7 +122,7 @@ def targets(request: HttpRequest) -> HttpResponse:
                     target_scope=target_scope,
                     targets=values,
                 )
-            except scorecard.ScorecardInvalid as error:
+            except exceptions.ScorecardInvalid as error:
                 problems = _attach_row_errors(formset, error.fields, field="target")
             else:
                 messages.success(request, _("Targets saved."))
@@ -207,7 +207,7 @@ def weights(request: HttpRequest) -> HttpResponse:
                     weights=values,
                     cap=cap_form.cleaned_data["cap"],
                 )
-            except scorecard.ScorecardInvalid as error:
+            except exceptions.ScorecardInvalid as error:
                 rest = add_service_errors(cap_form, error.fields)
                 problems = _attach_row_errors(formset, rest, field="weight")
             else:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from customers import selectors as customer_selectors
 from customers.models import Customer, User
-from metrics import surveys
+from metrics import exceptions, surveys
 from metrics.forms import PhoneAnswerForm, SendSurveyForm, SurveyAnswerForm
 from metrics.models import SurveyInvitation, SurveyKind
 
@@ -49,7 +49,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
 def _answer(request: HttpRequest, token: str) -> HttpResponse:
     try:
         state = surveys.link_state(token=token)
-    except surveys.SurveyLinkInvalid:
+    except exceptions.SurveyLinkInvalid:
         return _closed(request, "invalid")
     invitation = state.invitation
     if state.is_answered:
@@ -64,11 +64,11 @@ def _answer(request: HttpRequest, token: str) -> HttpResponse:
                 surveys.answer_survey(
                     token=token, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"]
                 )
-            except surveys.SurveyAlreadyAnswered:
+            except exceptions.SurveyAlreadyAnswered:
                 return _closed(request, "answered", invitation)
-            except surveys.SurveyLinkExpired:
+            except exceptions.SurveyLinkExpired:
                 return _closed(request, "expired", invitation)
-            except surveys.SurveyInvalid as error:
+            except exceptions.SurveyInvalid as error:
                 for message in error.fields.values():
                     form.add_error("score", message)
             else:
@@ -109,9 +109,9 @@ def send(request: HttpRequest, customer_id: int) -> HttpResponse:
             kind=form.cleaned_data["kind"],
             base_url=request.build_absolute_uri("/"),
         )
-    except surveys.SurveyInvalid as error:
+    except exceptions.SurveyInvalid as error:
         messages.error(request, " ".join(error.fields.values()))
-    except surveys.SurveyNotAllowed as error:
+    except exceptions.SurveyNotAllowed as error:
         messages.error(request, str(error.message))
     else:
         messages.success(request, _("Survey sent to %(email)s.") % {"email": contact.email})
@@ -137,9 +137,9 @@ def phone_answer(request: HttpRequest, customer_id: int) -> HttpResponse:
             csat=form.cleaned_data["csat"],
             comment=form.cleaned_data["comment"],
         )
-    except surveys.SurveyInvalid as error:
+    except exceptions.SurveyInvalid as error:
         messages.error(request, " ".join(error.fields.values()))
-    except surveys.SurveyNotAllowed as error:
+    except exceptions.SurveyNotAllowed as error:
         messages.error(request, str(error.message))
     else:
         messages.success(request, _("Phone answer recorded."))

@@ -35,52 +35,20 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm_site.exceptions import ConflictError, DomainError
 from customers import selectors as customer_selectors
 from customers import services as customer_services
 from customers.models import Contact, Customer, Feedback, FeedbackChannel, User
+from metrics.exceptions import (
+    SurveyAlreadyAnswered,
+    SurveyInvalid,
+    SurveyLinkExpired,
+    SurveyLinkInvalid,
+    SurveyNotAllowed,
+)
 from metrics.models import SurveyInvitation, SurveyKind
 
 TOKEN_SALT = "metrics.surveys.invitation"  # noqa: S105 - a signing salt, not a secret
 SCORE_RANGES = {SurveyKind.NPS: range(11), SurveyKind.CSAT: range(1, 6)}
-
-
-class SurveyNotAllowed(DomainError):
-    code = "permission_denied"
-    status_code = 403
-
-
-class SurveyInvalid(DomainError):
-    code = "invalid"
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(gettext_lazy("Some fields are not valid."))
-        self.fields = fields
-
-
-class SurveyLinkInvalid(DomainError):
-    """The token is not one we signed (tampered, truncated) or its invitation is gone."""
-
-    code = "survey_link_invalid"
-    status_code = 404
-
-    def __init__(self) -> None:
-        super().__init__(gettext_lazy("This survey link is not valid."))
-
-
-class SurveyLinkExpired(DomainError):
-    code = "survey_link_expired"
-    status_code = 410
-
-    def __init__(self) -> None:
-        super().__init__(gettext_lazy("This survey link has expired."))
-
-
-class SurveyAlreadyAnswered(ConflictError):
-    code = "survey_already_answered"
-
-    def __init__(self) -> None:
-        super().__init__(gettext_lazy("This survey has already been answered."))
 
 
 # --- links --------------------------------------------------------------------------------------

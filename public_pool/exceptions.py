@@ -7,6 +7,7 @@
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from crm_site.exceptions import ConflictError, DomainError
@@ -156,3 +157,13 @@ class InvalidInput(DomainError):
     def __init__(self, fields: dict[str, str]) -> None:
         super().__init__(_("Some fields are not valid."))
         self.fields = fields
+
+
+class ImportFileInvalid(DomainError):
+    """The file cannot be imported at all; nothing was written. Answers 400 ``invalid``."""
+
+    code = "invalid"
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__(message)
+        self.fields = {"file": [str(message)]}

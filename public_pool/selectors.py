@@ -14,8 +14,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from customers.models import Customer, Role, User
+from customers.normalization import normalize_phone
 from customers.selectors import managed_team_ids
-from customers.services import normalize_phone
 from public_pool.models import (
     LOSS_KINDS,
     TAKE_KINDS,

@@ -5,7 +5,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from customers import services as customer_services
+from customers import normalization
 from customers.models import (
     Contact,
     Customer,
@@ -76,7 +76,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Company {n} Ltd")
-    name_normalized = factory.LazyAttribute(lambda c: customer_services.normalize_company_name(c.name))
+    name_normalized = factory.LazyAttribute(lambda c: normalization.normalize_company_name(c.name))
     phone = factory.Sequence(lambda n: f"138{n:08d}")
     email = factory.Sequence(lambda n: f"info{n}@company.example")
     owner = factory.SubFactory(UserFactory)

@@ -37,7 +37,7 @@ from customers.models import (
     Feedback,
     FollowUp,
 )
-from customers.services import normalize_company_name, normalize_phone
+from customers.normalization import normalize_company_name, normalize_phone
 
 CHUNK = 10_000
 POOLED_SHARE = 0.12  # customers sitting in a pool

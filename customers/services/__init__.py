@@ -5,14 +5,12 @@ Every service owns its transaction, checks who may do it, and keeps the stored t
 KPIs and the public pool read (``last_followup_at``, ``first_won_at``, ``updated_at``) current
 with conditional updates, so concurrent writers never move them backwards.
 
-Modules: ``records`` (normalising, create/update, duplicates), ``activity`` (follow-ups, deals,
+Modules: ``records`` (create/update, duplicates), ``activity`` (follow-ups, deals,
 contacts, feedback), ``deadlines`` (the recycle deadline expressions), ``organisation`` (team
-moves), ``tiers`` (value tiers in bulk), ``_common`` (who may act).
+moves), ``tiers`` (value tiers in bulk), ``_common`` (who may act). What they raise is in ``customers.exceptions``; normalising names
+and phones is ``customers.normalization``.
 """
 
-from customers.services._common import (
-    NotAllowed,
-)
 from customers.services.activity import (
     add_contact,
     create_deal,
@@ -36,12 +34,8 @@ from customers.services.organisation import (
 )
 from customers.services.records import (
     CustomerData,
-    CustomerInvalid,
-    DuplicateCustomer,
     create_customer,
     ensure_not_duplicate,
-    normalize_company_name,
-    normalize_phone,
     update_customer,
 )
 from customers.services.tiers import (
@@ -50,10 +44,7 @@ from customers.services.tiers import (
 
 __all__ = [
     "CustomerData",
-    "CustomerInvalid",
     "Days",
-    "DuplicateCustomer",
-    "NotAllowed",
     "add_contact",
     "change_user_team",
     "create_customer",
@@ -62,8 +53,6 @@ __all__ = [
     "ensure_not_duplicate",
     "log_followup",
     "move_deal",
-    "normalize_company_name",
-    "normalize_phone",
     "open_deal_at_or_past",
     "record_feedback",
     "recycle_claim_time",

@@ -2,17 +2,12 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from crm_site.exceptions import DomainError
+from customers.exceptions import NotAllowed
 from customers.models import (
     Customer,
     Role,
     User,
 )
-
-
-class NotAllowed(DomainError):
-    code = "permission_denied"
-    status_code = 403
 
 
 def _may_protect(actor: User) -> bool:

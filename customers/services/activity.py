@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.exceptions import CustomerInvalid
 from customers.models import (
     Contact,
     Customer,
@@ -25,9 +26,9 @@ from customers.models import (
     FollowUp,
     User,
 )
+from customers.normalization import normalize_phone
 from customers.services._common import _ensure_may_work
 from customers.services.deadlines import refresh_recycle_due
-from customers.services.records import CustomerInvalid, normalize_phone
 
 
 @transaction.atomic

@@ -1,15 +1,14 @@
 """Customer records: normalising names and phones, create and update with validation and tags,
 and duplicate detection (same normalised company name, phone or e-mail)."""
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm_site.exceptions import DomainError
+from customers import selectors
+from customers.exceptions import CustomerInvalid, DuplicateCustomer, NotAllowed
 from customers.models import (
     CompanySize,
     Customer,
@@ -19,31 +18,9 @@ from customers.models import (
     Tag,
     User,
 )
-from customers.services._common import NotAllowed, _may_act_for, _may_protect
+from customers.normalization import normalize_company_name, normalize_phone
+from customers.services._common import _may_act_for, _may_protect
 from customers.services.deadlines import refresh_recycle_due
-
-# Legal-form words that do not make two companies different ("Acme Ltd" == "ACME Limited").
-_LEGAL_SUFFIXES = re.compile(
-    r"(有限责任公司|股份有限公司|有限公司|集团|公司|\b(?:co|company|corp|corporation|inc|incorporated|"
-    r"ltd|limited|llc|gmbh|plc|group)\b)"
-)
-
-
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
-
-
-def normalize_company_name(name: str) -> str:
-    """The form two spellings of one company share: case, width, punctuation and legal form folded."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    folded = _LEGAL_SUFFIXES.sub(" ", folded)
-    return _NON_WORD.sub("", folded)
-
-
-def normalize_phone(phone: str) -> str:
-    """Digits only, with a leading ``+`` kept: ``+86 138-0000-0000`` → ``+8613800000000``."""
-    phone = unicodedata.normalize("NFKC", phone).strip()
-    digits = re.sub(r"\D", "", phone)
-    return f"+{digits}" if phone.startswith("+") and digits else digits
 
 
 @dataclass(frozen=True)
@@ -80,14 +57,6 @@ def _validate(data: CustomerData) -> None:
         errors["level"] = str(_("Unknown level."))
     if errors:
         raise CustomerInvalid(errors)
-
-
-class CustomerInvalid(DomainError):
-    code = "invalid"
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        super().__init__(_("Some fields are not valid."))
-        self.fields = fields
 
 
 def _set_tags(customer: Customer, names: tuple[str, ...]) -> None:
@@ -166,53 +135,8 @@ def update_customer(*, actor: User, customer: Customer, data: CustomerData) -> C
     return customer
 
 
-# --- duplicate detection (appended) ------------------------------------------------------------
-
-
-class DuplicateCustomer(DomainError):
-    """Creating a customer that already exists (same normalised company name, phone or e-mail).
-
-    Answers 409 ``duplicate``. ``matches`` are the existing rows (for pages); ``duplicates`` is
-    what may be told to anyone: where each one is — ``{"where": "pool", "pool": name,
-    "pool_id": id, "customer_id": id, "fields": [...]}`` or ``{"where": "owner", "owner": name,
-    "fields": [...]}`` (an owned customer is described by its owner's name only) — and
-    ``fields`` maps each matched input field to a message saying where, so the API's error body
-    carries it (``crm_site.api.exception_handler``).
-    """
-
-    code = "duplicate"
-    status_code = 409
-
-    def __init__(self, *, matches: list[Customer]) -> None:
-        super().__init__(_("This customer already exists."))
-        self.matches = matches
-        self.duplicates: list[dict[str, object]] = []
-        self.fields: dict[str, str] = {}
-        for customer in matches:
-            matched = list(getattr(customer, "duplicate_fields", []))
-            if customer.pool_id is not None:
-                entry: dict[str, object] = {
-                    "where": "pool",
-                    "pool": customer.pool.name,
-                    "pool_id": customer.pool_id,
-                    "customer_id": customer.pk,
-                    "fields": matched,
-                }
-                message = str(_("Already in the public pool “%(pool)s”.") % {"pool": customer.pool.name})
-            else:
-                owner = customer.owner
-                owner_name = (owner.get_full_name() or owner.username) if owner else ""
-                entry = {"where": "owner", "owner": owner_name, "fields": matched}
-                message = str(_("Already owned by %(owner)s.") % {"owner": owner_name})
-            self.duplicates.append(entry)
-            for field in matched:
-                self.fields.setdefault(field, message)
-
-
 def ensure_not_duplicate(*, data: CustomerData) -> None:
     """Raise ``DuplicateCustomer`` if a customer with the same name, phone or e-mail exists."""
-    from customers.selectors import find_duplicate_customers  # selectors import this module
-
-    matches = find_duplicate_customers(name=data.name, phone=data.phone, email=data.email)
+    matches = selectors.find_duplicate_customers(name=data.name, phone=data.phone, email=data.email)
     if matches:
         raise DuplicateCustomer(matches=matches)

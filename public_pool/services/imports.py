@@ -1,7 +1,7 @@
 """Import leads from a ``.csv`` or ``.xlsx`` file into a pool (API.md "Imports", issue 3).
 
 :func:`import_customers` is the one entry point; the page (``public_pool.import_views``) and
-``POST /api/imports/`` (``public_pool.import_api``) both call it.
+``POST /api/imports/`` (``public_pool.api.imports``) both call it.
 
 Decisions:
 
@@ -18,7 +18,7 @@ Decisions:
   priority score), one UPDATE of the batch's counts — one transaction. The report goes to a
   temporary file as rows are decided and into the default storage at the end.
 - **Duplicates.** A row is a duplicate when its normalised company name
-  (``customers.services.normalize_company_name``), normalised phone (``normalize_phone``) or
+  (``customers.normalization.normalize_company_name``), normalised phone (``normalize_phone``) or
   lower-cased e-mail equals an existing customer's, or an earlier imported row's. Earlier
   chunks are committed, so the database query finds their rows; the current chunk is checked
   in dicts. To say "row N of this file" rather than "customer #id", the created ids and their
@@ -64,9 +64,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from psycopg2.extras import execute_values
 
-from crm_site.exceptions import DomainError
-from customers import services as customer_services
+from customers import normalization
 from customers.models import CompanySize, Customer, Industry, Source, User
+from public_pool.exceptions import ImportFileInvalid
 from public_pool.models import ImportBatch, ImportStatus
 from public_pool.services._common import ensure_admin, get_pool, without_jit
 from public_pool.services.claims import register_imported_customers
@@ -130,16 +130,6 @@ CHOICE_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 CHOICES = {"industry": Industry, "size": CompanySize, "source": Source}
-
-
-class ImportFileInvalid(DomainError):
-    """The file cannot be imported at all; nothing was written. Answers 400 ``invalid``."""
-
-    code = "invalid"
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(message)
-        self.fields = {"file": [str(message)]}
 
 
 @dataclass(frozen=True)
@@ -292,11 +282,11 @@ def _check(number: int, values: dict[str, str]) -> _Row:
     if not values["name"]:
         row.errors.append(_("The company name is missing."))
     else:
-        row.name_key = customer_services.normalize_company_name(values["name"])[:200]
+        row.name_key = normalization.normalize_company_name(values["name"])[:200]
         if not row.name_key:
             row.errors.append(_("The company name has no letters or digits."))
     if values["phone"]:
-        phone = customer_services.normalize_phone(values["phone"])
+        phone = normalization.normalize_phone(values["phone"])
         if len(phone.lstrip("+")) < 5:
             row.errors.append(_("The phone number “%(value)s” is not valid.") % {"value": values["phone"]})
         values["phone"] = phone

@@ -24,7 +24,7 @@ from customers.models import (
     Source,
     Tag,
 )
-from customers.services import normalize_company_name
+from customers.normalization import normalize_company_name
 from tests.factories import CustomerFactory, DealFactory, FollowUpFactory, PoolFactory
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,7 @@ from customers.models import (
     Team,
     User,
 )
-from customers.services import normalize_company_name, normalize_phone
+from customers.normalization import normalize_company_name, normalize_phone
 from public_pool.models import Pool
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 import pytest
 
-from customers import selectors, services
+from customers import exceptions, normalization, selectors, services
 from customers.models import Customer, Role, User
 from tests.factories import CustomerFactory, TeamFactory, UserFactory
 
@@ -24,7 +24,7 @@ def test_moving_a_rep_to_another_team_moves_their_customers_and_the_managers_vie
 
 
 def test_a_rep_cannot_protect_their_new_customer(rep):
-    with pytest.raises(services.NotAllowed):
+    with pytest.raises(exceptions.NotAllowed):
         services.create_customer(actor=rep, data=services.CustomerData(name="Acme", is_protected=True))
 
     assert not Customer.objects.exists()
@@ -59,4 +59,4 @@ def test_a_follow_up_never_moves_the_last_follow_up_back(rep):
     ],
 )
 def test_company_names_normalise_to_one_form(raw, normalised):
-    assert services.normalize_company_name(raw) == normalised
+    assert normalization.normalize_company_name(raw) == normalised

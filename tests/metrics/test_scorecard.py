@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.models import FollowUp
-from metrics import kpis, scorecard
+from metrics import exceptions, kpis, scorecard
 from metrics.kpis import KpiValue, Unit
 from metrics.models import KpiTarget, ScorecardSettings, ScorecardWeight
 from metrics.periods import Period, Scope, ScopeKind, start_of_day
@@ -299,7 +299,7 @@ def test_set_targets_replaces_removes_and_keeps_others(admin_user, rep):
 @pytest.mark.parametrize("bad", [Decimal(0), Decimal(-5), Decimal("1.23456")])
 def test_bad_targets_are_refused_and_nothing_is_saved(admin_user, bad):
     _target("test_sales", 100)
-    with pytest.raises(scorecard.ScorecardInvalid) as refused:
+    with pytest.raises(exceptions.ScorecardInvalid) as refused:
         scorecard.set_kpi_targets(
             actor=admin_user,
             quarter=Q1.start,
@@ -311,7 +311,7 @@ def test_bad_targets_are_refused_and_nothing_is_saved(admin_user, bad):
 
 
 def test_targets_need_a_quarter_start_and_a_known_kpi(admin_user):
-    with pytest.raises(scorecard.ScorecardInvalid) as refused:
+    with pytest.raises(exceptions.ScorecardInvalid) as refused:
         scorecard.set_kpi_targets(
             actor=admin_user,
             quarter=dt.date(2025, 2, 1),
@@ -323,11 +323,11 @@ def test_targets_need_a_quarter_start_and_a_known_kpi(admin_user):
 
 
 def test_only_admins_set_targets_and_weights(manager):
-    with pytest.raises(scorecard.ScorecardNotAllowed):
+    with pytest.raises(exceptions.ScorecardNotAllowed):
         scorecard.set_kpi_targets(
             actor=manager, quarter=Q1.start, target_scope=scorecard.TargetScope(), targets={"test_sales": 1}
         )
-    with pytest.raises(scorecard.ScorecardNotAllowed):
+    with pytest.raises(exceptions.ScorecardNotAllowed):
         scorecard.update_scorecard(actor=manager, weights={"test_sales": Decimal(100)}, cap=Decimal(120))
     assert not KpiTarget.objects.exists()
     assert not ScorecardWeight.objects.exists()
@@ -370,7 +370,7 @@ def test_weights_summing_to_100_replace_the_old_ones(admin_user):
 def test_weights_not_summing_to_100_are_refused_and_nothing_changes(admin_user, weights):
     _weights(test_churn=100)
 
-    with pytest.raises(scorecard.ScorecardInvalid) as refused:
+    with pytest.raises(exceptions.ScorecardInvalid) as refused:
         scorecard.update_scorecard(actor=admin_user, weights=weights, cap=Decimal(130))
 
     assert "weights" in refused.value.fields
@@ -379,7 +379,7 @@ def test_weights_not_summing_to_100_are_refused_and_nothing_changes(admin_user, 
 
 
 def test_a_cap_below_100_is_refused(admin_user):
-    with pytest.raises(scorecard.ScorecardInvalid) as refused:
+    with pytest.raises(exceptions.ScorecardInvalid) as refused:
         scorecard.update_scorecard(
             actor=admin_user, weights={"test_sales": Decimal(100)}, cap=Decimal("99.99")
         )
@@ -388,7 +388,7 @@ def test_a_cap_below_100_is_refused(admin_user):
 
 
 def test_weights_must_be_percentages_of_known_kpis(admin_user):
-    with pytest.raises(scorecard.ScorecardInvalid) as refused:
+    with pytest.raises(exceptions.ScorecardInvalid) as refused:
         scorecard.update_scorecard(
             actor=admin_user,
             weights={"test_sales": Decimal(120), "nope": Decimal(10), "test_cycle": Decimal("0.001")},

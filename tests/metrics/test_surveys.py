@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Feedback, FeedbackChannel
-from metrics import kpis, surveys
+from metrics import exceptions, kpis, surveys
 from metrics.models import SurveyInvitation, SurveyKind
 from metrics.periods import Grain, Period, Scope
 from tests.factories import ContactFactory, CustomerFactory
@@ -84,7 +84,7 @@ def test_without_a_request_the_link_uses_crm_site_url(
 def test_a_rep_cannot_send_a_survey_for_another_reps_customer(
     other_rep, contact, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(surveys.SurveyNotAllowed):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(exceptions.SurveyNotAllowed):
         _send(other_rep, contact)
     assert not SurveyInvitation.objects.exists()
     assert mail.outbox == []
@@ -102,17 +102,17 @@ def test_the_owners_manager_and_an_admin_may_send(
 
 def test_another_teams_manager_may_not_send(other_team_rep, contact):
     west_manager = other_team_rep.team.manager
-    with pytest.raises(surveys.SurveyNotAllowed):
+    with pytest.raises(exceptions.SurveyNotAllowed):
         _send(west_manager, contact)
     assert not SurveyInvitation.objects.exists()
 
 
 def test_a_contact_without_email_or_an_unknown_kind_is_refused(rep, contact):
     silent = ContactFactory(customer=contact.customer, email="")
-    with pytest.raises(surveys.SurveyInvalid) as refused:
+    with pytest.raises(exceptions.SurveyInvalid) as refused:
         _send(rep, silent)
     assert set(refused.value.fields) == {"contact"}
-    with pytest.raises(surveys.SurveyInvalid) as refused:
+    with pytest.raises(exceptions.SurveyInvalid) as refused:
         _send(rep, contact, kind="ces")
     assert set(refused.value.fields) == {"kind"}
     assert not SurveyInvitation.objects.exists()
@@ -141,7 +141,7 @@ def test_a_link_takes_one_answer_which_becomes_feedback(rep, contact):
     assert invitation.answered_at == feedback.at
     assert invitation.feedback == feedback
 
-    with pytest.raises(surveys.SurveyAlreadyAnswered):
+    with pytest.raises(exceptions.SurveyAlreadyAnswered):
         surveys.answer_survey(token=_token(invitation), score=2)
     assert list(Feedback.objects.values_list("nps", flat=True)) == [9]
 
@@ -149,7 +149,7 @@ def test_a_link_takes_one_answer_which_becomes_feedback(rep, contact):
 def test_a_csat_link_takes_1_to_5(rep, contact):
     invitation = _send(rep, contact, kind=SurveyKind.CSAT)
     for bad in (0, 6):
-        with pytest.raises(surveys.SurveyInvalid):
+        with pytest.raises(exceptions.SurveyInvalid):
             surveys.answer_survey(token=_token(invitation), score=bad)
     invitation.refresh_from_db()
     assert invitation.answered_at is None  # a refused answer does not use up the link
@@ -162,7 +162,7 @@ def test_an_expired_link_is_refused(rep, contact):
     invitation = _send(rep, contact)
     _expire(invitation)
 
-    with pytest.raises(surveys.SurveyLinkExpired):
+    with pytest.raises(exceptions.SurveyLinkExpired):
         surveys.answer_survey(token=_token(invitation), score=10)
     assert not Feedback.objects.exists()
 
@@ -179,7 +179,7 @@ def test_an_expired_link_is_refused(rep, contact):
 )
 def test_a_tampered_or_unknown_token_is_refused(rep, contact, tamper):
     invitation = _send(rep, contact)
-    with pytest.raises(surveys.SurveyLinkInvalid):
+    with pytest.raises(exceptions.SurveyLinkInvalid):
         surveys.answer_survey(token=tamper(_token(invitation)), score=10)
     assert not Feedback.objects.exists()
 
@@ -196,7 +196,7 @@ def test_concurrent_answers_make_exactly_one_feedback(team, manager, rep):
             barrier.wait()
             surveys.answer_survey(token=token, score=score)
             outcomes.append("answered")
-        except surveys.SurveyAlreadyAnswered:
+        except exceptions.SurveyAlreadyAnswered:
             outcomes.append("refused")
         finally:
             close_old_connections()
@@ -354,18 +354,18 @@ def test_a_phone_answer_is_recorded_as_phone_feedback(client, rep, contact):
 
 def test_a_phone_answer_needs_a_score_and_the_customers_own_contact(rep, contact):
     stranger = ContactFactory()
-    with pytest.raises(surveys.SurveyInvalid) as refused:
+    with pytest.raises(exceptions.SurveyInvalid) as refused:
         surveys.record_phone_answer(
             actor=rep, customer=contact.customer, contact=stranger, nps=None, csat=None
         )
     assert set(refused.value.fields) == {"nps", "contact"}
-    with pytest.raises(surveys.SurveyInvalid):
+    with pytest.raises(exceptions.SurveyInvalid):
         surveys.record_phone_answer(actor=rep, customer=contact.customer, nps=11)
     assert not Feedback.objects.exists()
 
 
 def test_a_rep_cannot_record_a_phone_answer_for_another_reps_customer(client, other_rep, contact):
-    with pytest.raises(surveys.SurveyNotAllowed):
+    with pytest.raises(exceptions.SurveyNotAllowed):
         surveys.record_phone_answer(actor=other_rep, customer=contact.customer, nps=9)
     client.force_login(other_rep)
     assert client.post(reverse("surveys:phone", args=[contact.customer.pk]), {"nps": "9"}).status_code == 404

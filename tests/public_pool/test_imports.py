@@ -12,6 +12,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from customers.models import CompanySize, Customer, Industry, Source
+from public_pool import exceptions
 from public_pool.models import ImportBatch, ImportStatus, PoolEvent, PoolEventKind
 from public_pool.services import imports
 from tests.factories import CustomerFactory
@@ -331,7 +332,7 @@ def test_bulk_query_count_does_not_grow_with_rows(admin_user, pool, django_asser
     ],
 )
 def test_bad_file_is_refused_and_nothing_is_imported(admin_user, pool, content, file_name, message):
-    with pytest.raises(imports.ImportFileInvalid) as caught:
+    with pytest.raises(exceptions.ImportFileInvalid) as caught:
         run_import(admin_user, pool, content, file_name)
 
     assert message in str(caught.value.message)

@@ -17,19 +17,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm_site.api import AuthedRequest, PageNumberPagination, error_responses, paginated_response
+from public_pool.api import access
 from public_pool.models import ImportBatch
 from public_pool.services import imports as import_services
-
-
-class IsAdmin(BasePermission):
-    def has_permission(self, request: Any, view: Any) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_admin)
 
 
 class ImportBatchSerializer(serializers.ModelSerializer[ImportBatch]):
@@ -82,7 +76,7 @@ class ReportRowSerializer(serializers.Serializer[Any]):
 
 
 class ImportCustomersApi(APIView):
-    permission_classes = [IsAdmin]
+    permission_classes = [access.IsAdmin]
     parser_classes = [MultiPartParser, FormParser]
     pagination_class = PageNumberPagination
 
@@ -129,7 +123,7 @@ class ImportCustomersApi(APIView):
 
 
 class ImportReportApi(APIView):
-    permission_classes = [IsAdmin]
+    permission_classes = [access.IsAdmin]
 
     @extend_schema(responses={(200, "text/csv"): bytes, **error_responses(401, 403, 404)})
     def get(self, request: AuthedRequest, batch_id: int) -> FileResponse:
