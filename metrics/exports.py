@@ -11,13 +11,13 @@ Decisions:
   cell carries its CSV value in ``data-csv`` so a reader (and the browser test) can compare.
 - The CSV is UTF-8 with a byte-order mark, which is what makes Excel open Chinese text
   correctly, with CRLF line ends (the csv module's default).
-- A text cell that starts with ``= + - @`` (a company name typed by anyone) is prefixed with
-  an apostrophe in its CSV value so a spreadsheet does not run it as a formula; numbers are not.
+- The CSV is written by ``crm_site.spreadsheets`` like every other export: a text cell that
+  starts with a formula character (a company name typed by anyone) is neutralised; numbers
+  are kept as ``Decimal`` in ``Cell.csv`` so they are written as numbers, never escaped.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from crm_site import spreadsheets
 from metrics.kpis import Comparison, KpiDef, KpiValue, Unit
 
 Number = Decimal | float | int
@@ -93,7 +94,7 @@ class Column:
 @dataclass(frozen=True)
 class Cell:
     text: str
-    csv: str
+    csv: str | Decimal  # what the CSV writes: text, or a number kept as a number
     numeric: bool = False
     css: str = ""
     link: str = ""
@@ -101,7 +102,7 @@ class Cell:
 
     @classmethod
     def label(cls, text: str | Promise, *, link: str = "", css: str = "") -> Cell:
-        return cls(text=str(text), csv=_spreadsheet_safe(str(text)), link=link, css=css)
+        return cls(text=str(text), csv=str(text), link=link, css=css)
 
     @classmethod
     def number(cls, value: Number | None, *, decimals: int = 0, suffix: str = "", css: str = "") -> Cell:
@@ -114,7 +115,7 @@ class Cell:
             )
         return cls(
             text=shown_number(value, decimals) + suffix,
-            csv=plain_number(value, decimals),
+            csv=Decimal(plain_number(value, decimals)),
             numeric=True,
             css=css,
         )
@@ -143,26 +144,16 @@ class Table:
     rows: list[list[Cell]] = field(default_factory=list)
     empty_text: str | Promise = field(default_factory=lambda: gettext_lazy("Nothing in this period."))
 
-    def csv_rows(self) -> Iterable[list[str]]:
+    def csv_rows(self) -> Iterable[list[str | Decimal]]:
         yield [str(column.label) for column in self.columns]
         for row in self.rows:
             yield [cell.csv for cell in row]
 
 
-def _spreadsheet_safe(text: str) -> str:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 def csv_response(table: Table, *, filename: str) -> HttpResponse:
     """The table as an Excel-friendly CSV download (UTF-8 with BOM)."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    for row in table.csv_rows():
-        writer.writerow(row)
-    return response
+    header, *rows = table.csv_rows()
+    return spreadsheets.csv_response(header, rows, filename=filename)
 
 
 # --- KPI overview ------------------------------------------------------------------------------
@@ -188,7 +179,7 @@ def change_cell(comparison: Comparison) -> Cell:
     sign = "+" if change > 0 else ""
     return Cell(
         text=f"{arrow} {sign}{shown_number(change, 1)}{suffix}",
-        csv=plain_number(change, 1),
+        csv=Decimal(plain_number(change, 1)),
         numeric=True,
         css=css,
     )

@@ -9,7 +9,6 @@ nothing (the services validate everything before writing).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -24,6 +23,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from crm_site import spreadsheets
 from customers.models import Team, User
 from metrics import exceptions, kpis, scorecard
 from metrics.forms import CapForm, TargetFormSet, WeightFormSet, add_service_errors
@@ -290,19 +290,6 @@ def scorecard_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _csv_text(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 @login_required
 @require_GET
 def scorecard_csv(request: HttpRequest) -> HttpResponse:
@@ -312,36 +299,30 @@ def scorecard_csv(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     card = scorecard.scorecard(scope=scope, quarter=quarter)
     quarter_label = scorecard.quarter_label(quarter)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="scorecard-{scope_key}-{quarter_label}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(
+    header = [
+        _("KPI code"),
+        _("KPI"),
+        _("Actual"),
+        _("Target"),
+        _("Achievement (%)"),
+        _("Counted (%)"),
+        _("Weight (%)"),
+        _("Points"),
+        _("Note"),
+    ]
+    rows: list[list[object]] = [
         [
-            _("KPI code"),
-            _("KPI"),
-            _("Actual"),
-            _("Target"),
-            _("Achievement (%)"),
-            _("Counted (%)"),
-            _("Weight (%)"),
-            _("Points"),
-            _("Note"),
+            row.code,
+            row.label,
+            row.actual,
+            row.target,
+            row.ratio_percent,
+            row.capped_percent,
+            row.weight,
+            row.points,
+            row.missing_label,
         ]
-    )
-    for row in card.rows:
-        writer.writerow(
-            [
-                row.code,
-                _csv_text(row.label),
-                "" if row.actual is None else row.actual,
-                "" if row.target is None else row.target,
-                "" if row.ratio_percent is None else row.ratio_percent,
-                row.capped_percent,
-                row.weight,
-                row.points,
-                row.missing_label,
-            ]
-        )
-    writer.writerow(["", _("Total"), "", "", "", "", card.weights_total, card.total, ""])
-    return response
+        for row in card.rows
+    ]
+    rows.append(["", _("Total"), "", "", "", "", card.weights_total, card.total, ""])
+    return spreadsheets.csv_response(header, rows, filename=f"scorecard-{scope_key}-{quarter_label}.csv")

@@ -14,7 +14,6 @@ CSV export streams (``StreamingHttpResponse`` over a server-side cursor with
 UTF-8 BOM so Excel opens Chinese text correctly, and its header row is translated.
 """
 
-import csv
 from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any
@@ -30,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from crm_site import spreadsheets
 from crm_site.exceptions import DomainError
 from customers.models import Role, User
 from customers.selectors import managed_team_ids
@@ -320,50 +320,40 @@ def pool_events(request: HttpRequest, pool_id: int) -> HttpResponse:
     )
 
 
-class _Echo:
-    """A file-like object whose ``write`` hands the line back, for ``csv.writer`` streaming."""
+def _event_csv_header() -> list[str]:
+    return [
+        _("When"),
+        _("Kind"),
+        _("Customer"),
+        _("By"),
+        _("From owner"),
+        _("To owner"),
+        _("From pool"),
+        _("To pool"),
+        _("Reason"),
+        _("Rule"),
+        _("Limits overridden"),
+        _("Note"),
+    ]
 
-    def write(self, value: str) -> str:
-        return value
 
-
-def _csv_rows(events, reason_labels: dict[str, str]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"
-    yield writer.writerow(
-        [
-            _("When"),
-            _("Kind"),
-            _("Customer"),
-            _("By"),
-            _("From owner"),
-            _("To owner"),
-            _("From pool"),
-            _("To pool"),
-            _("Reason"),
-            _("Rule"),
-            _("Limits overridden"),
-            _("Note"),
-        ]
-    )
+def _csv_rows(events, reason_labels: dict[str, str]) -> Iterator[list[str]]:
     kinds = dict(PoolEventKind.choices)
     for event in events.iterator(chunk_size=CSV_CHUNK):
-        yield writer.writerow(
-            [
-                timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M:%S"),
-                str(kinds.get(event.kind, event.kind)),
-                event.customer.name,
-                str(event.actor) if event.actor else "",
-                str(event.from_owner) if event.from_owner else "",
-                str(event.to_owner) if event.to_owner else "",
-                event.from_pool.name if event.from_pool else "",
-                event.to_pool.name if event.to_pool else "",
-                reason_labels.get(event.reason, event.reason),
-                event.rule.name if event.rule else "",
-                _("yes") if event.override else "",
-                event.note,
-            ]
-        )
+        yield [
+            timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M:%S"),
+            str(kinds.get(event.kind, event.kind)),
+            event.customer.name,
+            str(event.actor) if event.actor else "",
+            str(event.from_owner) if event.from_owner else "",
+            str(event.to_owner) if event.to_owner else "",
+            event.from_pool.name if event.from_pool else "",
+            event.to_pool.name if event.to_pool else "",
+            reason_labels.get(event.reason, event.reason),
+            event.rule.name if event.rule else "",
+            _("yes") if event.override else "",
+            event.note,
+        ]
 
 
 @manager_or_admin
@@ -372,9 +362,9 @@ def events_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered log as CSV, streamed in chunks (bounded memory), UTF-8 with a BOM."""
     form = _event_filter_form(request)
     events = selectors.pool_events(user=request.user, filters=form.event_filters())
-    response = StreamingHttpResponse(
-        _csv_rows(events, selectors.release_reason_labels()), content_type="text/csv; charset=utf-8"
-    )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="pool-events-{stamp}.csv"'
-    return response
+    return spreadsheets.streaming_csv_response(
+        _event_csv_header(),
+        _csv_rows(events, selectors.release_reason_labels()),
+        filename=f"pool-events-{stamp}.csv",
+    )

@@ -64,6 +64,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from psycopg2.extras import execute_values
 
+from crm_site import spreadsheets
 from customers import normalization
 from customers.models import CompanySize, Customer, Industry, Source, User
 from public_pool.exceptions import ImportFileInvalid
@@ -330,7 +331,7 @@ class _Importer:
 
     def __init__(self, *, actor: User, batch: ImportBatch, report: IO[str]) -> None:
         self.actor, self.batch = actor, batch
-        self.report = csv.writer(report)
+        self.report = spreadsheets.SafeWriter(report)
         self.report.writerow([_("row"), _("result"), _("company name"), _("customer id"), _("reason")])
         self.preview: list[ReportRow] = []
         self.report_rows = 0
