@@ -210,12 +210,14 @@ CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     # The embedded default: a broker that needs no server, in folders under var/.
     _broker_dir = BASE_DIR / "var" / "celery-broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Broadcast (control) messages, which kombu would otherwise write to ./control.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = REDIS_URL or None
