@@ -6,6 +6,8 @@ and the demo seed), ``last_followup_at``, ``first_won_at``, ``claimed_at``,
 ``pooled_at`` and ``recycle_due_at``.
 """
 
+import re
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
@@ -40,6 +42,24 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Han characters (CJK unified ideographs, extension A, compatibility ideographs).
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def person_name(*, given: str, family: str) -> str:
+    """A person's name as people write it.
+
+    Names written in Chinese characters put the family name first with no space (陈 + 强 →
+    陈强), whatever the page's language: that is how the name is written in English text too.
+    Names in Latin script keep the order their owner typed them in, given name first
+    ("Anna Weber"), in both languages.
+    """
+    given, family = given.strip(), family.strip()
+    if _HAN.search(given + family):
+        return f"{family}{given}"
+    return f"{given} {family}".strip()
 
 
 class User(AbstractUser):
@@ -78,6 +98,16 @@ class User(AbstractUser):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN or self.is_superuser
+
+    def get_full_name(self) -> str:
+        """Family name first for names in Chinese characters (see :func:`person_name`)."""
+        return person_name(given=self.first_name, family=self.last_name)
+
+    def get_short_name(self) -> str:
+        """How a greeting addresses the person: the whole Chinese name, else the given name."""
+        if _HAN.search(self.first_name + self.last_name):
+            return self.get_full_name()
+        return self.first_name.strip() or self.username
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username

@@ -46,6 +46,12 @@ class PoolFilterForm(forms.Form):
             )
             field.widget.attrs["class"] = css
 
+    def active_count(self) -> int:
+        """How many filters (beyond the search box) are set: the "Filters" button shows it."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return sum(1 for name in ("industry", "size", "region", "source", "level") if data.get(name))
+
     def filters(self) -> PooledFilters:
         """The valid fields as selector filters; an invalid value is simply ignored."""
         self.is_valid()

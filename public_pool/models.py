@@ -305,6 +305,20 @@ class PoolEventKind(models.TextChoices):
     EXTENSION_REFUSE = "extension_refuse", _("Extension refused")
 
 
+class RecycleTrigger(models.TextChoices):
+    """What made a rule recycle a customer (``PoolEvent.reason`` of ``recycle`` events)."""
+
+    NO_FOLLOWUP = "no_followup", _("no follow-up in time")
+    NO_DEAL = "no_deal", _("no deal won in time")
+
+
+# ``PoolEvent.reason`` of automatic distribution: the strategy (``services.DistributionStrategy``).
+DISTRIBUTION_REASON_LABELS = {
+    "round_robin": _("round robin"),
+    "least_loaded": _("least loaded first"),
+}
+
+
 # Kinds that hand a pooled lead to a rep: the per-day limit counts these.
 TAKE_KINDS = [PoolEventKind.CLAIM, PoolEventKind.ASSIGN]
 # Kinds by which a rep loses a customer into a pool: the cooldown starts with these.

@@ -17,6 +17,7 @@ from customers.models import Customer, Role, User
 from customers.normalization import normalize_phone
 from customers.selectors import managed_team_ids
 from public_pool.models import (
+    DISTRIBUTION_REASON_LABELS,
     LOSS_KINDS,
     TAKE_KINDS,
     ExtensionRequest,
@@ -25,6 +26,7 @@ from public_pool.models import (
     Pool,
     PoolEvent,
     RecycleRule,
+    RecycleTrigger,
     ReleaseReason,
 )
 
@@ -222,6 +224,15 @@ def pool_events(*, user: User, filters: EventFilters | None = None) -> QuerySet[
 def release_reason_labels() -> dict[str, str]:
     """Every reason code (active or not) with its label in the active language, for the log."""
     return {reason.code: reason.display_label for reason in ReleaseReason.objects.all()}
+
+
+def event_reason_labels() -> dict[str, str]:
+    """Words for every ``PoolEvent.reason`` code, in the active language: release reasons (from
+    the admin-edited list), recycle triggers and distribution strategies. The log shows these,
+    never the codes."""
+    labels: dict[str, str] = {str(code): str(label) for code, label in RecycleTrigger.choices}
+    labels |= {code: str(label) for code, label in DISTRIBUTION_REASON_LABELS.items()}
+    return labels | release_reason_labels()
 
 
 def active_release_reasons() -> QuerySet[ReleaseReason]:

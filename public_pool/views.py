@@ -13,6 +13,7 @@ Query budgets (asserted in ``tests/public_pool/test_views.py``) do not grow with
 - notifications: one page of notifications (customer joined).
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -21,6 +22,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -28,7 +30,8 @@ from django.views.decorators.http import require_GET, require_POST
 from crm_site.exceptions import DomainError
 from customers import selectors as customer_selectors
 from customers.models import Customer, User
-from public_pool import selectors, services
+from public_pool import lead_selectors, selectors, services
+from public_pool.exceptions import AlreadyClaimed, Cooldown, CustomerNotFound
 from public_pool.forms import PAGE_SIZE, ExtensionForm, PoolFilterForm, ReleaseForm
 from public_pool.models import ExtensionRequest, PoolEvent
 
@@ -49,48 +52,108 @@ def _next_url(request: HttpRequest, default: str) -> str:
 @login_required
 @require_GET
 def pool_list(request: HttpRequest) -> HttpResponse:
-    pools = list(selectors.pools_with_sizes(request.user))  # type: ignore[arg-type]
-    return render(request, "public_pool/pool_list.html", {"pools": pools})
+    user: User = request.user  # type: ignore[assignment]
+    pools = list(selectors.pools_with_sizes(user))
+    quotas = lead_selectors.quotas_for(user=user, pools=pools)
+    return render(
+        request,
+        "public_pool/pool_list.html",
+        {"pools": pools, "rows": [(pool, quotas[pool.pk]) for pool in pools]},
+    )
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    lead: Customer
+    contact: selectors.ContactDetails
+    context: lead_selectors.LeadContext
 
 
 @login_required
 @require_GET
 def pool_detail(request: HttpRequest, pool_id: int) -> HttpResponse:
-    """A pool's leads, best first, filtered and paged; a pool the user may not use is a 404."""
+    """A pool's leads, best first, filtered and paged, each with where it came from and whether
+    the user may take it now; the user's quota on top. A pool the user may not use is a 404."""
     user: User = request.user  # type: ignore[assignment]
     pool = get_object_or_404(selectors.pools_for_user(user), pk=pool_id)
     form = PoolFilterForm(request.GET)
     leads = selectors.pooled_customers(user=user, pool_id=pool.pk, filters=form.filters())
     page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(lead, selectors.masked_contact(lead, pool)) for lead in page.object_list]
+    now = timezone.now()
+    on_page = list(page.object_list)
+    contexts = lead_selectors.lead_contexts(
+        user=user, pool=pool, customer_ids=[c.pk for c in on_page], now=now
+    )
+    rows = [
+        LeadRow(
+            lead=lead, contact=selectors.masked_contact(lead, pool), context=contexts.get(lead.pk, NO_HISTORY)
+        )
+        for lead in on_page
+    ]
     return render(
         request,
         "public_pool/pool_detail.html",
-        {"pool": pool, "form": form, "page": page, "rows": rows},
+        {
+            "pool": pool,
+            "form": form,
+            "active_filters": form.active_count(),
+            "page": page,
+            "rows": rows,
+            "quota": lead_selectors.quota_for(user=user, pool=pool, now=now),
+        },
     )
 
 
 # --- claims ------------------------------------------------------------------------------------
 
+NO_HISTORY = lead_selectors.LeadContext()
+
+
+def _claim_fragment(request: HttpRequest, *, customer_id: int, failure: DomainError | None) -> HttpResponse:
+    """htmx answer to a claim: the lead's action box (what happened, or why it cannot be taken
+    now), the user's quota in that pool out of band, and any error in the page's message area —
+    whole, never squeezed into the action cell."""
+    user: User = request.user  # type: ignore[assignment]
+    row = Customer.objects.filter(pk=customer_id).values("pool_id", "home_pool_id").first() or {}
+    pool_id = row.get("pool_id") or row.get("home_pool_id")
+    pool = selectors.pools_for_user(user).filter(pk=pool_id).first() if pool_id else None
+    context = NO_HISTORY
+    state = "claimed" if failure is None else ""
+    if isinstance(failure, Cooldown):
+        context = lead_selectors.LeadContext(cooldown_until=failure.until)
+    elif isinstance(failure, AlreadyClaimed | CustomerNotFound):
+        state = "gone"
+    quota = lead_selectors.quota_for(user=user, pool=pool) if pool is not None else None
+    response = render(
+        request,
+        "public_pool/_claim_response.html",
+        {
+            "lead_id": customer_id,
+            "state": state,
+            "lead_context": context,
+            "quota": quota,
+            "next_url": _next_url(request, reverse("public_pool:list")),
+            "oob_messages": [("danger", str(failure.message))] if failure is not None else [],
+        },
+    )
+    return response
+
 
 @login_required
 @require_POST
 def claim(request: HttpRequest, customer_id: int) -> HttpResponse:
-    """Claim one lead. htmx: the row's action cell says "Claimed — open" or why it failed."""
+    """Claim one lead. htmx: the lead's action box and the quota change in place (see
+    :func:`_claim_fragment`); without JavaScript, a redirect with a message."""
     user: User = request.user  # type: ignore[assignment]
-    error = ""
+    failure: DomainError | None = None
     try:
         services.claim_customer(rep=user, customer_id=customer_id)
-    except DomainError as failure:
-        error = str(failure.message)
+    except DomainError as error:
+        failure = error
     if request.htmx:  # type: ignore[attr-defined]
-        return render(
-            request,
-            "public_pool/_claim_cell.html",
-            {"customer_id": customer_id, "error": error, "claimed": not error},
-        )
-    if error:
-        messages.error(request, error)
+        return _claim_fragment(request, customer_id=customer_id, failure=failure)
+    if failure is not None:
+        messages.error(request, str(failure.message))
         return redirect(_next_url(request, reverse("public_pool:list")))
     messages.success(request, _("Customer claimed: it is now yours."))
     return redirect("customers:detail", pk=customer_id)
@@ -266,6 +329,6 @@ def customer_events(request: HttpRequest, customer_id: int) -> HttpResponse:
         {
             "customer": customer,
             "events": customer_history(customer.pk),
-            "reason_labels": selectors.release_reason_labels(),
+            "reason_labels": selectors.event_reason_labels(),
         },
     )

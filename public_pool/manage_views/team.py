@@ -296,7 +296,7 @@ def _events_page(request: HttpRequest, *, template: str, extra: dict, **fixed: A
         {
             "form": form,
             "page": page,
-            "reason_labels": selectors.release_reason_labels(),
+            "reason_labels": selectors.event_reason_labels(),
             "query": query.urlencode(),
             **extra,
         },
@@ -365,6 +365,6 @@ def events_csv(request: HttpRequest) -> StreamingHttpResponse:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return spreadsheets.streaming_csv_response(
         _event_csv_header(),
-        _csv_rows(events, selectors.release_reason_labels()),
+        _csv_rows(events, selectors.event_reason_labels()),
         filename=f"pool-events-{stamp}.csv",
     )

@@ -10,10 +10,12 @@ queries whatever the data:
 - ``{% duplicate_notice duplicates %}`` (create page): one query for the user's pools.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from public_pool import selectors
 from public_pool.models import ExtensionRequest
@@ -72,7 +74,7 @@ def pool_panel(context: template.Context, customer: Any) -> dict[str, Any]:
         "reasons": list(selectors.active_release_reasons()) if customer.owner_id is not None else [],
         "events": events,
         # Labels are read only when a release is in the history.
-        "reason_labels": selectors.release_reason_labels() if any(e.reason for e in events) else {},
+        "reason_labels": selectors.event_reason_labels() if any(e.reason for e in events) else {},
         "events_cut": PANEL_EVENTS,
     }
 
@@ -89,6 +91,14 @@ def duplicate_notice(context: template.Context, duplicates: Any) -> dict[str, An
         "usable_pools": usable,
         "user": user,
     }
+
+
+@register.filter
+def time_in_pool(since: datetime | None) -> str:
+    """How long a lead has waited in the pool, in its largest unit: "3 days", "2 months"."""
+    if since is None:
+        return ""
+    return timesince(since, timezone.now(), depth=1)
 
 
 @register.filter

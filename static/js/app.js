@@ -38,6 +38,52 @@
     }
   });
 
+  // A form answered 422 carries its own explanation (the server's message, in the user's
+  // language) in the fragment: swap it in like a success instead of a generic error.
+  if (window.htmx && htmx.config && Array.isArray(htmx.config.responseHandling)) {
+    htmx.config.responseHandling.unshift({ code: "422", swap: true, error: false });
+  }
+
+  // The pool page: once a claim limit is reached, every Claim button still live says so
+  // (the quota box, swapped in after each claim, carries the words in data-full-label).
+  function applyQuota() {
+    var quota = document.getElementById("pool-quota");
+    var label = quota && quota.getAttribute("data-full-label");
+    if (!label) return;
+    document.querySelectorAll("button.claim-button:not([disabled])").forEach(function (button) {
+      button.disabled = true;
+      button.textContent = label;
+      button.classList.remove("btn-primary");
+      button.classList.add("btn-outline-secondary");
+      button.setAttribute("data-claim-state", "full");
+    });
+  }
+  document.addEventListener("htmx:afterSettle", applyQuota);
+
+  // "Select all" boxes: data-select-all="name" ticks every checkbox of that name on the page.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("input[data-select-all]")) return;
+    var name = box.getAttribute("data-select-all");
+    document.querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (other) {
+      if (!other.disabled) other.checked = box.checked;
+    });
+  });
+
+  // A search box that filters a list in place: data-filter-list="#list-id"; each item's
+  // data-filter-text is matched, case-insensitively.
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!field.matches || !field.matches("input[data-filter-list]")) return;
+    var term = field.value.trim().toLowerCase();
+    var list = document.querySelector(field.getAttribute("data-filter-list"));
+    if (!list) return;
+    list.querySelectorAll("[data-filter-text]").forEach(function (item) {
+      var text = item.getAttribute("data-filter-text").toLowerCase();
+      item.hidden = term !== "" && text.indexOf(term) === -1;
+    });
+  });
+
   document.addEventListener("htmx:responseError", function () {
     showError(document.documentElement.dataset.serverError || "Something went wrong. Please try again.");
   });

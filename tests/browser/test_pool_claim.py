@@ -73,7 +73,8 @@ def test_rep_claims_in_place_and_a_colleague_sees_already_claimed(
     # The colleague's page is stale: their claim is refused, clearly, in place.
     colleague_row = colleague.locator(f"#lead-{lead.pk}")
     colleague_row.get_by_role("button", name="Claim").click()
-    expect(colleague_row.get_by_role("alert")).to_contain_text("already claimed")
+    expect(colleague.locator("#messages").get_by_role("alert")).to_contain_text("already claimed")
+    expect(colleague_row).to_contain_text("Taken by someone else")
     colleague.screenshot(path=str(artifacts / "pool-already-claimed.png"), full_page=True)
     context.close()
     assert Customer.objects.get(pk=lead.pk).owner_id == rep.pk

@@ -1,6 +1,7 @@
 """The rep's (and everyone's) pool pages: pools, claims in place, my customers, release,
 extensions, notifications, duplicate detection on create, and a customer's pool history."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -86,7 +87,7 @@ def test_pool_page_filters_and_orders_by_priority(as_user, rep, pool):
 
     response = as_user(rep).get(reverse("public_pool:detail", args=[pool.pk]), {"industry": "manufacturing"})
 
-    assert [lead.name for lead, _contact in response.context["rows"]] == ["High", "Low"]
+    assert [row.lead.name for row in response.context["rows"]] == ["High", "Low"]
 
 
 def test_pool_page_query_count_does_not_grow_with_the_leads(as_user, rep, pool):
@@ -107,7 +108,10 @@ def test_pool_page_query_count_does_not_grow_with_the_leads(as_user, rep, pool):
 # --- claims ------------------------------------------------------------------------------------
 
 
-def test_claim_with_htmx_answers_the_claimed_cell(as_user, rep, pool):
+def test_claim_with_htmx_answers_the_claimed_box_and_the_quota(as_user, rep, pool):
+    pool.max_held_per_rep = 5
+    pool.max_claims_per_day = 3
+    pool.save()
     lead = pooled(pool)
 
     response = as_user(rep).post(reverse("public_pool:claim", args=[lead.pk]), **HX)
@@ -116,8 +120,13 @@ def test_claim_with_htmx_answers_the_claimed_cell(as_user, rep, pool):
     assert lead.owner == rep
     assert lead.pool is None
     body = response.content.decode()
-    assert body.startswith("<td")
+    assert body.startswith(f'<div class="claim-box" id="claim-{lead.pk}">')
     assert "Claimed" in body
+    # The quota rides along out of band, already counting this claim.
+    assert 'id="pool-quota"' in body
+    assert 'hx-swap-oob="true"' in body
+    assert re.search(r'data-testid="quota-held">1 / 5<', body)
+    assert re.search(r'data-testid="quota-today">1 / 3<', body)
     assert reverse("customers:detail", args=[lead.pk]) in body
     assert "<html" not in body
 
