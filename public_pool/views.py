@@ -204,17 +204,37 @@ def my_customers(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _after_release(request: HttpRequest, *, user: User, customer: Customer, pool_id: int) -> str:
+    """Where the rep lands after a release: back where they came from (the form's ``next``, e.g.
+    "days left"), never the customer's own page — it is not theirs any more, and reloading it
+    would be a 404. From the customer page that means the pool the customer went to (where the
+    rep sees it as a lead), or "days left" when the rep may not open that pool."""
+    own_page = reverse("customers:detail", args=[customer.pk])
+    target = _next_url(request, "")
+    if target and not target.split("?")[0].startswith(own_page):
+        return target
+    if selectors.may_use_pool(user, pool_id):
+        return reverse("public_pool:detail", args=[pool_id])
+    return reverse("public_pool:mine")
+
+
 @login_required
 @require_POST
 def release(request: HttpRequest, customer_id: int) -> HttpResponse:
-    """Release a customer with a reason. A missing reason changes nothing and says why."""
+    """Release a customer with a reason.
+
+    A refused release (no reason, a reason that needs a note) changes nothing and says why with
+    the service's own message: in place in the dialog (htmx, 422) or as a message on the page.
+    A release goes back where the rep came from (:func:`_after_release`) with "Released to
+    <pool>": htmx is told to navigate (``HX-Redirect``), so nothing on screen still shows the
+    customer as the rep's.
+    """
     user: User = request.user  # type: ignore[assignment]
     customer = customer_selectors.get_visible_customer(user=user, customer_id=customer_id)
     form = ReleaseForm(request.POST)
     form.is_valid()
-    error = ""
     try:
-        services.release_customer(
+        released = services.release_customer(
             actor=user,
             customer_id=customer.pk,
             reason=form.cleaned_data.get("reason", ""),
@@ -222,19 +242,28 @@ def release(request: HttpRequest, customer_id: int) -> HttpResponse:
         )
     except DomainError as failure:
         error = str(failure.message)
-    if request.htmx:  # type: ignore[attr-defined]
-        context: dict[str, Any] = {"customer": customer, "reasons": ReleaseForm.reasons(), "form": form}
-        if error:
-            context["error"] = error
-            response = render(request, "public_pool/_release_form.html", context)
-            response.status_code = 422
-            return response
-        return render(request, "public_pool/_released.html", context)
-    if error:
+        if request.htmx:  # type: ignore[attr-defined]
+            context: dict[str, Any] = {
+                "customer": customer,
+                "reasons": ReleaseForm.reasons(),
+                "form": form,
+                "error": error,
+                "release_next": request.POST.get("next", ""),
+            }
+            return render(request, "public_pool/_release_form.html", context, status=422)
         messages.error(request, error)
         return redirect(_next_url(request, reverse("customers:detail", args=[customer.pk])))
-    messages.success(request, _("%(name)s was released to the pool.") % {"name": customer.name})
-    return redirect(_next_url(request, reverse("public_pool:mine")))
+    pool = released.pool  # a release always pools the customer
+    messages.success(
+        request,
+        _("Released to %(pool)s: %(name)s.") % {"pool": pool.name if pool else "", "name": released.name},
+    )
+    target = _after_release(request, user=user, customer=released, pool_id=released.pool_id or 0)
+    if request.htmx:  # type: ignore[attr-defined]
+        response = HttpResponse()
+        response["HX-Redirect"] = target
+        return response
+    return redirect(target)
 
 
 @login_required

@@ -269,12 +269,59 @@ def test_release_with_a_reason_returns_the_customer_to_the_pool(as_user, rep, po
     )
 
     customer.refresh_from_db()
+    # htmx is sent to the pool the customer went to (never back to its page, now a 404 for the rep)
     assert response.status_code == 200
-    assert "Released" in response.content.decode()
+    assert response["HX-Redirect"] == reverse("public_pool:detail", args=[pool.pk])
     assert customer.owner is None
     assert customer.pool == pool
     event = PoolEvent.objects.get(customer=customer, kind=PoolEventKind.RELEASE)
     assert (event.reason, event.note) == (reason.code, "no budget")
+
+
+def test_release_lands_on_the_pool_page_saying_where_the_customer_went(as_user, rep, pool):
+    customer = owned(rep, pool, name="Hangzhou Tea Works")
+    client = as_user(rep)
+    detail = reverse("customers:detail", args=[customer.pk])
+
+    # The customer page's dialog sends no "next" (or its own page, which must be ignored).
+    response = client.post(
+        reverse("public_pool:release", args=[customer.pk]),
+        {"reason": _reason().code, "next": detail},
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("public_pool:detail", args=[pool.pk])
+    assert "Released to East leads: Hangzhou Tea Works." in response.content.decode()
+    assert client.get(detail).status_code == 404
+
+
+def test_release_from_days_left_goes_back_there(as_user, rep, pool):
+    customer = owned(rep, pool)
+    mine = reverse("public_pool:mine")
+
+    response = as_user(rep).post(
+        reverse("public_pool:release", args=[customer.pk]), {"reason": _reason().code, "next": mine}, **HX
+    )
+
+    assert response["HX-Redirect"] == mine
+
+
+def test_release_refused_answers_the_services_message_in_the_dialog(as_user, rep, pool):
+    customer = owned(rep, pool)
+    assert ReleaseReason.objects.get(code="other").requires_note
+
+    response = as_user(rep).post(
+        reverse("public_pool:release", args=[customer.pk]), {"reason": "other"}, **HX
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert body.startswith('<div class="release-box"')
+    assert "This reason needs a short explanation." in body
+    assert "is-invalid" in body
+    customer.refresh_from_db()
+    assert customer.owner == rep
+    assert not PoolEvent.objects.filter(customer=customer).exists()
 
 
 def test_extension_is_requested_once_and_shows_pending(as_user, rep, pool):
