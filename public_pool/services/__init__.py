@@ -4,6 +4,7 @@ Ownership (``claims``): :func:`claim_customer`, :func:`claim_next_best`,
 :func:`release_customer`, :func:`assign_customer`, :func:`assign_customers`,
 :func:`transfer_customer`, :func:`move_customer_to_pool`,
 :func:`create_pooled_customer`, :func:`register_imported_customers`.
+Bulk change of owner (``transfers``): :func:`transfer_customers`.
 Distribution (``distribution``): :func:`distribute_pool_leads`.
 Rules (``policies``): :func:`create_recycle_rule`, :func:`update_recycle_rule`,
 :func:`set_recycle_rule_enabled`, :func:`delete_recycle_rule`, :func:`preview_rule`,
@@ -69,8 +70,10 @@ from public_pool.services.recycle import (
     iter_recycle_candidates,
     recycle_stale_customers,
 )
+from public_pool.services.transfers import MAX_BULK_TRANSFER, TransferResult, transfer_customers
 
 __all__ = [
+    "MAX_BULK_TRANSFER",
     "AssignResult",
     "DistributionResult",
     "DistributionStrategy",
@@ -82,6 +85,7 @@ __all__ = [
     "RuleInUse",
     "RulePreview",
     "StateChanged",
+    "TransferResult",
     "WarnResult",
     "WeightsData",
     "assign_customer",
@@ -113,6 +117,7 @@ __all__ = [
     "send_pending_recycle_emails",
     "set_recycle_rule_enabled",
     "transfer_customer",
+    "transfer_customers",
     "update_pool",
     "update_priority_weights",
     "update_recycle_rule",
