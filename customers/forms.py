@@ -23,6 +23,7 @@ from customers.models import (
     FollowUpKind,
     Industry,
     Level,
+    Role,
     Source,
     Team,
     User,
@@ -147,6 +148,16 @@ class CustomerFilterForm(BootstrapFormMixin, forms.Form):
         # Hide pickers with nothing to pick: a rep only ever sees their own customers.
         self.show_owner = len(reps) > 1
         self.show_team = bool(teams)
+
+    @classmethod
+    def for_user(cls, user: User, data: Mapping[str, Any]) -> "CustomerFilterForm":
+        """The list's filter form as ``user`` sees it: managers and admins pick owners (and
+        admins teams); a rep only ever sees their own. The list page and anything that acts on
+        "all matching the filter" read the query string through this one form."""
+        leads_people = user.is_admin or user.role == Role.MANAGER
+        reps = list(selectors.reps_visible_to(user)) if leads_people else [user]
+        teams = list(Team.objects.order_by("name")) if user.is_admin else []
+        return cls(data, reps=reps, teams=teams)
 
     def _valid(self, name: str, default: Any = None) -> Any:
         value = self.cleaned_data.get(name) if hasattr(self, "cleaned_data") else None

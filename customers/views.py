@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers import exceptions, forms, selectors, services
-from customers.models import Customer, Deal, DealStage, Feedback, FollowUp, Role, Team, User
+from customers.models import Customer, Deal, DealStage, Feedback, FollowUp, Role, User
 
 TIMELINE_LIMIT = 50  # entries on the detail page; older history is in the admin and the API
 DEALS_LIMIT = 50  # most recently touched deals listed (and feeding the timeline)
@@ -53,9 +53,7 @@ def _leads_people(user: User) -> bool:
 @require_GET
 def customer_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    reps = list(selectors.reps_visible_to(user)) if _leads_people(user) else [user]
-    teams = list(Team.objects.order_by("name")) if user.is_admin else []
-    form = forms.CustomerFilterForm(request.GET, reps=reps, teams=teams)
+    form = forms.CustomerFilterForm.for_user(user, request.GET)
     customers = selectors.search_customers(user=user, filters=form.filters())
     # Paginator's count is one COUNT over the same (indexed) filter; the page is a LIMIT/OFFSET
     # over an indexed order. Nothing else on the page reads more than one page of rows.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from public_pool.manage_views import rules, setup
+from public_pool.manage_views import rules, setup, transfers
 from public_pool.manage_views import team as views
 
 app_name = "pool_manage"
@@ -17,7 +17,9 @@ urlpatterns = [
     path("pools/<int:pool_id>/rules/preview/", rules.rule_preview, name="rule_preview"),
     path("rules/<int:rule_id>/", rules.rule_edit, name="rule_edit"),
     path("rules/<int:rule_id>/toggle/", rules.rule_toggle, name="rule_toggle"),
-    path("transfer/", views.transfer, name="transfer"),
+    path("transfer/", transfers.transfer, name="transfer"),
+    path("customers/<int:customer_id>/transfer/", transfers.transfer_customer, name="transfer_customer"),
+    path("customers/change-owner/", transfers.bulk_transfer, name="bulk_transfer"),
     path("extensions/", views.extensions, name="extensions"),
     path("extensions/<int:request_id>/decide/", views.extension_decide, name="extension_decide"),
     path("events/", views.events, name="events"),

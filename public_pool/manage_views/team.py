@@ -22,8 +22,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -31,22 +32,24 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm_site import spreadsheets
 from crm_site.exceptions import DomainError
-from customers.models import Role, User
+from customers.models import User
 from customers.selectors import managed_team_ids
 from public_pool import selectors, services
 from public_pool.exceptions import InvalidInput
+from public_pool.forms import PoolFilterForm
 from public_pool.manage_forms import (
     PAGE_SIZE,
     BulkAssignForm,
     DistributeForm,
     EventFilterForm,
     ExtensionDecisionForm,
-    TransferForm,
     add_service_errors,
 )
 from public_pool.models import ExtensionRequest, Pool, PoolEventKind
 
 CSV_CHUNK = 2000
+# "Assign all leads matching the filter" takes at most this many (best first) in one go.
+MAX_BULK_ASSIGN = 2000
 
 
 def manager_or_admin(view: Callable) -> Callable:
@@ -95,31 +98,55 @@ def _assign_context(
 ) -> dict:
     user = request.user
     reps = selectors.assignable_reps(actor=user, pool=pool)
-    leads = selectors.pooled_customers(user=user, pool_id=pool.pk)
+    filter_form = PoolFilterForm(request.GET)
+    leads = selectors.pooled_customers(user=user, pool_id=pool.pk, filters=filter_form.filters())
     page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
     loads = selectors.rep_loads(pool=pool, reps=reps)
+    query = request.GET.copy()
+    query.pop("page", None)
     return {
         "pool": pool,
         "page": page,
         "leads": [(lead, selectors.masked_contact(lead, pool)) for lead in page.object_list],
         "loads": loads,
         "form": form or BulkAssignForm(reps=reps, leads=leads),
+        "filter_form": filter_form,
+        "active_filters": filter_form.active_count(),
+        "filters": query.urlencode(),
+        "query": query.urlencode(),
+        "max_bulk": MAX_BULK_ASSIGN,
         "distribute_form": extra.pop("distribute_form", None) or DistributeForm(reps=reps),
         **extra,
     }
 
 
+def _assign_data(request: HttpRequest, user: User, pool: Pool) -> QueryDict:
+    """The posted form, with "all leads matching the filter" (``scope=all``) turned into the
+    ids of those leads (at most ``MAX_BULK_ASSIGN``, best first)."""
+    data = request.POST.copy()
+    if data.get("scope") == "all":
+        filters = PoolFilterForm(QueryDict(data.get("filters", ""))).filters()
+        ids = selectors.pooled_customers(user=user, pool_id=pool.pk, filters=filters).values_list(
+            "pk", flat=True
+        )
+        data.setlist("customers", [str(pk) for pk in ids[:MAX_BULK_ASSIGN]])
+    return data
+
+
 @manager_or_admin
 def assign(request: HttpRequest, pool_id: int) -> HttpResponse:
-    """The pool's leads with checkboxes, each assignable rep's load against the limits, and the
-    bulk-assign form. All or nothing on limits unless "override" is ticked (then logged)."""
+    """The pool's leads (searchable, filtered, with "tick all") with checkboxes, each assignable
+    rep's load against the limits, and the bulk-assign form. All or nothing on limits unless
+    "override" is ticked (then logged)."""
     user: User = request.user  # type: ignore[assignment]
     pool = _pool_for(user, pool_id)
     if request.method != "POST":
         return render(request, "public_pool/manage/assign.html", _assign_context(request, pool))
     reps = selectors.assignable_reps(actor=user, pool=pool)
     form = BulkAssignForm(
-        request.POST, reps=reps, leads=selectors.pooled_customers(user=user, pool_id=pool.pk)
+        _assign_data(request, user, pool),
+        reps=reps,
+        leads=selectors.pooled_customers(user=user, pool_id=pool.pk),
     )
     if form.is_valid():
         try:
@@ -155,7 +182,9 @@ def assign(request: HttpRequest, pool_id: int) -> HttpResponse:
             # Whole sentences, each translated on its own, side by side.
             text = " ".join(parts)
             messages.success(request, text)
-            return redirect("pool_manage:assign", pool_id=pool.pk)
+            back = reverse("pool_manage:assign", args=[pool.pk])
+            filters = request.POST.get("filters", "")
+            return redirect(f"{back}?{filters}" if filters else back)
     return render(request, "public_pool/manage/assign.html", _assign_context(request, pool, form), status=400)
 
 
@@ -201,38 +230,6 @@ def distribute(request: HttpRequest, pool_id: int) -> HttpResponse:
     return render(
         request, "public_pool/manage/assign.html", context, status=200 if result is not None else 400
     )
-
-
-@manager_or_admin
-def transfer(request: HttpRequest) -> HttpResponse:
-    """Move an owned customer from one rep to another (both the actor's to manage)."""
-    user: User = request.user  # type: ignore[assignment]
-    reps = User.objects.filter(is_active=True, role=Role.REP).order_by("username")
-    if not user.is_admin:
-        reps = reps.filter(team_id__in=managed_team_ids(user))
-    form = TransferForm(request.POST or None, reps=reps, initial={"customer_id": request.GET.get("customer")})
-    if request.method == "POST" and form.is_valid():
-        try:
-            customer = services.transfer_customer(
-                actor=user,
-                customer_id=form.cleaned_data["customer_id"],
-                to_rep=form.cleaned_data["to_rep"],
-                override=form.cleaned_data["override"],
-                note=form.cleaned_data["note"],
-            )
-        except InvalidInput as error:
-            add_service_errors(form, error.fields)
-        except DomainError as error:
-            form.add_error(None, str(error.message))
-        else:
-            messages.success(
-                request,
-                _("%(customer)s now belongs to %(rep)s.")
-                % {"customer": customer.name, "rep": form.cleaned_data["to_rep"]},
-            )
-            return redirect("pool_manage:transfer")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "public_pool/manage/transfer.html", {"form": form}, status=status)
 
 
 # --- extension requests -------------------------------------------------------------------------
