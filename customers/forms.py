@@ -15,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers import selectors
 from customers.models import (
@@ -323,7 +324,7 @@ class FollowUpForm(BootstrapFormMixin, forms.Form):
     id_prefix = "followup"
 
     kind = forms.ChoiceField(
-        label=_("Kind"), choices=FollowUpKind.choices, initial=FollowUpKind.CALL, widget=forms.RadioSelect
+        label=pgettext_lazy("how a follow-up was made", "Kind"), choices=FollowUpKind.choices, initial=FollowUpKind.CALL, widget=forms.RadioSelect
     )
     note = forms.CharField(
         label=_("Note"),

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import Level, Role, Source, Tag, Team, User, ValueTier
 from public_pool import services
@@ -30,7 +31,7 @@ def add_service_errors(form: forms.Form, fields: dict[str, str]) -> None:
 class RuleForm(forms.Form):
     """A recycle rule: conditions (AND), triggers, exemption, warning window, target, order."""
 
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("name of a thing, not a person", "Name"), max_length=100)
     enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
     priority = forms.IntegerField(
         label=_("Priority"),
@@ -216,24 +217,24 @@ class EventFilterForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     kind = forms.ChoiceField(
-        label=_("Kind"),
+        label=pgettext_lazy("kind of pool event", "Kind"),
         choices=BLANK + list(PoolEventKind.choices),
         required=False,
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     rep = forms.ModelChoiceField(
-        label=_("By"),
+        label=pgettext_lazy("who did it", "By"),
         queryset=User.objects.none(),
         required=False,
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     from_ = forms.DateField(
-        label=_("From"),
+        label=pgettext_lazy("start of a date range", "From"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
     to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+        label=pgettext_lazy("end of a date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
     )
 
     def __init__(self, *args, pools, people, **kwargs) -> None:
@@ -274,7 +275,7 @@ def _bootstrap(form: forms.Form) -> None:
 class PoolForm(forms.Form):
     """A pool's settings (admins); ``services.create_pool/update_pool`` validate them again."""
 
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("name of a thing, not a person", "Name"), max_length=100)
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -27,7 +27,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm_site import spreadsheets
@@ -320,9 +320,9 @@ def pool_events(request: HttpRequest, pool_id: int) -> HttpResponse:
 def _event_csv_header() -> list[str]:
     return [
         _("When"),
-        _("Kind"),
+        pgettext("kind of pool event", "Kind"),
         _("Customer"),
-        _("By"),
+        pgettext("who did it", "By"),
         _("From owner"),
         _("To owner"),
         _("From pool"),
