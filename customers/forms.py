@@ -324,7 +324,10 @@ class FollowUpForm(BootstrapFormMixin, forms.Form):
     id_prefix = "followup"
 
     kind = forms.ChoiceField(
-        label=pgettext_lazy("how a follow-up was made", "Kind"), choices=FollowUpKind.choices, initial=FollowUpKind.CALL, widget=forms.RadioSelect
+        label=pgettext_lazy("how a follow-up was made", "Kind"),
+        choices=FollowUpKind.choices,
+        initial=FollowUpKind.CALL,
+        widget=forms.RadioSelect,
     )
     note = forms.CharField(
         label=_("Note"),

@@ -65,7 +65,7 @@
     var box = event.target;
     if (!box.matches || !box.matches("input[data-select-all]")) return;
     var name = box.getAttribute("data-select-all");
-    document.querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (other) {
+    document.querySelectorAll('input[type="checkbox"][name="' + name + '"], input[data-select-all="' + name + '"]').forEach(function (other) {
       if (!other.disabled) other.checked = box.checked;
     });
   });
