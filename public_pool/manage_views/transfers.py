@@ -37,6 +37,23 @@ PICKER_SIZE = 20
 FINDER_PAGE_SIZE = 20
 
 
+def _transfer(form: CustomerTransferForm | TransferForm, user: User, customer_id: int) -> Customer | None:
+    """Run the transfer a valid form asks for; the service's refusals become the form's errors."""
+    try:
+        return services.transfer_customer(
+            actor=user,
+            customer_id=customer_id,
+            to_rep=form.cleaned_data["to_rep"],
+            override=form.cleaned_data["override"],
+            note=form.cleaned_data["note"],
+        )
+    except InvalidInput as error:
+        add_service_errors(form, error.fields)
+    except DomainError as error:
+        form.add_error(None, str(error.message))
+    return None
+
+
 def _picker(user: User, customer: Customer, term: str) -> dict:
     pools = [customer.home_pool] if customer.home_pool_id and customer.home_pool.max_held_per_rep else []
     choices = lead_selectors.rep_choices(actor=user, term=term, limit=PICKER_SIZE + 1, pools=pools)
@@ -55,27 +72,16 @@ def transfer_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
     reps = lead_selectors.transfer_targets(user)
     form = CustomerTransferForm(request.POST or None, reps=reps)
     term = request.GET.get("q", "")[:100]
-    if request.method == "POST" and form.is_valid():
-        to_rep = form.cleaned_data["to_rep"]
-        try:
-            moved = services.transfer_customer(
-                actor=user,
-                customer_id=customer.pk,
-                to_rep=to_rep,
-                override=form.cleaned_data["override"],
-                note=form.cleaned_data["note"],
-            )
-        except InvalidInput as error:
-            add_service_errors(form, error.fields)
-        except DomainError as error:
-            form.add_error(None, str(error.message))
-        else:
-            messages.success(
-                request, _("%(customer)s now belongs to %(rep)s.") % {"customer": moved.name, "rep": to_rep}
-            )
-            if customer_selectors.customers_visible_to(user).filter(pk=moved.pk).exists():
-                return redirect("customers:detail", pk=moved.pk)
-            return redirect("customers:list")
+    moved = _transfer(form, user, customer.pk) if request.method == "POST" and form.is_valid() else None
+    if moved is not None:
+        messages.success(
+            request,
+            _("%(customer)s now belongs to %(rep)s.")
+            % {"customer": moved.name, "rep": form.cleaned_data["to_rep"]},
+        )
+        if customer_selectors.customers_visible_to(user).filter(pk=moved.pk).exists():
+            return redirect("customers:detail", pk=moved.pk)
+        return redirect("customers:list")
     context = {"customer": customer, "form": form, **_picker(user, customer, term)}
     if request.htmx and request.method == "GET":  # type: ignore[attr-defined]
         return render(request, "public_pool/manage/_rep_picker.html", context)
@@ -108,26 +114,14 @@ def transfer(request: HttpRequest) -> HttpResponse:
 
 def _transfer_by_number(request: HttpRequest, user: User) -> HttpResponse:
     form = TransferForm(request.POST, reps=lead_selectors.transfer_targets(user))
-    if form.is_valid():
-        try:
-            customer = services.transfer_customer(
-                actor=user,
-                customer_id=form.cleaned_data["customer_id"],
-                to_rep=form.cleaned_data["to_rep"],
-                override=form.cleaned_data["override"],
-                note=form.cleaned_data["note"],
-            )
-        except InvalidInput as error:
-            add_service_errors(form, error.fields)
-        except DomainError as error:
-            form.add_error(None, str(error.message))
-        else:
-            messages.success(
-                request,
-                _("%(customer)s now belongs to %(rep)s.")
-                % {"customer": customer.name, "rep": form.cleaned_data["to_rep"]},
-            )
-            return redirect("pool_manage:transfer")
+    customer = _transfer(form, user, form.cleaned_data["customer_id"]) if form.is_valid() else None
+    if customer is not None:
+        messages.success(
+            request,
+            _("%(customer)s now belongs to %(rep)s.")
+            % {"customer": customer.name, "rep": form.cleaned_data["to_rep"]},
+        )
+        return redirect("pool_manage:transfer")
     errors = [str(error) for errors in form.errors.values() for error in errors]
     messages.error(request, " ".join(errors))
     return render(

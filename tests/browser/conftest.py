@@ -6,6 +6,7 @@ from the finders, i.e. straight from ``static/`` and ``node_modules`` as in deve
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,32 @@ def page(browser, live_server):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def signed_in(browser, live_server):
+    """``signed_in(username, language, width=1366, height=900)``: a new browser context (another
+    person) with the language chosen (``django_language`` cookie), signed in through the login
+    page. Contexts are closed at the end of the test."""
+    from playwright.sync_api import expect
+
+    contexts = []
+
+    def open_page(username: str, language: str = "en", width: int = 1366, height: int = 900):
+        context = browser.new_context(
+            base_url=live_server.url, locale="en-US", viewport={"width": width, "height": height}
+        )
+        contexts.append(context)
+        context.set_default_timeout(30_000)  # the machine is shared; a hang still fails
+        context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.locator("#id_username").fill(username)
+        page.locator("#id_password").fill("pw")
+        page.locator("#id_password").press("Enter")
+        expect(page).to_have_url(re.compile(r"/$"))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()

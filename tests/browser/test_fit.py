@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 
 from customers.models import DealStage, FollowUpKind, Role
 from public_pool import services
@@ -133,22 +133,6 @@ def _pages(world):
     ]
 
 
-def _log_in(browser, live_server, username: str, size: tuple[int, int], language: str) -> Page:
-    width, height = size
-    context = browser.new_context(
-        base_url=live_server.url, locale="en-US", viewport={"width": width, "height": height}
-    )
-    context.set_default_timeout(30_000)  # the machine is shared; a hang still fails
-    context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
-    page = context.new_page()
-    page.goto("/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill("pw")
-    page.locator("#id_password").press("Enter")
-    expect(page).to_have_url(re.compile(r"/$"))
-    return page
-
-
 def _problems_on(page: Page, name: str, selector: str) -> list[str]:
     problems = []
     scroll_width, width, height = page.evaluate(
@@ -191,9 +175,7 @@ def _nav_problems(page: Page, who: str) -> list[str]:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("size_name", list(SIZES))
-def test_every_main_page_fits_with_its_primary_action_on_screen(
-    browser, live_server, artifacts, language, size_name
-):
+def test_every_main_page_fits_with_its_primary_action_on_screen(signed_in, artifacts, language, size_name):
     world = _world()
     folder = artifacts / "fit"
     folder.mkdir(exist_ok=True)
@@ -202,7 +184,7 @@ def test_every_main_page_fits_with_its_primary_action_on_screen(
     problems: list[str] = []
     for who, name, url, selector in _pages(world):
         if who not in sessions:
-            sessions[who] = _log_in(browser, live_server, who, size, language)
+            sessions[who] = signed_in(who, language, *size)
             if size_name == "laptop":
                 problems += _nav_problems(sessions[who], who)
                 sessions[who].screenshot(path=str(folder / f"nav-{who}-{language}-{size_name}.png"))
@@ -214,6 +196,4 @@ def test_every_main_page_fits_with_its_primary_action_on_screen(
         page.wait_for_load_state("networkidle")
         problems += _problems_on(page, name, selector)
         page.screenshot(path=str(folder / f"{name}-{language}-{size_name}.png"), full_page=True)
-    for page in sessions.values():
-        page.context.close()
     assert not problems, "\n".join(problems)

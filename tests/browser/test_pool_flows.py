@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from customers.models import Customer, Role
 from public_pool import services
@@ -64,23 +64,6 @@ def sales_team(db):
     return {"team": team, "manager": manager, "rep": rep, "other": other, "pool": pool}
 
 
-def _session(
-    browser, live_server, username: str, language: str, width: int = 1366, height: int = 900
-) -> Page:
-    context = browser.new_context(
-        base_url=live_server.url, locale="en-US", viewport={"width": width, "height": height}
-    )
-    context.set_default_timeout(20_000)
-    context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
-    page = context.new_page()
-    page.goto("/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill("pw")
-    page.locator("#id_password").press("Enter")
-    expect(page).to_have_url(re.compile(r"/$"))
-    return page
-
-
 def _owned(rep, pool, name: str) -> Customer:
     customer = CustomerFactory(
         owner=rep, home_pool=pool, name=name, claimed_at=timezone.now() - timedelta(days=3)
@@ -91,7 +74,7 @@ def _owned(rep, pool, name: str) -> Customer:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_claim_in_place_updates_the_quota_and_the_limit_disables_every_claim(
-    browser, live_server, artifacts, sales_team, language
+    signed_in, artifacts, sales_team, language
 ):
     rep, pool = sales_team["rep"], sales_team["pool"]
     _owned(rep, pool, "Already Mine Ltd")
@@ -100,7 +83,7 @@ def test_claim_in_place_updates_the_quota_and_the_limit_disables_every_claim(
         for n in range(3)
     ]
     words = WORDS[language]
-    page = _session(browser, live_server, "rep", language)
+    page = signed_in("rep", language)
     page.goto(f"/pool/{pool.pk}/")
     expect(page.get_by_test_id("quota-held")).to_have_text("1 / 2")
     expect(page.get_by_test_id("quota-today")).to_have_text("0 / 5")
@@ -121,12 +104,11 @@ def test_claim_in_place_updates_the_quota_and_the_limit_disables_every_claim(
     page.screenshot(path=str(artifacts / f"flow-claim-quota-{language}.png"), full_page=True)
     assert Customer.objects.get(pk=leads[0].pk).owner_id == rep.pk
     assert Customer.objects.filter(pk__in=[lead.pk for lead in leads[1:]], owner__isnull=True).count() == 2
-    page.context.close()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_lead_in_the_reps_cooldown_has_a_disabled_button_with_its_end_date(
-    browser, live_server, artifacts, sales_team, language
+    signed_in, artifacts, sales_team, language
 ):
     rep, pool = sales_team["rep"], sales_team["pool"]
     customer = _owned(rep, pool, "Given Back Co")
@@ -135,7 +117,7 @@ def test_a_lead_in_the_reps_cooldown_has_a_disabled_button_with_its_end_date(
         PoolEvent.objects.get(customer=customer, kind=PoolEventKind.RELEASE).at + timedelta(days=7)
     )
     date = f"{until:%B} {until.day}" if language == "en" else f"{until.month:02d}月{until.day}日"
-    page = _session(browser, live_server, "rep", language, width=390, height=844)
+    page = signed_in("rep", language, width=390, height=844)
 
     page.goto(f"/pool/{pool.pk}/")
 
@@ -148,17 +130,16 @@ def test_a_lead_in_the_reps_cooldown_has_a_disabled_button_with_its_end_date(
     expect(row).to_contain_text("陈强")
     expect(row).to_contain_text("No budget" if language == "en" else "没有预算")
     page.screenshot(path=str(artifacts / f"flow-cooldown-{language}-phone.png"), full_page=True)
-    page.context.close()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_release_shows_the_servers_message_then_lands_on_the_pool_page(
-    browser, live_server, artifacts, sales_team, language
+    signed_in, artifacts, sales_team, language
 ):
     rep, pool = sales_team["rep"], sales_team["pool"]
     customer = _owned(rep, pool, "Hangzhou Tea Works")
     words = WORDS[language]
-    page = _session(browser, live_server, "rep", language)
+    page = signed_in("rep", language)
     page.goto(f"/customers/{customer.pk}/")
     box = page.locator(f"#release-{customer.pk}")
     box.locator("summary").click()
@@ -182,16 +163,15 @@ def test_release_shows_the_servers_message_then_lands_on_the_pool_page(
     assert page.goto(f"/customers/{customer.pk}/").status == 404
     customer.refresh_from_db()
     assert (customer.owner_id, customer.pool_id) == (None, pool.pk)
-    page.context.close()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_manager_transfers_from_the_customer_page_finding_the_rep_by_name(
-    browser, live_server, artifacts, sales_team, language
+    signed_in, artifacts, sales_team, language
 ):
     rep, other, pool = sales_team["rep"], sales_team["other"], sales_team["pool"]
     customer = _owned(rep, pool, "Hangzhou Tea Works")
-    page = _session(browser, live_server, "manager", language)
+    page = signed_in("manager", language)
     page.goto(f"/customers/{customer.pk}/")
 
     page.locator("#transfer-link").click()
@@ -211,17 +191,16 @@ def test_manager_transfers_from_the_customer_page_finding_the_rep_by_name(
     assert (
         PoolEvent.objects.filter(customer=customer, kind=PoolEventKind.TRANSFER, to_owner=other).count() == 1
     )
-    page.context.close()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_manager_changes_the_owner_of_ticked_customers_on_the_team_list(
-    browser, live_server, artifacts, sales_team, language
+    signed_in, artifacts, sales_team, language
 ):
     rep, other, pool = sales_team["rep"], sales_team["other"], sales_team["pool"]
     ticked = [_owned(rep, pool, f"Harbin Ice {n}") for n in range(2)]
     kept = _owned(rep, pool, "Dalian Port")
-    page = _session(browser, live_server, "manager", language, width=390, height=844)
+    page = signed_in("manager", language, width=390, height=844)
     page.goto("/customers/?q=harbin")
 
     page.locator("#bulk-owner input[data-select-all=customers]").check()
@@ -233,4 +212,3 @@ def test_manager_changes_the_owner_of_ticked_customers_on_the_team_list(
     expect(page.locator("#messages")).to_contain_text(WORDS[language]["bulk"])
     assert set(Customer.objects.filter(owner=other).values_list("pk", flat=True)) == {c.pk for c in ticked}
     assert Customer.objects.get(pk=kept.pk).owner_id == rep.pk
-    page.context.close()
