@@ -20,6 +20,7 @@ urlpatterns = [
     path("transfer/", transfers.transfer, name="transfer"),
     path("customers/<int:customer_id>/transfer/", transfers.transfer_customer, name="transfer_customer"),
     path("customers/change-owner/", transfers.bulk_transfer, name="bulk_transfer"),
+    path("customers/change-owner/reps/", transfers.bulk_owner_choices, name="bulk_owner_choices"),
     path("extensions/", views.extensions, name="extensions"),
     path("extensions/<int:request_id>/decide/", views.extension_decide, name="extension_decide"),
     path("events/", views.events, name="events"),

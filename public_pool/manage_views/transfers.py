@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from crm_site.exceptions import DomainError
 from customers import selectors as customer_selectors
@@ -130,6 +130,19 @@ def _transfer_by_number(request: HttpRequest, user: User) -> HttpResponse:
         {"page": Paginator(Customer.objects.none(), FINDER_PAGE_SIZE).get_page(1), "term": ""},
         status=400,
     )
+
+
+BULK_PICKER_SIZE = 200  # reps listed in the bulk picker (a manager's team is far smaller)
+
+
+@manager_or_admin
+@require_GET
+def bulk_owner_choices(request: HttpRequest) -> HttpResponse:
+    """The bulk bar's rep picker, fetched when the bar is opened: each rep the user may give
+    customers to, their customers and room under each pool's held limit (three queries)."""
+    choices = lead_selectors.rep_choices(actor=request.user, limit=BULK_PICKER_SIZE)  # type: ignore[arg-type]
+    pools = [load.pool for load in choices[0].loads] if choices else []
+    return render(request, "public_pool/_bulk_rep_picker.html", {"choices": choices, "pools": pools})
 
 
 def _bulk_ids(user: User, form: BulkOwnerForm) -> list[int] | None:

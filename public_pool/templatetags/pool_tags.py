@@ -17,14 +17,13 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from public_pool import lead_selectors, selectors, services
+from public_pool import selectors, services
 from public_pool.models import ExtensionRequest
 from public_pool.views import customer_history
 
 register = template.Library()
 
 PANEL_EVENTS = 20
-BULK_PICKER_SIZE = 200  # reps listed in the bulk picker (a manager's team is far smaller)
 
 
 @register.filter
@@ -101,17 +100,13 @@ def duplicate_notice(context: template.Context, duplicates: Any) -> dict[str, An
 @register.inclusion_tag("public_pool/_bulk_owner_form.html", takes_context=True)
 def bulk_owner_form(context: template.Context, page: Any) -> dict[str, Any]:
     """The team list's "Change owner" bar (managers, admins): the ticked customers or all matching
-    the filter to one rep, whose load and room under each pool's held limit the picker shows.
-    Three queries (reps, their customer counts, their loads) plus the pools."""
+    the filter to one rep. No query: the rep picker (each rep's load and room) is fetched when the
+    bar is opened (``pool_manage:bulk_owner_choices``), so the list costs what it did."""
     request = context.get("request")
-    user = context["user"]
-    choices = lead_selectors.rep_choices(actor=user, limit=BULK_PICKER_SIZE)
     total = page.paginator.count
     return {
         "request": request,
         "csrf_token": context.get("csrf_token"),
-        "choices": choices,
-        "pools": [load.pool for load in choices[0].loads] if choices else [],
         "total": total,
         "all_allowed": total <= services.MAX_BULK_TRANSFER,
         "max_bulk": services.MAX_BULK_TRANSFER,

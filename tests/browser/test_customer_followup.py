@@ -58,6 +58,7 @@ def test_rep_logs_a_followup_in_place_and_switches_to_chinese(page: Page, artifa
     assert FollowUp.objects.filter(customer=customer, kind="visit", by=rep).count() == 1
     page.screenshot(path=str(artifacts / "customer-followup-en.png"), full_page=True)
 
+    page.locator("#user-menu > .nav-link").click()  # language and Log out live in the user menu
     page.get_by_role("button", name="简体中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page).to_have_url(re.compile(rf"/customers/{customer.pk}/$"))

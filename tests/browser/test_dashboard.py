@@ -114,6 +114,7 @@ def test_dashboard_in_simplified_chinese(page: Page, artifacts, manager, rep, ot
     _history(rep, other_rep)
     _log_in(page, "manager", "pw")
     page.goto("/metrics/?period=this_month")
+    page.locator("#user-menu > .nav-link").click()  # language and Log out live in the user menu
     page.get_by_role("button", name="简体中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page).to_have_url(re.compile(r"/metrics/\?period=this_month"))

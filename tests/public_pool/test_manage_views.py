@@ -337,7 +337,7 @@ def test_event_log_csv_header_is_translated(client, manager, rep, other_rep, poo
     from django.utils import translation
 
     with translation.override("zh-hans"):
-        assert rows[0][1] == str(translation.gettext("Kind"))
+        assert rows[0][1] == str(translation.pgettext("kind of pool event", "Kind")) == "类型"
 
 
 # --- recycle rules ------------------------------------------------------------------------------

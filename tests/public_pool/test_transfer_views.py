@@ -207,3 +207,22 @@ def test_assign_page_searches_filters_and_assigns_all_matching(client, manager, 
     )
 
     assert set(Customer.objects.filter(owner=rep).values_list("pk", flat=True)) == {c.pk for c in wanted}
+
+
+def test_bulk_bar_picker_shows_each_reps_customers_room_and_limits(client, manager, rep, other_rep, pool):
+    pool.max_held_per_rep = 5
+    pool.save()
+    for _ in range(2):
+        owned(rep, pool)
+    html = _login(client, manager).get(reverse("pool_manage:bulk_owner_choices"), **HX).content.decode()
+
+    assert re.search(
+        rf'<option value="{rep.pk}">{re.escape(str(rep))} · East — 2 customers · room 3</option>', html
+    )
+    assert re.search(
+        rf'<option value="{other_rep.pk}">{re.escape(str(other_rep))} · East — 0 customers · room 5</option>',
+        html,
+    )
+    assert "2 / 5" in html
+    assert "<html" not in html
+    assert _login(client, rep).get(reverse("pool_manage:bulk_owner_choices")).status_code == 403
