@@ -42,7 +42,7 @@ class Days(Func):
     output_field = DurationField()
     template = "(%(expressions)s * INTERVAL '1 day')"
 
-    def as_sqlite(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
+    def as_sqlite(self, compiler, connection, **extra_context):
         return self.as_sql(compiler, connection, template="(%(expressions)s * 86400000000)", **extra_context)
 
 
@@ -88,11 +88,11 @@ def open_deal_at_or_past(stage: str) -> Exists:
 
 def recycle_due_at_expression(
     *,
-    rule_id: Expression | None = None,
-    idle_days: Expression | None = None,
-    deal_days: Expression | None = None,
-    exempt_stage: Expression | None = None,
-    extension_days: Expression | None = None,
+    rule_id: Expression | F | None = None,
+    idle_days: Expression | F | None = None,
+    deal_days: Expression | F | None = None,
+    exempt_stage: Expression | F | None = None,
+    extension_days: Expression | F | None = None,
     claimed_at: Expression | None = None,
     owned: bool = False,
 ) -> Case:
