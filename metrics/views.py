@@ -102,7 +102,8 @@ class DashboardForm(forms.Form):
             self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         preset = data.get("period") or ("custom" if data.get("from") or data.get("to") else "this_week")
