@@ -118,7 +118,7 @@ def _claim_fragment(
     now), the user's quota in that pool out of band, and any error in the page's message area —
     whole, never squeezed into the action cell."""
     user = request.user
-    row: dict[str, Any] = (
+    row: Mapping[str, Any] = (
         Customer.objects.filter(pk=customer_id).values("pool_id", "home_pool_id").first() or {}
     )
     pool_id = row.get("pool_id") or row.get("home_pool_id")
