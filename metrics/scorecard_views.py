@@ -253,8 +253,8 @@ def _requested_scope(request: HttpRequest) -> tuple[Scope, str]:
 
 def _scope_name(scope: Scope) -> str:
     if scope.kind is ScopeKind.TEAM:
-        return str(Team.objects.get(pk=scope.key))
-    return str(User.objects.get(pk=scope.key))
+        return str(Team.objects.get(pk=scope.object_id))
+    return str(User.objects.get(pk=scope.object_id))
 
 
 @login_required
