@@ -19,8 +19,9 @@ Decisions:
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -56,6 +57,14 @@ from customers.models import (
 if TYPE_CHECKING:
     from django.db.models import Model
     from django.forms import ModelForm
+    from django_stubs_ext import WithAnnotations
+
+    class _MemberCount(TypedDict):
+        member_count: int
+
+    class _TotalSpend(TypedDict):
+        total_spend: Decimal | None
+
 
 HISTORY_ROWS = 10  # rows of each history inline on the customer page
 
@@ -203,8 +212,8 @@ class TeamAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(member_count=Count("members"))
 
     @admin.display(description=_("members"), ordering="member_count")
-    def member_count(self, team: Team) -> int:
-        return team.member_count  # type: ignore[attr-defined]
+    def member_count(self, team: WithAnnotations[Team, _MemberCount]) -> int:
+        return team.member_count
 
 
 @admin.register(Tag)
@@ -622,8 +631,8 @@ class CampaignAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(total_spend=Sum("spends__amount"))
 
     @admin.display(description=_("spent"), ordering="total_spend")
-    def total_spend(self, campaign: Campaign) -> object:
-        return campaign.total_spend or 0  # type: ignore[attr-defined]
+    def total_spend(self, campaign: WithAnnotations[Campaign, _TotalSpend]) -> object:
+        return campaign.total_spend or 0
 
 
 @admin.register(CampaignSpend)

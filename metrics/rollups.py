@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.backends.utils import CursorWrapper
 
 from customers.models import Customer, Deal, Feedback, FollowUp, User
@@ -83,8 +83,8 @@ BULK_DAYS = 31
 ROLLUP_LOCK_KEY = 0x6D6574726963
 
 
-def _t(model: type) -> str:
-    return model._meta.db_table  # type: ignore[attr-defined]
+def _t(model: type[models.Model]) -> str:
+    return model._meta.db_table
 
 
 ROLLUP_TABLE = _t(DailyRollup)
@@ -390,7 +390,7 @@ def rollup_through_yesterday(*, since: dt.date) -> int:
 # scans the customer table (it has no index on ``created_at``).
 SHARED_MEASURES = tuple(name for name in ADDITIVE_MEASURES if name != "customers_created")
 # Within ``shared_reads()``: the rolled-up marks per period and the totals per (period, scope).
-_memo: ContextVar[dict[object, object] | None] = ContextVar("metrics_rollup_memo", default=None)
+_memo: ContextVar[dict[object, Any] | None] = ContextVar("metrics_rollup_memo", default=None)
 
 
 @contextmanager
@@ -415,7 +415,7 @@ def _unrolled_ranges(period: Period) -> list[tuple[dt.date, dt.date]]:
     within ``shared_reads`` for a period seen before)."""
     memo = _memo.get()
     if memo is not None and ("marks", period) in memo:
-        return memo[("marks", period)]  # type: ignore[return-value]
+        return memo[("marks", period)]
     gaps = _query_unrolled_ranges(period)
     if memo is not None:
         memo[("marks", period)] = gaps
@@ -522,7 +522,7 @@ def totals(*, period: Period, scope: Scope, measures: Iterable[str]) -> Totals:
     if memo is None:
         rows = _aggregate(period=period, measures=names, scope=scope)
         return rows[0][1] if rows else _zeros(names)
-    known: list[Totals] = memo.setdefault(("totals", period, scope), [])  # type: ignore[assignment]
+    known: list[Totals] = memo.setdefault(("totals", period, scope), [])
     for figures in known:
         if set(names) <= set(figures):
             return {name: figures[name] for name in names}

@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import CampaignSpend, Customer, Deal, FollowUp, Role, User
@@ -42,8 +42,8 @@ CENT = Decimal("0.01")
 FOLLOWUP_MEASURES = [f"followups_{kind}" for kind in ("call", "visit", "email", "meeting", "message")]
 
 
-def _t(model: type) -> str:
-    return model._meta.db_table  # type: ignore[attr-defined]
+def _t(model: type[models.Model]) -> str:
+    return model._meta.db_table
 
 
 def rounded(value: Decimal | float | int) -> Decimal:
