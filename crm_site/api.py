@@ -1,9 +1,15 @@
 """DRF glue shared by every app: pagination, errors, request typing."""
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
@@ -15,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from crm_site import bounds
 from crm_site.exceptions import ConflictError, DomainError
 
 if TYPE_CHECKING:
@@ -49,6 +56,16 @@ def paginated_response(
     return pager.get_paginated_response(serializer_class(page, many=True).data)
 
 
+class BoundedDateTimeField(serializers.DateTimeField):
+    """A ``DateTimeField`` limited to ``crm_site.bounds`` (years 2000–2999). The range is checked
+    before DRF applies the time zone, which overflows near year 1 and year 9999."""
+
+    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
+        if not bounds.day_in_range(value):
+            raise serializers.ValidationError(bounds.out_of_range_message(), code="date_out_of_range")
+        return super().enforce_timezone(value)
+
+
 _CODES_BY_EXCEPTION: list[tuple[type[Exception], str]] = [
     (exceptions.NotAuthenticated, "not_authenticated"),
     (exceptions.AuthenticationFailed, "authentication_failed"),
@@ -71,6 +88,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if domain_fields:
             body["fields"] = _as_field_lists(domain_fields)
         return Response(body, status=status_code)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        return Response(
+            {"code": "too_large", "detail": gettext("The request is too large.")},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

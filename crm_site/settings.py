@@ -172,6 +172,16 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=False)
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
 
+# --- Request size limits ----------------------------------------------------------------------
+# A body other than uploaded files (JSON, form fields) over 2.5 MB is refused (400 on a page,
+# 413 ``too_large`` under /api/); so is a form with more than 2,000 fields. Uploaded files over
+# 2.5 MB go to a temporary file instead of memory; an import file is capped by
+# ``public_pool.services.imports.MAX_FILE_BYTES`` (50 MB) with a message saying so.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -184,6 +194,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "crm_site.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "crm_site.parsers.SizeLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM API",
