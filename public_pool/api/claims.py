@@ -33,7 +33,7 @@ class PooledCustomerListCreateApi(customers_api.CustomerListCreateApi):
     ) -> Customer:
         pool_id = payload.get("pool")
         if pool_id is None:
-            return super().create_customer(request=request, data=data, payload=payload)
+            return services.create_owned_customer(actor=request.user, data=data, owner=payload.get("owner"))
         return services.create_pooled_customer(actor=request.user, pool_id=pool_id, data=data)
 
 
