@@ -192,7 +192,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "crm_site.api.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm_site.schema.AutoSchema",
     "EXCEPTION_HANDLER": "crm_site.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "crm_site.parsers.SizeLimitedJSONParser",
@@ -217,6 +217,11 @@ SPECTACULAR_SETTINGS = {
         "ExtensionStatusEnum": "public_pool.models.ExtensionStatus",
         "ImportStatusEnum": "public_pool.models.ImportStatus",
     },
+    # Read-only text with no value answers "" (never null): crm_site/schema.py documents it.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm_site.schema.allow_blank_read_only_strings",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------------------------
