@@ -172,6 +172,16 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=False)
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
 
+# --- Request size limits ----------------------------------------------------------------------
+# A body other than uploaded files (JSON, form fields) over 2.5 MB is refused (400 on a page,
+# 413 ``too_large`` under /api/); so is a form with more than 2,000 fields. Uploaded files over
+# 2.5 MB go to a temporary file instead of memory; an import file is capped by
+# ``public_pool.services.imports.MAX_FILE_BYTES`` (50 MB) with a message saying so.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -182,8 +192,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "crm_site.api.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm_site.schema.AutoSchema",
     "EXCEPTION_HANDLER": "crm_site.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "crm_site.parsers.SizeLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM API",
@@ -202,6 +217,11 @@ SPECTACULAR_SETTINGS = {
         "ExtensionStatusEnum": "public_pool.models.ExtensionStatus",
         "ImportStatusEnum": "public_pool.models.ImportStatus",
     },
+    # Read-only text with no value answers "" (never null): crm_site/schema.py documents it.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm_site.schema.allow_blank_read_only_strings",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------------------------
