@@ -70,7 +70,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         domain_fields = getattr(exc, "fields", None)
         if domain_fields:
             body["fields"] = _as_field_lists(domain_fields)
-        return Response(body, status=status_code)
+        retry_after = getattr(exc, "retry_after", None)  # crm_site.lockout.LockedOut
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return Response(body, status=status_code, headers=headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -127,6 +129,7 @@ def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
         403: _("Signed in, but not allowed."),
         404: _("No such object, or not one the caller may see."),
         409: _("Clashes with the current state."),
+        429: _("Too many requests (`throttled`) or failed sign-ins (`locked_out`): see `Retry-After`."),
     }
     return {
         code: OpenApiResponse(response=ErrorSerializer, description=descriptions.get(code, ""))

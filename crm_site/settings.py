@@ -6,6 +6,7 @@ Production is declared with ``DJANGO_DEBUG=0``; then ``DJANGO_SECRET_KEY`` and
 ``DATABASE_URL`` are required and the boot stops with a clear message without them.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "customers",
     "public_pool",
     "metrics",
+    "axes",  # sign-in lockout (see "Sign-in" below); its admin lists and unlocks lockouts
 ]
 
 MIDDLEWARE = [
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in that axes refused into the lockout answer (crm_site/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm_site.urls"
@@ -117,6 +121,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# axes' backend first: it refuses a locked-out username or address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "crm_site.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -172,11 +181,35 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=False)
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
 
+# --- Sign-in: lockout (django-axes) and API tokens -----------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username, or from one address, further
+# sign-ins (the login page, the admin login and POST /api/auth/token/) are refused for the
+# cool-off time, the right password included: 429 ``locked_out`` with ``Retry-After``.
+# Admins unlock early in the admin (Axes → Access attempts: delete the row).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("CRM_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("CRM_LOGIN_LOCKOUT_MINUTES", default=15))
+# Each parameter counts on its own: one username from any address, one address for any username.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The lock ends cool-off after the failure that set it; tries while locked do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets that user's earlier failures
+AXES_LOCKOUT_CALLABLE = "crm_site.lockout.lockout_response"
+# Behind DJANGO_NUM_PROXIES proxies the client's address is taken from X-Forwarded-For (the
+# right-most entries are the proxies'); with none it is the connection's address.
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
+if NUM_PROXIES:
+    AXES_IPWARE_PROXY_COUNT = NUM_PROXIES
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# An API token stops working after this many days without use (each use restarts the count).
+API_TOKEN_IDLE_DAYS = env.int("CRM_API_TOKEN_IDLE_DAYS", default=30)
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token first: its ``WWW-Authenticate: Token`` makes refusals 401 rather than 403.
+        "customers.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "crm_site.api.PageNumberPagination",
@@ -184,6 +217,16 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "crm_site.api.exception_handler",
+    # Request rates per signed-in user and per anonymous address; beyond them 429 ``throttled``.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "crm_site.throttling.AnonRateThrottle",
+        "crm_site.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("CRM_API_ANON_RATE", default="60/min"),
+        "user": env.str("CRM_API_USER_RATE", default="1200/min"),
+    },
+    "NUM_PROXIES": NUM_PROXIES or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM API",
