@@ -105,8 +105,15 @@ if not DEBUG and "DATABASE_URL" not in env:
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server and the Celery worker share the file without "database is locked".
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}
+    # A small team on one file: every transaction takes the write lock when it begins
+    # (IMMEDIATE), so two writers queue for up to ``timeout`` seconds instead of one failing with
+    # "database is locked" when it tries to upgrade a read to a write; WAL lets readers (pages,
+    # the Celery worker) go on while one writes; synchronous=NORMAL is safe with WAL.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # No JIT compilation: our heavy statements (roll-ups, KPI aggregates, recycle batches) run
     # for tens to hundreds of milliseconds, and compiling them cost more than it saved (the
