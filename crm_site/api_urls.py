@@ -8,11 +8,13 @@ of ``include("customers.api_urls")``, so that ``customers`` never imports ``publ
 
 The schema and the Swagger UI work offline: Swagger's files come from
 ``drf-spectacular-sidecar`` (``SWAGGER_UI_DIST = "SIDECAR"``) and are served as static files.
-ReDoc is not offered because drf-spectacular's ReDoc page loads Google Fonts.
+ReDoc is not offered because drf-spectacular's ReDoc page loads Google Fonts. The Swagger page
+is the "split" view (its start-up script at ``/api/docs/?script=``) with the inline style moved
+to ``static/css/swagger.css``, so it passes the Content-Security-Policy.
 """
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from customers import api as customers_api
 from customers import api_urls as customers_api_urls
@@ -24,7 +26,7 @@ urlpatterns = [
     path("auth/token/", customers_api.ObtainTokenApi.as_view(), name="token"),
     path("me/", customers_api.MeApi.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path(
         "",
         include(

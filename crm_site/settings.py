@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -58,12 +59,14 @@ INSTALLED_APPS = [
     "customers",
     "public_pool",
     "metrics",
+    "csp",  # Content-Security-Policy (see "Headers" below)
     "axes",  # sign-in lockout (see "Sign-in" below); its admin lists and unlocks lockouts
 ]
 
 MIDDLEWARE = [
     "crm_site.health.HealthCheckMiddleware",  # first: probes come by IP, before host validation
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -187,6 +190,36 @@ if not DEBUG:
     # /healthz is answered before SecurityMiddleware, so plain-HTTP probes keep working.
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=False)
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+
+# --- Headers ----------------------------------------------------------------------------------
+# Every answer says what it may load: scripts and styles only from our own static files (no
+# inline <script>, no on*= handlers, no style="" attributes: JavaScript lives in static/js and
+# sets styles through the DOM, which CSP allows). The one allowance is style-src-attr, for
+# ECharts' SVG charts (see below); scripts have no 'unsafe-inline' at all. img-src allows data: URIs for
+# Bootstrap's inline SVG icons and the empty favicon. tests/browser/test_csp.py loads every
+# main page in Chromium with this policy and fails on any violation.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # style="" attributes only (never <style> elements or stylesheets from elsewhere):
+        # ECharts' SVG renderer writes them with setAttribute, which CSP judges as inline.
+        # An attribute can restyle an element but runs no code; our own templates use none.
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"  # other sites never see our URLs (customer ids, searches)
+SECURE_CONTENT_TYPE_NOSNIFF = True  # X-Content-Type-Options: nosniff
 
 # --- Sign-in: lockout (django-axes) and API tokens -----------------------------------------
 # After AXES_FAILURE_LIMIT wrong passwords for one username, or from one address, further
