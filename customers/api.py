@@ -16,6 +16,7 @@ This module never imports ``public_pool`` (DESIGN.md: dependencies point
 ``CustomerListCreateApi`` in ``public_pool/api/claims.py``; see its docstring.
 """
 
+from collections.abc import Sequence
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from typing import Any
@@ -495,7 +496,7 @@ class ObtainTokenApi(APIView):
     def get_authenticators(self) -> list[Any]:
         return [] if self._signing_in() else super().get_authenticators()
 
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Sequence[Any]:
         return [AllowAny()] if self._signing_in() else super().get_permissions()
 
     @extend_schema(

@@ -7,7 +7,8 @@ admin's unlock is the axes admin's own delete action.
 """
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
 import pytest
 from axes.models import AccessAttempt
@@ -260,7 +261,7 @@ def idle_for(token_key, delta):
 def test_the_token_answer_says_when_it_expires(api_client, rep):
     body = get_token(api_client, rep)
 
-    expires_at = timezone.datetime.fromisoformat(body["expires_at"])
+    expires_at = datetime.fromisoformat(body["expires_at"])
     expected = timezone.now() + timedelta(days=settings.API_TOKEN_IDLE_DAYS)
     assert abs((expires_at - expected).total_seconds()) < 60
 
@@ -345,7 +346,7 @@ def low_rates():
 
 
 def test_the_suite_runs_with_rates_no_test_reaches():
-    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    rates = cast("dict[str, str]", settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
 
     assert set(rates) == {"anon", "user"}
     assert all(int(re.match(r"\d+", rate).group()) >= 10000 for rate in rates.values())

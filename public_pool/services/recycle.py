@@ -185,7 +185,7 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
         return []
     target = rule.effective_target_id
     update = Customer.objects.filter(pk__in=[pk for pk, _owner, _trigger in rows], owner__isnull=False)
-    query = update.query.chain(UpdateQuery)
+    query = cast(UpdateQuery, update.query.chain(UpdateQuery))
     query.add_update_values(
         {
             **pooled_state(pool_id=target, now=now),
