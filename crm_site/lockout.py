@@ -15,6 +15,7 @@ from typing import Any
 from axes.backends import AxesStandaloneBackend
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off, get_failure_limit
+from django.conf import settings
 from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -49,6 +50,13 @@ def lock_ends_at(request: HttpRequest, credentials: dict[str, Any] | None) -> da
         if (figures["failures"] or 0) >= limit and figures["last"] is not None:
             ends.append(figures["last"] + cool_off)
     return max(ends) if ends else now + cool_off
+
+
+def forget_failures(request: HttpRequest, username: str) -> None:
+    """After a successful sign-in outside Django's login(): clear the failures it would clear."""
+    if settings.AXES_RESET_ON_SUCCESS:
+        AxesProxyHandler.update_request(request)
+        AxesProxyHandler.get_implementation().reset_user_attempts(request, {"username": username})
 
 
 def retry_after_seconds(request: HttpRequest, credentials: dict[str, Any] | None) -> int:

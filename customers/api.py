@@ -21,7 +21,7 @@ from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from typing import Any
 
-from django.contrib.auth import authenticate, user_logged_in
+from django.contrib.auth import authenticate
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -33,7 +33,7 @@ from rest_framework.views import APIView
 
 from crm_site.api import AuthedRequest, PageNumberPagination, error_responses, paginated_response
 from crm_site.exceptions import DomainError
-from crm_site.lockout import LockedOut, retry_after_seconds
+from crm_site.lockout import LockedOut, forget_failures, retry_after_seconds
 from customers import selectors, services, tokens
 from customers.exceptions import PoolNotSupported
 from customers.models import (
@@ -529,7 +529,9 @@ class ObtainTokenApi(APIView):
             raise DomainError(
                 _("Unable to sign in with this username and password."), code="invalid_credentials"
             )
-        user_logged_in.send(sender=user.__class__, request=http_request, user=user)
+        # A successful sign-in forgets the earlier failures, as on the login page (not through
+        # ``user_logged_in``: axes' access log would start a session for a token client).
+        forget_failures(http_request, credentials["username"])
         token = tokens.issue_token(user)
         return Response(
             self.OutputSerializer({"token": token.key, "expires_at": tokens.expires_at(token)}).data

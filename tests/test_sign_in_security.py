@@ -371,3 +371,10 @@ def test_signed_in_callers_are_throttled_per_user(low_rates, token_client, rep, 
     assert answers[-1].json()["code"] == "throttled"
     assert int(answers[-1]["Retry-After"]) > 0
     assert token_client(other_rep).get("/api/me/").status_code == 200
+
+
+def test_getting_a_token_starts_no_session(api_client, rep):
+    response = api_client.post(TOKEN_URL, {"username": rep.username, "password": "pw"}, format="json")
+
+    assert response.status_code == 200
+    assert "sessionid" not in response.cookies
