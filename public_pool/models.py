@@ -610,3 +610,23 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class JobLock(models.Model):
+    """A named run lock for periodic jobs where PostgreSQL's advisory locks are missing (SQLite).
+
+    Taken by one conditional UPDATE (free or expired → ours), so two processes can never both
+    hold it; ``expires_at`` frees the lock of a run that died without releasing it, and a live
+    run moves it on as it goes. See ``public_pool.services.run_lock``.
+    """
+
+    name = models.CharField(_("job"), max_length=50, primary_key=True)
+    holder = models.CharField(_("held by"), max_length=64, blank=True)
+    expires_at = models.DateTimeField(_("held until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job lock")
+        verbose_name_plural = _("job locks")
+
+    def __str__(self) -> str:
+        return self.name
