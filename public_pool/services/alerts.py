@@ -161,14 +161,23 @@ def _mail_body(user: User, notifications: list[Notification]) -> str:
             for n in team
             if n.due_at
         ]
+        lines.append("")
+    recycled = [n for n in notifications if n.kind == NotificationKind.RECYCLED]
+    if recycled:
+        lines.append(_("These customers of yours went back to the pool:"))
+        lines += [f"- {n.message}" for n in recycled]
     return "\n".join(lines)
 
 
 def send_pending_recycle_emails(*, as_of: datetime | None = None) -> int:
-    """One e-mail per person for their deadline notifications not mailed yet; returns mails sent."""
+    """One e-mail per person for their deadline and ``recycled`` notifications not mailed yet;
+    returns mails sent."""
     as_of = as_of or timezone.now()
     pending = list(
-        Notification.objects.filter(kind__in=DEADLINE_KINDS, emailed_at__isnull=True, due_at__gt=as_of)
+        Notification.objects.filter(
+            Q(kind__in=DEADLINE_KINDS, due_at__gt=as_of) | Q(kind=NotificationKind.RECYCLED),
+            emailed_at__isnull=True,
+        )
         .values_list("pk", "user_id")
         .order_by("user_id", "due_at", "pk")
     )
@@ -188,8 +197,11 @@ def send_pending_recycle_emails(*, as_of: datetime | None = None) -> int:
                 continue
             notifications = list(Notification.objects.filter(pk__in=ids, emailed_at=stamp).order_by("due_at"))
             claimed = [n.pk for n in notifications]
+            only_recycled = all(n.kind == NotificationKind.RECYCLED for n in notifications)
             message = mail.EmailMessage(
-                subject=_("Customers about to be recycled"),
+                subject=_("Customers returned to the pool")
+                if only_recycled
+                else _("Customers about to be recycled"),
                 body=_mail_body(user, notifications),
                 to=[user.email],
             )
