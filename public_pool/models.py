@@ -514,14 +514,19 @@ def recycle_trigger_words(*, trigger: str, since: datetime | None, days: int | N
     return gettext("no follow-up since %(since)s for %(days)s days") % params
 
 
-def recycled_message(params: dict) -> str:
-    """The ``recycled`` notice, from the values the recycle batch stored (see ``services.recycle``)."""
+def recycled_reason_words(params: dict) -> str:
+    """The trigger of a ``recycled`` notice in words, from its ``params``."""
     since = params.get("since")
-    words = recycle_trigger_words(
+    return recycle_trigger_words(
         trigger=params.get("trigger", ""),
         since=parse_datetime(since) if isinstance(since, str) else None,
         days=params.get("days"),
     )
+
+
+def recycled_message(params: dict) -> str:
+    """The ``recycled`` notice, from the values the recycle batch stored (see ``services.recycle``)."""
+    words = recycled_reason_words(params)
     return gettext("%(customer)s went back to the pool %(pool)s by the rule “%(rule)s”: %(why)s.") % {
         "customer": params.get("customer", ""),
         "pool": params.get("pool", ""),

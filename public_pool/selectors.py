@@ -24,6 +24,7 @@ from public_pool.models import (
     ExtensionRequest,
     ExtensionStatus,
     Notification,
+    NotificationKind,
     Pool,
     PoolEvent,
     RecycleRule,
@@ -421,4 +422,19 @@ def explain_deadline(customer: Customer, now: datetime | None = None) -> Deadlin
         due_after_followup=due_after if moved else None,
         deal_due_at=deal_due,
         exempt_stage_label=str(DealStage(stage).label) if stage else "",
+    )
+
+
+RETURNED_DAYS = 30
+
+
+def returned_to_pool(*, user: User, now: datetime | None = None) -> QuerySet[Notification]:
+    """``user``'s customers recycled in the last :data:`RETURNED_DAYS` days, newest first: their
+    ``recycled`` notices (which name the rule and the trigger), customer and pool joined.
+    Served by the index ``notification_user_created``."""
+    since = (now or timezone.now()) - timedelta(days=RETURNED_DAYS)
+    return (
+        Notification.objects.filter(user=user, kind=NotificationKind.RECYCLED, created_at__gte=since)
+        .select_related("customer__pool")
+        .order_by("-created_at", "-id")
     )

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from public_pool import selectors, services
-from public_pool.models import ExtensionRequest, recycle_trigger_words
+from public_pool.models import ExtensionRequest, recycle_trigger_words, recycled_reason_words
 from public_pool.views import customer_history
 
 register = template.Library()
@@ -143,3 +143,9 @@ def time_in_pool(since: datetime | None) -> str:
 @register.filter
 def get_item(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def recycled_reason(notice: Any) -> str:
+    """A ``recycled`` notice's trigger in words: "no follow-up since 3 Oct for 30 days"."""
+    return recycled_reason_words(notice.params)
