@@ -14,6 +14,7 @@ from django.db import OperationalError
 from django.utils.dateparse import parse_datetime
 
 from public_pool import services
+from public_pool.exceptions import TeamChatUnavailable
 
 
 def _as_of(value: str | None) -> datetime | None:
@@ -51,3 +52,17 @@ def recompute_pool_priorities_task(*, pool_id: int | None = None) -> int:
 def refresh_pool_recycle_policies_task(*, pool_id: int) -> int:
     """Re-match a pool's owned customers after its rules changed (enqueued on commit of the edit)."""
     return services.refresh_pool_recycle_policies(pool_id=pool_id)
+
+
+# TeamChatUnavailable: the chat timed out, answered 5xx/429 or a rate limit; it heals. Backoff
+# 1 s, 2 s, 4 s … up to 10 minutes, then give up (the notifications stay in the app).
+@shared_task(
+    autoretry_for=(TeamChatUnavailable, OperationalError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+    acks_late=True,
+)
+def post_team_chat_task(*, team_id: int, notification_ids: list[int]) -> bool:
+    """Post notifications to the team's group chat (``services.post_to_team_chat``)."""
+    return services.post_to_team_chat(team_id=team_id, notification_ids=notification_ids)

@@ -44,6 +44,7 @@ from public_pool.models import (
     PoolEvent,
     PoolEventKind,
 )
+from public_pool.services import team_chat
 from public_pool.services._common import by_ids, ensure_manages, get_customer
 
 CHUNK = 2000
@@ -221,6 +222,7 @@ def warn_recycle(*, as_of: datetime | None = None) -> WarnResult:
     with transaction.atomic():
         warned = _warn(as_of=as_of, stamp=stamp)
         escalated = _escalate(as_of=as_of, stamp=stamp)
+    team_chat.announce_where(Notification.objects.filter(kind__in=DEADLINE_KINDS, created_at=stamp))
     emails = send_pending_recycle_emails(as_of=as_of)
     return WarnResult(warned=warned, escalated=escalated, emails_sent=emails)
 
@@ -333,6 +335,11 @@ def decide_extension(
         customer_id=request.customer_id,
         params={"customer": request.customer.name, "days": granted, "approved": approve},
         created_at=now,
+    )
+    team_chat.announce_where(
+        Notification.objects.filter(
+            kind=NotificationKind.EXTENSION_DECIDED, customer_id=request.customer_id, created_at=now
+        )
     )
     request.refresh_from_db()
     return request

@@ -40,6 +40,7 @@ from django.utils import timezone
 from customers import services as customer_services
 from customers.models import Customer
 from public_pool.models import Notification, NotificationKind, Pool, PoolEvent, PoolEventKind, RecycleRule
+from public_pool.services import team_chat
 from public_pool.services._common import pooled_state, without_jit
 from public_pool.services.policies import (
     RuleData,
@@ -290,7 +291,8 @@ def recycle_stale_customers(
     ``PUBLIC_POOL_RECYCLE_BATCH_SIZE``), each batch its own transaction, one ``recycle`` event
     per customer naming the rule and the trigger (``reason`` = ``no_followup``/``no_deal``), and
     one ``recycled`` notification to the former owner, written by the same statement.
-    Events and ``pooled_at`` carry the real time of the move, not ``as_of``.
+    Events and ``pooled_at`` carry the real time of the move, not ``as_of``. After each batch
+    commits, its notices are queued for the former owners' team chats (``team_chat``).
 
     ``exclusive`` (default) makes an overlapping run return at once with ``skipped=True``;
     without it, overlapping runs split the work. At-least-once safe: run it as often as you like.
@@ -312,12 +314,19 @@ def recycle_stale_customers(
         refreshed = refresh_changed_pools(batch_size=batch_size)
         refreshed += refresh_stale_recycle_policies(batch_size=batch_size)
         by_rule: dict[int, int] = {}
+        chats = team_chat.any_team_chat()
         for rule in rules:
             while True:
                 now = timezone.now()
                 with transaction.atomic():
                     without_jit()
                     moved = batch(rule=rule, as_of=as_of, now=now, batch_size=batch_size)
+                if moved and chats:  # after the commit: never an HTTP call inside the batch
+                    team_chat.announce_where(
+                        Notification.objects.filter(
+                            kind=NotificationKind.RECYCLED, created_at=now, customer_id__in=moved
+                        )
+                    )
                 if moved:
                     by_rule[rule.pk] = by_rule.get(rule.pk, 0) + len(moved)
                 if len(moved) < batch_size:
