@@ -240,6 +240,12 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "public_pool.tasks.warn_recycle_task",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Public pool: every day at 08:10, e-mail each manager the team's customers recycled since
+    # the last digest.
+    "public_pool.team_recycled_digest": {
+        "task": "public_pool.tasks.team_recycled_digest_task",
+        "schedule": crontab(hour=8, minute=10),
+    },
     # Public pool: every night at 01:15, re-score pooled leads (recency decays with time).
     "public_pool.priorities": {
         "task": "public_pool.tasks.recompute_pool_priorities_task",

@@ -42,6 +42,13 @@ def warn_recycle_task(*, as_of: str | None = None) -> dict[str, Any]:
     return _json(services.warn_recycle(as_of=_as_of(as_of)))
 
 
+@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=5, acks_late=True)
+def team_recycled_digest_task() -> int:
+    """E-mail each manager the team's customers recycled since the last digest
+    (``services.send_team_recycled_digests``); OSError: the mail server. Answers mails sent."""
+    return services.send_team_recycled_digests()
+
+
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
 def recompute_pool_priorities_task(*, pool_id: int | None = None) -> int:
     """Re-score the leads of one pool, or of all pools (nightly: recency decays)."""

@@ -13,6 +13,7 @@ Rules (``policies``): :func:`create_recycle_rule`, :func:`update_recycle_rule`,
 Recycling (``recycle``): :func:`recycle_stale_customers`.
 Warnings and extensions (``alerts``): :func:`warn_recycle`, :func:`request_extension`,
 :func:`decide_extension`, :func:`mark_notifications_read`.
+Managers' daily digest (``digests``): :func:`send_team_recycled_digests`.
 Team group chats (``team_chat``): :func:`announce`, :func:`announce_where`,
 :func:`post_to_team_chat`.
 Priority (``priority``): :func:`recompute_priorities`, :func:`recompute_pool_priorities`,
@@ -40,6 +41,7 @@ from public_pool.services.claims import (
     release_customer,
     transfer_customer,
 )
+from public_pool.services.digests import send_team_recycled_digests
 from public_pool.services.distribution import DistributionResult, DistributionStrategy, distribute_pool_leads
 from public_pool.services.policies import (
     PreviewRow,
@@ -121,6 +123,7 @@ __all__ = [
     "release_customer",
     "request_extension",
     "send_pending_recycle_emails",
+    "send_team_recycled_digests",
     "set_recycle_rule_enabled",
     "transfer_customer",
     "transfer_customers",

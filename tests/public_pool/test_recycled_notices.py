@@ -138,3 +138,34 @@ def test_recycled_notices_are_listed_and_mailed_to_the_former_owner(admin, rep, 
     assert "Ten days" in message.body
     # Mailed once: the next run sends nothing more.
     assert services.warn_recycle().emails_sent == 0
+
+
+def test_each_manager_gets_one_daily_digest_of_the_teams_recycled_customers(admin, rep, manager, team, pool):
+    manager.email = "boss@example.com"
+    manager.save()
+    other_rep = UserFactory(team=team, first_name="Li", last_name="Wang")
+    make_rule(admin, pool, name="Ten days", no_followup_days=10)
+    owned(rep, pool, claimed_days_ago=20, name="First Co")
+    owned(other_rep, pool, claimed_days_ago=20, name="Second Co")
+    services.recycle_stale_customers()
+
+    assert services.send_team_recycled_digests() == 1
+    (message,) = mail.outbox
+    assert message.to == ["boss@example.com"]
+    assert "2 customers of your team went back to the pool:" in message.body
+    assert "First Co" in message.body
+    assert "Second Co" in message.body
+    assert "Wang Li" in message.body or "Li Wang" in message.body
+    # Once per notice: the next day's run has nothing new.
+    assert services.send_team_recycled_digests() == 0
+    assert not Notification.objects.filter(
+        kind=NotificationKind.RECYCLED, team_digested_at__isnull=True
+    ).exists()
+
+
+def test_the_digest_is_scheduled_daily(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["public_pool.team_recycled_digest"]
+    assert entry["task"] == "public_pool.tasks.team_recycled_digest_task"
+    from public_pool import tasks
+
+    assert tasks.team_recycled_digest_task.name == entry["task"]
