@@ -343,6 +343,12 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "public_pool.tasks.warn_recycle_task",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Public pool: every day at 08:10, e-mail each manager the team's customers recycled since
+    # the last digest.
+    "public_pool.team_recycled_digest": {
+        "task": "public_pool.tasks.team_recycled_digest_task",
+        "schedule": crontab(hour=8, minute=10),
+    },
     # Public pool: every night at 01:15, re-score pooled leads (recency decays with time).
     "public_pool.priorities": {
         "task": "public_pool.tasks.recompute_pool_priorities_task",
@@ -378,6 +384,8 @@ PUBLIC_POOL_RECYCLE_BATCH_SIZE = env.int("PUBLIC_POOL_RECYCLE_BATCH_SIZE", defau
 PUBLIC_POOL_EXTENSION_DAYS = 14  # days an extension asks for unless the rep says otherwise
 PUBLIC_POOL_MAX_EXTENSION_DAYS = 90
 PUBLIC_POOL_ESCALATE_HOURS = 24  # tell the manager when a warned deadline is this close
+# The Celery queue of team group-chat posts (outbound HTTP); empty: the default queue.
+PUBLIC_POOL_TEAM_CHAT_QUEUE = env.str("PUBLIC_POOL_TEAM_CHAT_QUEUE", default="") or None
 PUBLIC_POOL_DISTRIBUTE_MAX = 500  # leads one automatic distribution hands out at most
 
 # --- Metrics: surveys -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ This module never imports ``public_pool`` (DESIGN.md: dependencies point
 from collections.abc import Sequence
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import authenticate
@@ -68,6 +69,17 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
     pool = serializers.IntegerField(source="pool_id", allow_null=True, read_only=True)
     campaign = serializers.IntegerField(source="campaign_id", allow_null=True, read_only=True)
     tags = serializers.SerializerMethodField()
+    recycle_due_at = serializers.SerializerMethodField(
+        help_text=_("While owned: when the customer goes back to the pool (null: no rule applies).")
+    )
+    recycle_rule = serializers.SerializerMethodField(
+        help_text=_("While owned: the recycle rule that applies.")
+    )
+    recycle_trigger = serializers.SerializerMethodField(
+        help_text=_(
+            "While owned: what the owner must do to keep it (no_followup: follow up; no_deal: win a deal)."
+        )
+    )
 
     class Meta:
         model = Customer
@@ -96,6 +108,9 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
             "note",
             "last_followup_at",
             "first_won_at",
+            "recycle_due_at",
+            "recycle_rule",
+            "recycle_trigger",
             "created_at",
             "updated_at",
         ]
@@ -106,6 +121,19 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
         if owner is None:
             return None
         return owner.get_full_name() or owner.username
+
+    def get_recycle_due_at(self, customer: Customer) -> datetime | None:
+        return customer.recycle_due_at if customer.owner_id is not None else None
+
+    def get_recycle_rule(self, customer: Customer) -> int | None:
+        return customer.recycle_rule_id if customer.recycle_due_at and customer.owner_id is not None else None
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=["no_followup", "no_deal"], allow_null=True, read_only=True)
+    )
+    def get_recycle_trigger(self, customer: Customer) -> str | None:
+        # From the row's own columns (no query): the same formula as the stored deadline.
+        return services.recycle_trigger(customer)
 
     def get_team_name(self, customer: Customer) -> str | None:
         team = customer.team
