@@ -606,7 +606,7 @@ def test_follow_up_can_be_back_dated(token_client, rep):
     at = timezone.now() - timedelta(days=2)
 
     response = token_client(rep).post(
-        followups_url(customer), {"kind": "visit", "at": at.isoformat()}, format="json"
+        followups_url(customer), {"kind": "visit", "note": "Visited", "at": at.isoformat()}, format="json"
     )
 
     assert response.status_code == 201, response.content
@@ -616,7 +616,9 @@ def test_follow_up_can_be_back_dated(token_client, rep):
 def test_manager_logs_a_follow_up_for_a_team_members_customer(token_client, manager, rep):
     customer = CustomerFactory(owner=rep)
 
-    response = token_client(manager).post(followups_url(customer), {"kind": "meeting"}, format="json")
+    response = token_client(manager).post(
+        followups_url(customer), {"kind": "meeting", "note": "Met"}, format="json"
+    )
 
     assert response.status_code == 201, response.content
     assert FollowUp.objects.get().by == manager
@@ -641,7 +643,9 @@ def test_visible_customer_the_service_refuses_is_403(token_client, manager, team
     customer = CustomerFactory(owner=other_team_rep, team=team)
     before = snapshot(customer)
 
-    response = token_client(manager).post(followups_url(customer), {"kind": "call"}, format="json")
+    response = token_client(manager).post(
+        followups_url(customer), {"kind": "call", "note": "Hi"}, format="json"
+    )
 
     assert_error(response, 403, "permission_denied")
     assert not FollowUp.objects.exists()
@@ -654,7 +658,7 @@ def test_visible_customer_the_service_refuses_is_403(token_client, manager, team
         ({}, "kind"),
         ({"kind": "telepathy"}, "kind"),
         ({"kind": "call", "at": "yesterday-ish"}, "at"),
-        ({"kind": "call", "at": (timezone.now() + timedelta(days=1)).isoformat()}, "at"),
+        ({"kind": "call", "note": "Hi", "at": (timezone.now() + timedelta(days=1)).isoformat()}, "at"),
     ],
 )
 def test_bad_follow_up_is_rejected_with_fields_and_nothing_saved(token_client, rep, payload, field):
@@ -674,7 +678,10 @@ def test_future_follow_up_error_has_the_same_shape_in_chinese(token_client, rep)
     future = (timezone.now() + timedelta(days=1)).isoformat()
 
     response = token_client(rep).post(
-        followups_url(customer), {"kind": "call", "at": future}, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans"
+        followups_url(customer),
+        {"kind": "call", "note": "Hi", "at": future},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
     )
 
     body = assert_error(response, 400, "invalid")

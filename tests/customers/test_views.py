@@ -339,7 +339,9 @@ def test_admin_may_work_on_any_customer(as_user, admin_user, other_team_rep):
     client = as_user(admin_user)
 
     assert client.get(reverse("customers:edit", args=[west.pk])).status_code == 200
-    response = client.post(reverse("customers:log_followup", args=[west.pk]), {"kind": "visit"})
+    response = client.post(
+        reverse("customers:log_followup", args=[west.pk]), {"kind": "visit", "note": "Visited"}
+    )
 
     assert response.status_code == 302
     assert FollowUp.objects.get().by == admin_user
@@ -415,7 +417,9 @@ def test_htmx_followup_returns_the_fragment_and_moves_last_followup(as_user, rep
 def test_followup_without_javascript_redirects_back_to_the_timeline(as_user, rep):
     customer = CustomerFactory(owner=rep)
 
-    response = as_user(rep).post(reverse("customers:log_followup", args=[customer.pk]), {"kind": "call"})
+    response = as_user(rep).post(
+        reverse("customers:log_followup", args=[customer.pk]), {"kind": "call", "note": "Called"}
+    )
 
     assert response.status_code == 302
     assert response.url == f"{_detail(customer)}#timeline"
@@ -443,7 +447,7 @@ def test_followup_in_the_future_is_refused_by_the_service_and_saves_nothing(as_u
 
     response = as_user(rep).post(
         reverse("customers:log_followup", args=[customer.pk]),
-        {"kind": "call", "at": tomorrow.strftime("%Y-%m-%dT%H:%M")},
+        {"kind": "call", "note": "Called", "at": tomorrow.strftime("%Y-%m-%dT%H:%M")},
     )
 
     assert response.status_code == 200  # the whole page again, without JavaScript
@@ -457,7 +461,8 @@ def test_followup_date_is_read_in_the_company_time_zone(as_user, rep, settings):
     customer = CustomerFactory(owner=rep)
 
     as_user(rep).post(
-        reverse("customers:log_followup", args=[customer.pk]), {"kind": "call", "at": "2024-03-01T09:30"}
+        reverse("customers:log_followup", args=[customer.pk]),
+        {"kind": "call", "note": "Called", "at": "2024-03-01T09:30"},
     )
 
     at = FollowUp.objects.get().at

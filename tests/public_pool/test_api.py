@@ -730,10 +730,14 @@ def test_extension_request_and_decision(manager, rep, pool):
     customer = owned(rep, pool, claimed_days_ago=20)
     due = customer.recycle_due_at
 
-    requested = client_for(rep).post(f"/api/customers/{customer.pk}/extension/", {"days": 10}, format="json")
+    requested = client_for(rep).post(
+        f"/api/customers/{customer.pk}/extension/", {"days": 10, "reason": "Budget in May"}, format="json"
+    )
     assert requested.status_code == 201, requested.content
     request_id = requested.json()["id"]
-    again = client_for(rep).post(f"/api/customers/{customer.pk}/extension/", {"days": 10}, format="json")
+    again = client_for(rep).post(
+        f"/api/customers/{customer.pk}/extension/", {"days": 10, "reason": "Budget in May"}, format="json"
+    )
     assert_error(again, 409, "extension_already_requested")
     assert [r["id"] for r in client_for(manager).get("/api/extension-requests/").json()["results"]] == [
         request_id
@@ -767,13 +771,15 @@ def test_extension_by_someone_else_is_refused_and_changes_nothing(
         "not_found",
     )
     assert_error(
-        client_for(manager).post(f"/api/customers/{customer.pk}/extension/", {}, format="json"),
+        client_for(manager).post(
+            f"/api/customers/{customer.pk}/extension/", {"reason": "Busy"}, format="json"
+        ),
         403,
         "permission_denied",
     )
     assert not ExtensionRequest.objects.exists()
 
-    request = services.request_extension(rep=rep, customer_id=customer.pk)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Budget in May")
     assert_error(
         client_for(rep).post(
             f"/api/extension-requests/{request.pk}/decide/", {"approve": True}, format="json"
@@ -871,7 +877,9 @@ def test_other_lists_cost_the_same_queries_for_any_page_size(admin_user, manager
         Notification.objects.create(user=manager, kind=NotificationKind.EXTENSION_DECIDED)
     RecycleRuleFactory(pool=pool, no_followup_days=30)
     for _ in range(6):
-        services.request_extension(rep=rep, customer_id=owned(rep, pool, claimed_days_ago=5).pk)
+        services.request_extension(
+            rep=rep, customer_id=owned(rep, pool, claimed_days_ago=5).pk, reason="Budget in May"
+        )
 
     for user, url in [
         (admin_user, "/api/pools/"),
@@ -909,7 +917,9 @@ def test_extension_for_a_customer_without_a_deadline_is_400_no_deadline(rep, poo
     customer = owned(rep, pool)
     assert customer.recycle_due_at is None
 
-    response = client_for(rep).post(f"/api/customers/{customer.pk}/extension/", {}, format="json")
+    response = client_for(rep).post(
+        f"/api/customers/{customer.pk}/extension/", {"reason": "Busy"}, format="json"
+    )
 
     assert_error(response, 400, "no_deadline")
     assert not ExtensionRequest.objects.exists()

@@ -210,7 +210,9 @@ def test_transfer_to_another_teams_rep_is_refused(client, manager, rep, other_te
 def _extension(rep, pool):
     RecycleRuleFactory(pool=pool, no_followup_days=30)
     customer = owned(rep, pool, claimed_days_ago=25)
-    return services.request_extension(rep=rep, customer_id=customer.pk, days=7), customer
+    return services.request_extension(
+        rep=rep, customer_id=customer.pk, days=7, reason="Budget in May"
+    ), customer
 
 
 def test_manager_sees_and_approves_an_extension(client, manager, rep, pool):
@@ -476,6 +478,7 @@ def _pool_post(team, **overrides):
         "name": "South leads",
         "teams": [team.pk],
         "cooldown_days": 7,
+        "max_extension_days": 21,
         "max_held_per_rep": 20,
         "max_claims_per_day": 5,
         "hide_contacts": "on",
@@ -515,7 +518,7 @@ def test_admin_edits_a_pool(client, admin_user, team, pool):
     pool.refresh_from_db()
     assert pool.max_held_per_rep is None
     assert pool.hide_contacts is True
-    assert pool.cooldown_days == 7
+    assert (pool.cooldown_days, pool.max_extension_days) == (7, 21)
 
 
 @pytest.mark.parametrize(
@@ -523,6 +526,8 @@ def test_admin_edits_a_pool(client, admin_user, team, pool):
     [
         ({"name": "West leads"}, "name"),  # another pool's name (the service says so)
         ({"cooldown_days": -1}, "cooldown_days"),
+        ({"max_extension_days": 0}, "max_extension_days"),
+        ({"max_extension_days": 366}, "max_extension_days"),
         ({"max_claims_per_day": "many"}, "max_claims_per_day"),
         ({"owner": "rep"}, "owner"),
     ],
