@@ -31,7 +31,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm_site.api import AuthedRequest, PageNumberPagination, error_responses, paginated_response
+from crm_site.api import (
+    AuthedRequest,
+    PageNumberPagination,
+    SafeDateTimeField,
+    error_responses,
+    paginated_response,
+)
 from crm_site.exceptions import DomainError
 from customers import selectors, services
 from customers.exceptions import PoolNotSupported
@@ -404,7 +410,7 @@ class CustomerFollowUpsApi(APIView):
             help_text=_("What happened; required, not blank."),
             error_messages={"required": BLANK_NOTE_MESSAGE, "blank": BLANK_NOTE_MESSAGE},
         )
-        at = serializers.DateTimeField(
+        at = SafeDateTimeField(
             required=False,
             allow_null=True,
             default=None,
