@@ -255,6 +255,44 @@ def test_other_teams_manager_cannot_decide_an_extension(client, rep, pool, other
     assert not ExtensionRequest.objects.exclude(status=ExtensionStatus.PENDING).exists()
 
 
+def test_a_request_whose_customer_left_offers_only_refuse_and_approving_says_why(client, manager, rep, pool):
+    request, customer = _extension(rep, pool)
+    services.release_customer(actor=rep, customer_id=customer.pk, reason="no_need")
+    _login(client, manager)
+
+    listing = client.get(reverse("pool_manage:extensions")).content.decode()
+    response = client.post(
+        reverse("pool_manage:extension_decide", args=[request.pk]), {"decision": "approve"}, follow=True
+    )
+
+    assert "No longer theirs: it can only be refused." in listing
+    assert re.search(r'value="approve" class="btn btn-sm btn-success" disabled', listing)
+    body = response.content.decode()
+    assert f"released {customer.name} on" in body
+    assert "cannot be approved" in body
+    request.refresh_from_db()
+    assert request.status == ExtensionStatus.PENDING
+    assert not PoolEvent.objects.filter(kind=PoolEventKind.EXTENSION_APPROVE).exists()
+
+
+def test_the_manager_decides_from_the_customer_page_and_comes_back_to_it(client, manager, rep, pool):
+    request, customer = _extension(rep, pool)
+    page = reverse("customers:detail", args=[customer.pk])
+    _login(client, manager)
+
+    shown = client.get(page).content.decode()
+    response = client.post(
+        reverse("pool_manage:extension_decide", args=[request.pk]), {"decision": "refuse", "next": page}
+    )
+
+    assert "Budget in May" in shown
+    assert f"{rep} asked for 7 more days on" in shown
+    assert response.status_code == 302
+    assert response["Location"] == page
+    request.refresh_from_db()
+    assert request.status == ExtensionStatus.REFUSED
+
+
 # --- event log ----------------------------------------------------------------------------------
 
 
