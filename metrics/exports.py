@@ -39,6 +39,10 @@ def no_data_text() -> str:
     return _("No data")
 
 
+def not_applicable_text() -> str:
+    return _("Not applicable")
+
+
 # --- number formatting -------------------------------------------------------------------------
 
 DECIMALS = {
@@ -121,7 +125,20 @@ class Cell:
         )
 
     @classmethod
+    def not_applicable(cls, reason: str | Promise = "") -> Cell:
+        """Answer "not applicable" (the KPI does not apply to the scope), with the reason as a note."""
+        return cls(
+            text=not_applicable_text(),
+            csv=not_applicable_text(),
+            numeric=True,
+            css="text-body-secondary fst-italic",
+            note=str(reason),
+        )
+
+    @classmethod
     def kpi(cls, value: KpiValue | Number | None, unit: Unit) -> Cell:
+        if isinstance(value, KpiValue) and not value.applicable:
+            return cls.not_applicable(value.reason)
         raw = value.value if isinstance(value, KpiValue) else value
         return cls.number(raw, decimals=DECIMALS[unit], suffix=unit_suffix(unit))
 
@@ -163,6 +180,8 @@ def change_cell(comparison: Comparison) -> Cell:
     """The change: percentage points for percent and score KPIs, a relative % otherwise, with
     an arrow (up/down/flat) coloured by whether the move is good for this KPI."""
     change = comparison.change
+    if not comparison.current.applicable:
+        return Cell.not_applicable()
     if change is None:
         return Cell.number(None)
     change = _decimal(change)

@@ -62,6 +62,8 @@ def test_a_rep_gets_their_own_figures_with_the_previous_period(rep, token_client
         "label": "Follow-ups",
         "unit": "count",
         "higher_is_better": True,
+        "applicable": True,
+        "reason": "",
         "value": 3,
         "previous": 1,
         "change": 200.0,  # (3 - 1) / 1
@@ -184,3 +186,13 @@ def test_the_endpoint_is_in_the_openapi_schema(admin_user, token_client):
     assert response.status_code == 200
     operation = response.json()["paths"]["/api/metrics/kpis/"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"from", "to", "scope", "id"}
+
+
+def test_a_kpi_that_does_not_apply_to_the_scope_says_so_with_the_reason(rep, token_client):
+    body = token_client(rep).get(URL, april(scope="rep", id="me")).json()
+
+    cac = body["kpis"]["cac"]
+    assert (cac["value"], cac["applicable"]) == (None, False)
+    assert cac["reason"]
+    followups = body["kpis"]["followups"]
+    assert (followups["applicable"], followups["reason"]) == (True, "")
