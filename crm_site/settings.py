@@ -125,6 +125,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our number formats over Django's (zh-hans: 2,177,800 rather than 2177800); see the module.
+FORMAT_MODULE_PATH = ["crm_site.formats"]
 USE_I18N = True
 USE_TZ = True
 # The company's time zone: KPI periods and "today" are days in this zone.

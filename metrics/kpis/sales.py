@@ -17,9 +17,9 @@ and each docstring says which. How a scope cuts raw rows (decisions):
   and team (``Customer.owner``/``team``), pool (else home pool) and source.
 """
 
-# ruff: noqa: S608, RUF002
+# ruff: noqa: S608, RUF001, RUF002
 # S608: the SQL is built from model table names and fixed fragments; every value is a parameter.
-# RUF002: the formulas of KPI.md are written with their own signs (times, divided by, minus).
+# RUF001, RUF002: the formulas of KPI.md are written with their own signs (times, divided by, minus).
 
 from __future__ import annotations
 
@@ -172,7 +172,14 @@ def conversion(new: int, worked: int) -> KpiValue:
     return ratio(new, worked)
 
 
-@kpi(code="customer_conversion", label=_("Customer conversion rate"), unit=Unit.PERCENT)
+@kpi(
+    code="customer_conversion",
+    label=_("Customer conversion rate"),
+    unit=Unit.PERCENT,
+    description=_(
+        "Customers whose first won deal falls in the period ÷ customers worked in the period (owned, with at least one follow-up)."
+    ),
+)
 def customer_conversion(*, period: Period, scope: Scope) -> KpiValue:
     """Customers whose first won deal falls in the period ÷ customers worked (owned, with at
     least one follow-up) in the period × 100 %.
@@ -184,14 +191,24 @@ def customer_conversion(*, period: Period, scope: Scope) -> KpiValue:
     return conversion(int(new), worked_customers(period=period, scope=scope))
 
 
-@kpi(code="sales", label=_("Sales"), unit=Unit.MONEY)
+@kpi(
+    code="sales",
+    label=_("Sales"),
+    unit=Unit.MONEY,
+    description=_("The sum of won deal amounts, by the day the deal was won."),
+)
 def sales(*, period: Period, scope: Scope) -> KpiValue:
     """Sum of won deal amounts, by the day the deal was won (roll-ups: ``won_amount``)."""
     figures = rollups.totals(period=period, scope=scope, measures=["won_amount", "deals_won"])
     return KpiValue(figures["won_amount"], detail={"deals_won": figures["deals_won"]})
 
 
-@kpi(code="sales_growth", label=_("Sales growth"), unit=Unit.PERCENT)
+@kpi(
+    code="sales_growth",
+    label=_("Sales growth"),
+    unit=Unit.PERCENT,
+    description=_("(Sales this period − sales last period) ÷ sales last period."),
+)
 def sales_growth(*, period: Period, scope: Scope) -> KpiValue:
     """(sales this period − sales last period) ÷ sales last period × 100 %; "no data" when last
     period sold nothing. Last period is ``period.previous()``. Roll-ups only."""
@@ -231,7 +248,14 @@ def _retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
     return int(paying or 0), int(active or 0)
 
 
-@kpi(code="retention", label=_("Retention rate"), unit=Unit.PERCENT)
+@kpi(
+    code="retention",
+    label=_("Retention rate"),
+    unit=Unit.PERCENT,
+    description=_(
+        "Paying customers at the period start who won a deal within the activity window (365 days) before the period end ÷ paying customers at the period start."
+    ),
+)
 def retention(*, period: Period, scope: Scope) -> KpiValue:
     """Paying customers active at period end ÷ paying customers at period start × 100 %.
 
@@ -243,7 +267,13 @@ def retention(*, period: Period, scope: Scope) -> KpiValue:
     return ratio(active, paying)
 
 
-@kpi(code="churn", label=_("Churn rate"), unit=Unit.PERCENT, higher_is_better=False)
+@kpi(
+    code="churn",
+    label=_("Churn rate"),
+    unit=Unit.PERCENT,
+    higher_is_better=False,
+    description=_("100 % − retention rate."),
+)
 def churn(*, period: Period, scope: Scope) -> KpiValue:
     """100 % − retention rate: paying customers at period start with no won deal within the
     activity window before the period end ÷ paying customers at period start (as retention)."""
@@ -251,7 +281,12 @@ def churn(*, period: Period, scope: Scope) -> KpiValue:
     return ratio(paying - active, paying)
 
 
-@kpi(code="new_customers", label=_("New customers"), unit=Unit.COUNT)
+@kpi(
+    code="new_customers",
+    label=_("New customers"),
+    unit=Unit.COUNT,
+    description=_("Customers whose first won deal falls in the period, by acquisition channel."),
+)
 def new_customers(*, period: Period, scope: Scope) -> KpiValue:
     """Customers whose first won deal falls in the period; ``detail["by_channel"]`` splits them
     by acquisition channel. Roll-ups only."""
@@ -260,7 +295,12 @@ def new_customers(*, period: Period, scope: Scope) -> KpiValue:
     return KpiValue(sum(counts.values()), detail={"by_channel": {k: v for k, v in counts.items() if v}})
 
 
-@kpi(code="acquisition_rate", label=_("Acquisition rate"), unit=Unit.PERCENT)
+@kpi(
+    code="acquisition_rate",
+    label=_("Acquisition rate"),
+    unit=Unit.PERCENT,
+    description=_("New customers in the period ÷ paying customers at the period end."),
+)
 def acquisition_rate(*, period: Period, scope: Scope) -> KpiValue:
     """New customers in the period ÷ customers at period end × 100 %.
 
@@ -349,6 +389,9 @@ def other_cost(*, period: Period) -> Decimal:
 
 @kpi(
     code="cac",
+    description=_(
+        "(Marketing spend + labour cost + other cost) in the period ÷ new customers in the period; each month's cost counts by the share of its days inside the period."
+    ),
     label=_("Customer acquisition cost"),
     unit=Unit.MONEY,
     higher_is_better=False,
@@ -396,7 +439,14 @@ def _won_in(*, period: Period, scope: Scope) -> tuple[int, Decimal, int]:
     return int(buyers or 0), Decimal(str(amount or 0)), int(deals or 0)
 
 
-@kpi(code="clv", label=_("Customer lifetime value"), unit=Unit.MONEY)
+@kpi(
+    code="clv",
+    label=_("Customer lifetime value"),
+    unit=Unit.MONEY,
+    description=_(
+        "Average deal amount × purchases per year × expected lifespan in years × gross margin, over the year before the period end."
+    ),
+)
 def clv(*, period: Period, scope: Scope) -> KpiValue:
     """Average deal amount × purchases per year × expected lifespan in years × gross margin,
     as at the end of the period, over the year that ends there.
@@ -429,7 +479,12 @@ def clv(*, period: Period, scope: Scope) -> KpiValue:
     )
 
 
-@kpi(code="repurchase", label=_("Repurchase rate"), unit=Unit.PERCENT)
+@kpi(
+    code="repurchase",
+    label=_("Repurchase rate"),
+    unit=Unit.PERCENT,
+    description=_("Paying customers with two or more won deals ÷ paying customers."),
+)
 def repurchase(*, period: Period, scope: Scope) -> KpiValue:
     """Paying customers with two or more won deals ÷ paying customers × 100 %, as at the period
     end (deals won before it). Non-additive: raw won deals grouped per customer
@@ -451,7 +506,12 @@ def repurchase(*, period: Period, scope: Scope) -> KpiValue:
 # --- the sales process ---------------------------------------------------------------------------
 
 
-@kpi(code="win_rate", label=_("Win rate"), unit=Unit.PERCENT)
+@kpi(
+    code="win_rate",
+    label=_("Win rate"),
+    unit=Unit.PERCENT,
+    description=_("Deals won ÷ (won + lost), of the deals closed in the period."),
+)
 def win_rate(*, period: Period, scope: Scope) -> KpiValue:
     """Deals won ÷ (won + lost), deals closed in the period × 100 %. Roll-ups only."""
     figures = rollups.totals(period=period, scope=scope, measures=["deals_won", "deals_lost"])
@@ -477,7 +537,15 @@ def _sales_cycle_value(summary: stats.Summary) -> KpiValue:
     )
 
 
-@kpi(code="sales_cycle", label=_("Sales cycle"), unit=Unit.DAYS, higher_is_better=False)
+@kpi(
+    code="sales_cycle",
+    label=_("Sales cycle"),
+    unit=Unit.DAYS,
+    higher_is_better=False,
+    description=_(
+        "Median days from the claim (or the customer's creation) to the won deal, for deals won in the period."
+    ),
+)
 def sales_cycle(*, period: Period, scope: Scope) -> KpiValue:
     """Median days from claim (or creation) to won, over deals won in the period; p90 in
     ``detail`` (both interpolated, ``metrics.kpis.stats``). The start is the customer's latest
@@ -522,7 +590,13 @@ def _first_response_value(summary: stats.Summary) -> KpiValue:
     )
 
 
-@kpi(code="first_response", label=_("First response time"), unit=Unit.HOURS, higher_is_better=False)
+@kpi(
+    code="first_response",
+    label=_("First response time"),
+    unit=Unit.HOURS,
+    higher_is_better=False,
+    description=_("Median hours from a claim or assignment to the taking rep's first follow-up."),
+)
 def first_response(*, period: Period, scope: Scope) -> KpiValue:
     """Median hours from a claim or assignment out of a pool in the period to the taking rep's
     first follow-up of that customer; p90 and the leads still without a follow-up in
@@ -542,7 +616,12 @@ def first_response_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValu
     return {int(rep): _first_response_value(summary) for rep, summary in groups.items()}
 
 
-@kpi(code="followups", label=_("Follow-ups"), unit=Unit.COUNT)
+@kpi(
+    code="followups",
+    label=_("Follow-ups"),
+    unit=Unit.COUNT,
+    description=_("Follow-ups logged in the period, by type: call, visit, e-mail, meeting, message."),
+)
 def followups(*, period: Period, scope: Scope) -> KpiValue:
     """Follow-ups logged in the period; ``detail["by_kind"]`` by type (call, visit, e-mail,
     meeting, message). Roll-ups only."""
