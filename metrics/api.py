@@ -37,9 +37,10 @@ from rest_framework.views import APIView
 from crm_site.api import AuthedRequest, error_responses
 from customers import selectors as customer_selectors
 from customers.models import Role, Source
-from metrics import kpis, rollups
+from metrics import kpis
 from metrics import selectors as metrics_selectors
 from metrics.periods import Period, Scope, ScopeKind, local_today
+from metrics.selectors import rollups
 from public_pool.models import Pool
 
 MAX_PERIOD_DAYS = 3 * 366  # a request is bounded work; longer trends belong to the dashboards

@@ -24,13 +24,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from customers.models import FollowUpKind, Role, Source, Team, User
-from metrics import campaigns, figures_cache, kpis, rollups, scorecard, selectors
+from metrics import campaigns, figures_cache, kpis, selectors
 from metrics.exports import Cell, Column, Table, kpi_table
 from metrics.kpis import Comparison, KpiValue, Unit
 from metrics.kpis import pool as pool_kpis
 from metrics.kpis import sales as sales_kpis
 from metrics.models import ChurnFlag
 from metrics.periods import Grain, Period, Scope, ScopeKind, default_grain, local_today, preset_period
+from metrics.selectors import rollups, scorecard
 
 LIST_PAGE_SIZE = 10  # churn warnings, at-risk customers and stale leads per page
 POOL_KPIS = ("claim_rate", "time_to_claim", "pool_conversion", "recycle_rate", "stale_stock")

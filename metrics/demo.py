@@ -17,9 +17,9 @@ from django.db.models import Min
 
 from customers.demo.context import SeedContext
 from customers.models import Customer, Deal, FollowUp
-from metrics import rollups
 from metrics.models import DailyRollup, RollupDay
 from metrics.periods import company_zone, local_today
+from metrics.services import rollups as rollups_services
 from public_pool.models import PoolEvent
 
 
@@ -44,7 +44,7 @@ def seed_rollups(ctx: SeedContext) -> None:
             for model in (Customer, FollowUp, Deal, PoolEvent):
                 cursor.execute(f"ANALYZE {model._meta.db_table}")
     started = time.monotonic()
-    rows = rollups.rollup_days(since=first, until=last)
+    rows = rollups_services.rollup_days(since=first, until=last)
     ctx.counted("daily roll-up rows", rows)
     ctx.log(f"  roll-ups {first} … {last}: {time.monotonic() - started:.1f} s")
 

@@ -25,9 +25,11 @@ from django.views.decorators.http import require_GET
 
 from crm_site import spreadsheets
 from customers.models import Team, User
-from metrics import exceptions, kpis, scorecard
+from metrics import exceptions, kpis
 from metrics.forms import CapForm, TargetFormSet, WeightFormSet, add_service_errors
 from metrics.periods import Period, Scope, ScopeKind, local_today
+from metrics.selectors import scorecard
+from metrics.services import scorecard as scorecard_services
 
 QUARTERS_BACK = 8
 
@@ -116,7 +118,7 @@ def targets(request: HttpRequest) -> HttpResponse:
         if formset.is_valid():
             values = {form.cleaned_data["kpi"]: form.cleaned_data.get("target") for form in formset}
             try:
-                scorecard.set_kpi_targets(
+                scorecard_services.set_kpi_targets(
                     actor=request.user,  # type: ignore[arg-type]
                     quarter=quarter.start,
                     target_scope=target_scope,
@@ -202,7 +204,7 @@ def weights(request: HttpRequest) -> HttpResponse:
         if formset.is_valid() and cap_form.is_valid():
             values = {form.cleaned_data["kpi"]: form.cleaned_data.get("weight") for form in formset}
             try:
-                scorecard.update_scorecard(
+                scorecard_services.update_scorecard(
                     actor=request.user,  # type: ignore[arg-type]
                     weights=values,
                     cap=cap_form.cleaned_data["cap"],

@@ -40,10 +40,11 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from customers.models import User
-from metrics import rollups, scorecard, selectors
+from metrics import selectors
 from metrics.dashboard import LIST_PAGE_SIZE, Dashboard, chart_data
 from metrics.exports import csv_response
 from metrics.periods import Grain, Period, Scope, ScopeKind, default_grain, local_today, preset_period
+from metrics.selectors import rollups, scorecard
 
 MAX_CUSTOM_DAYS = 5 * 366  # a custom period longer than five years is refused
 LEADERBOARD_PAGE_SIZE = 25

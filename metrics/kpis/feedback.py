@@ -2,7 +2,7 @@
 
 Answers count on the day they were given (``Feedback.at``, company time zone) and belong to
 the customer's owner, that owner's team, the customer's pool (else home pool) and channel
-(``metrics.rollups``). A feedback row may carry an NPS score, a CSAT score or both; each KPI
+(``metrics.selectors.rollups``). A feedback row may carry an NPS score, a CSAT score or both; each KPI
 counts the rows with its own score.
 """
 
@@ -15,10 +15,10 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from metrics import rollups
 from metrics.kpis import KpiValue, Unit, kpi
 from metrics.kpis.sales import ratio, rounded
 from metrics.periods import Period, Scope
+from metrics.selectors import rollups
 
 NPS_MEASURES = ["nps_answers", "nps_promoters", "nps_detractors"]
 CSAT_MEASURES = ["csat_answers", "csat_satisfied", "csat_sum"]

@@ -5,11 +5,11 @@ Each function takes ``(period, scope)`` and returns a ``KpiValue`` (``value=None
 — where the denominator is zero; the numerator and denominator are still given). Percentages
 and averages are rounded to two decimals.
 
-Additive parts (sums and counts) come from ``metrics.rollups.totals`` (roll-up rows for closed
+Additive parts (sums and counts) come from ``metrics.selectors.rollups.totals`` (roll-up rows for closed
 days, live rows for today). Non-additive parts are computed from raw rows with indexed queries,
 and each docstring says which. How a scope cuts raw rows (decisions):
 
-- event figures follow the roll-up's attribution (``metrics.rollups``): a follow-up belongs to
+- event figures follow the roll-up's attribution (``metrics.selectors.rollups``): a follow-up belongs to
   who logged it, a deal to its owner, a claim to the rep who took the lead; the team is that
   person's team; the pool is the customer's pool (else its home pool); the channel is the
   customer's ``source``;
@@ -32,9 +32,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import CampaignSpend, Customer, Deal, FollowUp, Role, User
-from metrics import rollups
 from metrics.kpis import KpiValue, Unit, kpi, stats
 from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone
+from metrics.selectors import rollups
 from public_pool.models import PoolEvent
 
 HUNDRED = Decimal(100)
@@ -458,7 +458,7 @@ def clv(*, period: Period, scope: Scope) -> KpiValue:
     year = deals won ÷ buyers; CLV = won amount ÷ buyers × lifespan × margin
     (``METRICS_CLV_LIFESPAN_YEARS``, ``METRICS_CLV_GROSS_MARGIN``), all three from one read of
     the raw won deals (buyers are distinct, so not additive). Per channel: scope ``channel``. The per-customer
-    figure behind value tiers is ``metrics.tiers``.
+    figure behind value tiers is ``metrics.services.tiers``.
     """
     year = Period(period.end - dt.timedelta(days=365), period.end)
     buyers, amount, deals = _won_in(period=year, scope=scope)

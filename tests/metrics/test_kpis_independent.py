@@ -5,7 +5,7 @@ transfers, won and lost deals, follow-ups, campaign spend, NPS/CSAT answers) fro
 to May 2025 (some from 2024), with many events exactly at 00:00 or 23:59:59 Asia/Shanghai. For every KPI, this
 module computes the figure again in plain Python over the rows — no SQL aggregation, no import
 from ``metrics`` beyond the registry it checks — written from the words of docs/KPI.md and the
-attribution decisions documented there and in ``metrics.rollups``. It compares the product's
+attribution decisions documented there and in ``metrics.selectors.rollups``. It compares the product's
 value with it for the company, a team, a rep, a pool and a channel, for four periods, first
 live (no roll-ups) and then rolled up. A disagreement fails naming the KPI, scope, period and
 mode.
@@ -38,9 +38,9 @@ from customers.models import (
     Source,
     User,
 )
-from metrics import rollups
 from metrics.kpis import load
 from metrics.periods import Period, Scope, ScopeKind
+from metrics.services import rollups as rollups_services
 from public_pool.models import PoolEvent, PoolEventKind
 from tests.factories import PoolFactory, TeamFactory, UserFactory
 
@@ -318,7 +318,7 @@ class Reference:
         for followup in rows.followups:
             self.followups_of[followup["customer_id"]].append(followup)
 
-    # scope tests, one per kind of row (the attribution docs/KPI.md and metrics.rollups state)
+    # scope tests, one per kind of row (the attribution docs/KPI.md and metrics.selectors.rollups state)
     def person_in(self, scope: Scope, person: int | None, customer_id: int, pool: int | None = None) -> bool:
         """An event row attributed to ``person`` (its team is the person's team), the
         customer's pool (else home pool) or the ``pool`` given, and the customer's channel."""
@@ -713,7 +713,7 @@ def test_every_kpi_agrees_with_a_second_computation_from_kpi_md(settings):
         return failures, compared
 
     live, compared = check("live")
-    rollups.rollup_days(since=dt.date(2024, 11, 1), until=dt.date(2025, 6, 30))
+    rollups_services.rollup_days(since=dt.date(2024, 11, 1), until=dt.date(2025, 6, 30))
     rolled, _compared = check("rolled up")
 
     assert not live + rolled, "\n".join(live + rolled)

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from customers.models import CampaignSpend, DealStage, FollowUpKind, Source
-from metrics import rollups
 from metrics.kpis import REGISTRY, load
 from metrics.kpis import sales as kpis
 from metrics.periods import Period, Scope
+from metrics.services import rollups as rollups_services
 from public_pool.models import PoolEvent, PoolEventKind
 from tests.factories import CustomerFactory, DealFactory, FollowUpFactory, PoolFactory
 
@@ -45,7 +45,7 @@ def lost(customer, day, clock="10:00"):
 
 
 def roll_everything():
-    rollups.rollup_days(since=dt.date(2024, 1, 1), until=dt.date(2025, 5, 31))
+    rollups_services.rollup_days(since=dt.date(2024, 1, 1), until=dt.date(2025, 5, 31))
 
 
 @pytest.fixture(params=["live", "rolled"])

@@ -1,4 +1,5 @@
-"""Reads the dashboards need beyond the KPI registry and the roll-ups: which scopes a user may
+"""Every read of the metrics app. This module: the reads the dashboards need beyond the KPI
+registry and the roll-ups: which scopes a user may
 pick, the deal funnel, the per-rep leaderboard, churn flags and at-risk customers in a scope.
 
 Visibility follows ``customers.selectors``: a rep sees only their own figures, a manager the
@@ -9,6 +10,10 @@ not confirm that a team or a person exists).
 Scope of raw rows (decision, the same as the roll-ups attribute them): a deal belongs to its
 owner and the owner's team; a follow-up to the person who logged it (``by``) and their team;
 a pool event to the rep it handed the customer to (``to_owner``).
+
+Submodules by subdomain: ``rollups`` (reading the daily roll-ups, and the SQL the roll-up
+service writes them with), ``churn``, ``tiers``, ``surveys``, ``scorecard``. Writes are in
+``metrics.services``.
 
 Every function here runs a fixed number of aggregate queries whatever the period length or
 the number of reps: grouping happens in the database, Python only reshapes the grouped rows.
@@ -30,10 +35,11 @@ from django.http import Http404
 
 from customers import selectors as customer_selectors
 from customers.models import Customer, Deal, DealStage, Role, Team, User
-from metrics import churn, figures_cache, rollups
+from metrics import figures_cache
 from metrics.kpis import pool as pool_kpis
 from metrics.kpis import sales as sales_kpis
 from metrics.periods import Period, Scope, ScopeKind, company_zone
+from metrics.selectors import churn, rollups
 from public_pool import selectors as pool_selectors
 
 # --- scopes ------------------------------------------------------------------------------------
@@ -301,7 +307,7 @@ def days_left(customer: Customer, now: dt.datetime | None = None) -> int | None:
 
 
 def churn_flags_in_scope(*, user: User, scope: Scope) -> QuerySet:
-    """``metrics.churn.churn_flags_for`` (which applies the owner/manager/admin rule), narrowed to
+    """``metrics.selectors.churn.churn_flags_for`` (which applies the owner/manager/admin rule), narrowed to
     the customers owned by people in the scope, newest first."""
     return (
         churn.churn_flags_for(user=user)
