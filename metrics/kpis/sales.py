@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import CampaignSpend, Customer, Deal, FollowUp, Role, User
+from metrics import figures_cache
 from metrics.kpis import KpiValue, Unit, kpi, stats
 from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone
 from metrics.selectors import rollups
@@ -130,19 +131,50 @@ def bucket_case(column: str, buckets: list[Period], params: dict[str, object]) -
 # --- conversion and sales ------------------------------------------------------------------------
 
 
-def _worked_sql(*, period: Period, scope: Scope, params: dict[str, object], key: str) -> str:
-    """Distinct customers followed up in the period by the scope's people, per ``key``."""
+def _worked_from(*, period: Period, scope: Scope, params: dict[str, object]) -> str:
+    """Follow-ups in the period by the scope's people (``FROM`` and ``WHERE``)."""
     lo, hi = period.bounds()
     params.update(lo=_bound(lo), hi=_bound(hi))
     where = actor_condition(scope, params, rep="f.by_id", team="u.team_id")
-    return f"""SELECT {key} AS k, COUNT(DISTINCT f.customer_id) FROM {_t(FollowUp)} f
-            {event_joins(scope, customer="f.customer_id", person="f.by_id")}
-            WHERE f.at >= %(lo)s AND f.at < %(hi)s AND {where} GROUP BY 1"""
+    return f"""FROM {_t(FollowUp)} f {event_joins(scope, customer="f.customer_id", person="f.by_id")}
+            WHERE f.at >= %(lo)s AND f.at < %(hi)s AND {where}"""
+
+
+def _worked_sql(*, period: Period, scope: Scope, params: dict[str, object], key: str) -> str:
+    """Distinct customers followed up in the period by the scope's people, per ``key``."""
+    return f"""SELECT {key} AS k, COUNT(DISTINCT f.customer_id)
+            {_worked_from(period=period, scope=scope, params=params)} GROUP BY 1"""
+
+
+def _worked_ids_by_day(*, period: Period, scope: Scope) -> dict[dt.date, tuple[int, ...]]:
+    """The customers worked on each day of the period (one grouped query): the current
+    period's per-day inputs of :func:`worked_customers`."""
+    params: dict[str, object] = {}
+    day = rollups.local_day_sql("f.at", params, period.start)
+    found: dict[dt.date, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT {day}, f.customer_id {_worked_from(period=period, scope=scope, params=params)}",
+            params,
+        )
+        for value, customer in cursor.fetchall():
+            found.setdefault(rollups.as_day(value), []).append(int(customer))
+    return {key: tuple(ids) for key, ids in found.items()}
 
 
 def worked_customers(*, period: Period, scope: Scope) -> int:
     """Distinct customers with at least one follow-up in the period by the scope's people
-    (raw rows: ``followup_at`` / ``followup_by_at`` index range) — the conversion denominator."""
+    (raw rows: ``followup_at`` / ``followup_by_at`` index range) — the conversion denominator.
+    For a period that includes today: the union of each day's customers, the closed days' from
+    the cache (``figures_cache.inputs_by_day``), today's live."""
+    if period.contains_today():
+        days = figures_cache.inputs_by_day(
+            name="worked_customers",
+            period=period,
+            scope=scope,
+            fetch=lambda span: _worked_ids_by_day(period=span, scope=scope),
+        )
+        return len(set().union(*days))
     params: dict[str, object] = {}
     row = fetch_one(_worked_sql(period=period, scope=scope, params=params, key="0"), params)
     return int(row[1]) if row else 0
@@ -165,6 +197,16 @@ def worked_customers_by_bucket(*, period: Period, scope: Scope, buckets: list[Pe
     with connection.cursor() as cursor:
         cursor.execute(_worked_sql(period=period, scope=scope, params=params, key=key), params)
         return {buckets[int(index)].start: int(count) for index, count in cursor.fetchall()}
+
+
+def values_by_day(sql: str, params: object) -> dict[dt.date, tuple[float | None, ...]]:
+    """Column ``v`` of ``sql`` grouped by its column ``day`` (a day per :func:`rollups.local_day_sql`)."""
+    found: dict[dt.date, list[float | None]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT t.day, t.v FROM ({sql}) t", params)
+        for day, value in cursor.fetchall():
+            found.setdefault(rollups.as_day(day), []).append(None if value is None else float(value))
+    return {day: tuple(values) for day, values in found.items()}
 
 
 def conversion(new: int, worked: int) -> KpiValue:
@@ -518,13 +560,14 @@ def win_rate(*, period: Period, scope: Scope) -> KpiValue:
     return ratio(figures["deals_won"], figures["deals_won"] + figures["deals_lost"])
 
 
-def _sales_cycle_sql(*, period: Period, scope: Scope, params: dict[str, object]) -> str:
+def _sales_cycle_sql(*, period: Period, scope: Scope, params: dict[str, object], by_day: bool = False) -> str:
     lo, hi = period.bounds()
     params.update(lo=_bound(lo), hi=_bound(hi))
     where = actor_condition(scope, params, rep="d.owner_id", team="u.team_id")
     started = f"""COALESCE((SELECT MAX(e.at) FROM {_t(PoolEvent)} e WHERE e.customer_id = d.customer_id
                    AND e.kind IN ('claim', 'assign') AND e.at <= d.closed_at), c.created_at)"""
-    return f"""SELECT d.owner_id AS k, {_seconds_between("d.closed_at", started)} / 86400.0 AS v
+    day = f", {rollups.local_day_sql('d.closed_at', params, period.start)} AS day" if by_day else ""
+    return f"""SELECT d.owner_id AS k, {_seconds_between("d.closed_at", started)} / 86400.0 AS v{day}
         FROM {_t(Deal)} d {event_joins(scope, customer="d.customer_id", person="d.owner_id", needs_customer=True)}
         WHERE d.stage = 'won' AND d.closed_at >= %(lo)s AND d.closed_at < %(hi)s AND {where}"""
 
@@ -551,7 +594,20 @@ def sales_cycle(*, period: Period, scope: Scope) -> KpiValue:
     ``detail`` (both interpolated, ``metrics.kpis.stats``). The start is the customer's latest
     claim or assignment at or before the win (the pool log), else the customer's creation.
     Non-additive: raw deals (``deal_stage_closed``) with an indexed look-up in the log
-    (``poolevent_customer_at``)."""
+    (``poolevent_customer_at``). For a period that includes today, the closed days' cycles come
+    from the cache (``figures_cache.inputs_by_day``) and today's are read live."""
+    if period.contains_today():
+
+        def cycles_by_day(span: Period) -> dict[dt.date, tuple[float | None, ...]]:
+            params: dict[str, object] = {}
+            return values_by_day(
+                _sales_cycle_sql(period=span, scope=scope, params=params, by_day=True), params
+            )
+
+        days = figures_cache.inputs_by_day(
+            name="sales_cycle", period=period, scope=scope, fetch=cycles_by_day
+        )
+        return _sales_cycle_value(stats.summarise_values([v for day in days for v in day]))
     params: dict[str, object] = {}
     return _sales_cycle_value(
         stats.summarise(_sales_cycle_sql(period=period, scope=scope, params=params), params)

@@ -112,3 +112,10 @@ def summarise_by(sql: str, params: Any, fractions: Sequence[float] = FRACTIONS) 
         values = [interpolate(data, fraction) for fraction in fractions]
         groups[key] = Summary(len(every), len(data), tuple(_rounded(v) for v in values))
     return groups
+
+
+def summarise_values(values: Sequence[float | None], fractions: Sequence[float] = FRACTIONS) -> Summary:
+    """:func:`summarise` of values already read (NULLs as None): the same interpolation, for
+    the current period's per-day inputs (``metrics.figures_cache.inputs_by_day``)."""
+    data = sorted(float(v) for v in values if v is not None)
+    return Summary(len(values), len(data), tuple(_rounded(interpolate(data, f)) for f in fractions))

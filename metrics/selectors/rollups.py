@@ -110,6 +110,16 @@ def _local_day(column: str, params: dict[str, object], first: dt.date) -> str:
     return f"date({column}, '{int(offset.total_seconds() // 60):+d} minutes')"
 
 
+def local_day_sql(column: str, params: dict[str, object], first: dt.date) -> str:
+    """SQL for the company-time-zone calendar day of ``column`` (the roll-ups' day)."""
+    return _local_day(column, params, first)
+
+
+def as_day(value: dt.date | str) -> dt.date:
+    """A day read back from :func:`local_day_sql` (SQLite answers text)."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _measures(values: dict[str, str]) -> str:
     """Every measure column in ``ADDITIVE_MEASURES`` order, 0 where this source has none."""
     return ", ".join(f"{values.get(name, '0')} AS {name}" for name in ADDITIVE_MEASURES)
