@@ -96,7 +96,7 @@ def cached_for_closed_period(function: F | None = None, *, per_language: bool = 
             cache.set(key, value, timeout=settings.METRICS_CACHE_SECONDS)
         return value
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def inputs_by_day(

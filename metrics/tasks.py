@@ -24,11 +24,10 @@ from metrics.services import churn as churn_services
 from metrics.services import rollups as rollups_services
 from metrics.services import tiers as tiers_services
 
-# OperationalError: the database restarted or a lock timed out; a retry heals it.
-RETRYING = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 3, "acks_late": True}
+# OperationalError (every task): the database restarted or a lock timed out; a retry heals it.
 
 
-@shared_task(**RETRYING)
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
 def rollup_metrics_task(*, since: str | None = None) -> int:
     """Roll up yesterday, or every day from ``since`` (ISO date) through yesterday; answers the
     number of roll-up rows those days now have."""
@@ -37,17 +36,29 @@ def rollup_metrics_task(*, since: str | None = None) -> int:
     return rollups_services.rollup_through_yesterday(since=dt.date.fromisoformat(since))
 
 
-@shared_task(**RETRYING)
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
 def warm_dashboards_task() -> int:
     """Cache the figures of last week, month and quarter for the company and every team."""
     return dashboard.warm_closed_dashboards()
 
 
-@shared_task(name="metrics.pool_tasks.flag_churn_risk_task", **RETRYING)
+@shared_task(
+    name="metrics.pool_tasks.flag_churn_risk_task",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    acks_late=True,
+)
 def flag_churn_risk_task(*, as_of: str | None = None) -> int:
     return churn_services.flag_churn_risk(as_of=parse_datetime(as_of) if as_of else None)
 
 
-@shared_task(name="metrics.pool_tasks.recompute_value_tiers_task", **RETRYING)
+@shared_task(
+    name="metrics.pool_tasks.recompute_value_tiers_task",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    acks_late=True,
+)
 def recompute_value_tiers_task(*, as_of: str | None = None) -> dict[str, Any]:
     return asdict(tiers_services.recompute_value_tiers(as_of=parse_datetime(as_of) if as_of else None))

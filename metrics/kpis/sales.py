@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,8 +44,8 @@ CENT = Decimal("0.01")
 FOLLOWUP_MEASURES = [f"followups_{kind}" for kind in ("call", "visit", "email", "meeting", "message")]
 
 
-def _t(model: type) -> str:
-    return model._meta.db_table  # type: ignore[attr-defined]
+def _t(model: type[models.Model]) -> str:
+    return model._meta.db_table
 
 
 def rounded(value: Decimal | float | int) -> Decimal:
@@ -72,9 +73,7 @@ def _seconds_between(later: str, earlier: str) -> str:
     return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
 
 
-def actor_condition(
-    scope: Scope, params: dict[str, object], *, rep: str, team: str, customer: str = "c"
-) -> str:
+def actor_condition(scope: Scope, params: dict[str, Any], *, rep: str, team: str, customer: str = "c") -> str:
     """SQL condition for event rows: ``rep``/``team`` are the attributed person's columns."""
     return _condition(scope, params, rep=rep, team=team, customer=customer)
 
@@ -91,14 +90,14 @@ def event_joins(scope: Scope, *, customer: str, person: str, needs_customer: boo
     return " ".join(joins)
 
 
-def customer_condition(scope: Scope, params: dict[str, object], *, customer: str = "c") -> str:
+def customer_condition(scope: Scope, params: dict[str, Any], *, customer: str = "c") -> str:
     """SQL condition for customer-state rows: the customer's current owner and team."""
     return _condition(
         scope, params, rep=f"{customer}.owner_id", team=f"{customer}.team_id", customer=customer
     )
 
 
-def _condition(scope: Scope, params: dict[str, object], *, rep: str, team: str, customer: str) -> str:
+def _condition(scope: Scope, params: dict[str, Any], *, rep: str, team: str, customer: str) -> str:
     if scope.kind is ScopeKind.COMPANY:
         return "1 = 1"
     column = {
@@ -111,13 +110,13 @@ def _condition(scope: Scope, params: dict[str, object], *, rep: str, team: str, 
     return f"{column} = %(scope_key)s"
 
 
-def fetch_one(sql: str, params: dict[str, object]) -> tuple:
+def fetch_one(sql: str, params: dict[str, Any]) -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
 
-def bucket_case(column: str, buckets: list[Period], params: dict[str, object]) -> str:
+def bucket_case(column: str, buckets: list[Period], params: dict[str, Any]) -> str:
     """SQL for the index of the bucket (of consecutive ``buckets``) that ``column`` falls in;
     portable (a ``CASE`` over the buckets' end moments), so trend tables group in the database
     with the very SQL of the KPI."""
@@ -131,7 +130,7 @@ def bucket_case(column: str, buckets: list[Period], params: dict[str, object]) -
 # --- conversion and sales ------------------------------------------------------------------------
 
 
-def _worked_from(*, period: Period, scope: Scope, params: dict[str, object]) -> str:
+def _worked_from(*, period: Period, scope: Scope, params: dict[str, Any]) -> str:
     """Follow-ups in the period by the scope's people (``FROM`` and ``WHERE``)."""
     lo, hi = period.bounds()
     params.update(lo=_bound(lo), hi=_bound(hi))
@@ -140,7 +139,7 @@ def _worked_from(*, period: Period, scope: Scope, params: dict[str, object]) -> 
             WHERE f.at >= %(lo)s AND f.at < %(hi)s AND {where}"""
 
 
-def _worked_sql(*, period: Period, scope: Scope, params: dict[str, object], key: str) -> str:
+def _worked_sql(*, period: Period, scope: Scope, params: dict[str, Any], key: str) -> str:
     """Distinct customers followed up in the period by the scope's people, per ``key``."""
     return f"""SELECT {key} AS k, COUNT(DISTINCT f.customer_id)
             {_worked_from(period=period, scope=scope, params=params)} GROUP BY 1"""
@@ -149,7 +148,7 @@ def _worked_sql(*, period: Period, scope: Scope, params: dict[str, object], key:
 def _worked_ids_by_day(*, period: Period, scope: Scope) -> dict[dt.date, tuple[int, ...]]:
     """The customers worked on each day of the period (one grouped query): the current
     period's per-day inputs of :func:`worked_customers`."""
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     day = rollups.local_day_sql("f.at", params, period.start)
     found: dict[dt.date, list[int]] = {}
     with connection.cursor() as cursor:
@@ -175,7 +174,7 @@ def worked_customers(*, period: Period, scope: Scope) -> int:
             fetch=lambda span: _worked_ids_by_day(period=span, scope=scope),
         )
         return len(set().union(*days))
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     row = fetch_one(_worked_sql(period=period, scope=scope, params=params, key="0"), params)
     return int(row[1]) if row else 0
 
@@ -183,7 +182,7 @@ def worked_customers(*, period: Period, scope: Scope) -> int:
 def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
     """:func:`worked_customers` for each person of the scope who followed someone up (the
     leaderboard's conversion denominator); one grouped query."""
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     with connection.cursor() as cursor:
         cursor.execute(_worked_sql(period=period, scope=scope, params=params, key="f.by_id"), params)
         return {int(rep): int(count) for rep, count in cursor.fetchall()}
@@ -192,14 +191,14 @@ def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
 def worked_customers_by_bucket(*, period: Period, scope: Scope, buckets: list[Period]) -> dict[dt.date, int]:
     """:func:`worked_customers` per bucket (consecutive periods covering ``period``), keyed by
     each bucket's first day; one grouped query (the conversion trend's denominators)."""
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     key = bucket_case("f.at", buckets, params)
     with connection.cursor() as cursor:
         cursor.execute(_worked_sql(period=period, scope=scope, params=params, key=key), params)
         return {buckets[int(index)].start: int(count) for index, count in cursor.fetchall()}
 
 
-def values_by_day(sql: str, params: object) -> dict[dt.date, tuple[float | None, ...]]:
+def values_by_day(sql: str, params: Any) -> dict[dt.date, tuple[float | None, ...]]:
     """Column ``v`` of ``sql`` grouped by its column ``day`` (a day per :func:`rollups.local_day_sql`)."""
     found: dict[dt.date, list[float | None]] = {}
     with connection.cursor() as cursor:
@@ -273,7 +272,7 @@ def _retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
     period end). Raw rows: customers by ``cust_first_won``, deals by ``deal_customer_stage``."""
     start, end = period.bounds()
     window = dt.timedelta(days=settings.METRICS_RETENTION_WINDOW_DAYS)
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "start": _bound(start),
         "end": _bound(end),
         "window_start": _bound(end - window),
@@ -354,7 +353,7 @@ def acquisition_rate(*, period: Period, scope: Scope) -> KpiValue:
     owner: the two differ only for customers that changed hands since).
     """
     start, end = period.bounds()
-    params: dict[str, object] = {"start": _bound(start), "end": _bound(end)}
+    params: dict[str, Any] = {"start": _bound(start), "end": _bound(end)}
     where = customer_condition(scope, params)
     new, base = fetch_one(
         f"""SELECT COUNT(*) FILTER (WHERE c.first_won_at >= %(start)s), COUNT(*)
@@ -470,7 +469,7 @@ def _won_in(*, period: Period, scope: Scope) -> tuple[int, Decimal, int]:
     """(distinct buyers, won amount, deals won) of the deals won in the period, in one read of the
     raw rows (``deal_stage_closed``)."""
     lo, hi = period.bounds()
-    params: dict[str, object] = {"lo": _bound(lo), "hi": _bound(hi)}
+    params: dict[str, Any] = {"lo": _bound(lo), "hi": _bound(hi)}
     where = actor_condition(scope, params, rep="d.owner_id", team="u.team_id")
     buyers, amount, deals = fetch_one(
         f"""SELECT COUNT(DISTINCT d.customer_id), COALESCE(SUM(d.amount), 0), COUNT(*) FROM {_t(Deal)} d
@@ -532,7 +531,7 @@ def repurchase(*, period: Period, scope: Scope) -> KpiValue:
     end (deals won before it). Non-additive: raw won deals grouped per customer
     (``deal_stage_closed``), scoped by the customer's current owner."""
     _start, end = period.bounds()
-    params: dict[str, object] = {"end": _bound(end)}
+    params: dict[str, Any] = {"end": _bound(end)}
     where = customer_condition(scope, params)
     paying, repeat = fetch_one(
         f"""SELECT COUNT(*), COUNT(*) FILTER (WHERE n >= 2) FROM (
@@ -560,7 +559,7 @@ def win_rate(*, period: Period, scope: Scope) -> KpiValue:
     return ratio(figures["deals_won"], figures["deals_won"] + figures["deals_lost"])
 
 
-def _sales_cycle_sql(*, period: Period, scope: Scope, params: dict[str, object], by_day: bool = False) -> str:
+def _sales_cycle_sql(*, period: Period, scope: Scope, params: dict[str, Any], by_day: bool = False) -> str:
     lo, hi = period.bounds()
     params.update(lo=_bound(lo), hi=_bound(hi))
     where = actor_condition(scope, params, rep="d.owner_id", team="u.team_id")
@@ -599,7 +598,7 @@ def sales_cycle(*, period: Period, scope: Scope) -> KpiValue:
     if period.contains_today():
 
         def cycles_by_day(span: Period) -> dict[dt.date, tuple[float | None, ...]]:
-            params: dict[str, object] = {}
+            params: dict[str, Any] = {}
             return values_by_day(
                 _sales_cycle_sql(period=span, scope=scope, params=params, by_day=True), params
             )
@@ -608,7 +607,7 @@ def sales_cycle(*, period: Period, scope: Scope) -> KpiValue:
             name="sales_cycle", period=period, scope=scope, fetch=cycles_by_day
         )
         return _sales_cycle_value(stats.summarise_values([v for day in days for v in day]))
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     return _sales_cycle_value(
         stats.summarise(_sales_cycle_sql(period=period, scope=scope, params=params), params)
     )
@@ -616,12 +615,12 @@ def sales_cycle(*, period: Period, scope: Scope) -> KpiValue:
 
 def sales_cycle_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
     """:func:`sales_cycle` for each deal owner of the scope (the leaderboard); one query."""
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     groups = stats.summarise_by(_sales_cycle_sql(period=period, scope=scope, params=params), params)
     return {int(rep): _sales_cycle_value(summary) for rep, summary in groups.items()}
 
 
-def _first_response_sql(*, period: Period, scope: Scope, params: dict[str, object]) -> str:
+def _first_response_sql(*, period: Period, scope: Scope, params: dict[str, Any]) -> str:
     lo, hi = period.bounds()
     params.update(lo=_bound(lo), hi=_bound(hi))
     where = actor_condition(scope, params, rep="e.to_owner_id", team="u.team_id")
@@ -660,14 +659,14 @@ def first_response(*, period: Period, scope: Scope) -> KpiValue:
     (``poolevent_kind_at``) and an indexed look-up of the first follow-up
     (``followup_customer_at``). Scope: the rep who took the lead, their team, the pool it
     left, the customer's channel."""
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     summary = stats.summarise(_first_response_sql(period=period, scope=scope, params=params), params)
     return _first_response_value(summary)
 
 
 def first_response_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
     """:func:`first_response` for each rep of the scope who took a lead (the leaderboard)."""
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     groups = stats.summarise_by(_first_response_sql(period=period, scope=scope, params=params), params)
     return {int(rep): _first_response_value(summary) for rep, summary in groups.items()}
 

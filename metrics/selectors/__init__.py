@@ -113,16 +113,16 @@ def visible_scope(*, user: User, kind: str, key: int | None) -> Scope:
 def scope_team_ids(scope: Scope) -> list[int] | None:
     """Teams whose reps a leaderboard lists: None for the whole company."""
     if scope.kind is ScopeKind.TEAM:
-        return [int(scope.key)]  # type: ignore[arg-type]
+        return [scope.object_id]
     return None
 
 
 def scope_label(*, scope: Scope) -> str:
     """A name for the heading: the team's or the person's name (one query), or ''."""
     if scope.kind is ScopeKind.TEAM:
-        return Team.objects.filter(pk=scope.key).values_list("name", flat=True).first() or ""
+        return Team.objects.filter(pk=scope.object_id).values_list("name", flat=True).first() or ""
     if scope.kind is ScopeKind.REP:
-        person = User.objects.filter(pk=scope.key).first()
+        person = User.objects.filter(pk=scope.object_id).first()
         return str(person) if person else ""
     return ""
 
@@ -224,9 +224,9 @@ class LeaderRow:
     followups: dict[str, int]
     worked: int
     new_customers: int
-    first_response_hours: Decimal | None
-    sales_cycle_days: Decimal | None
-    conversion: Decimal | None = field(default=None)
+    first_response_hours: Decimal | float | int | None
+    sales_cycle_days: Decimal | float | int | None
+    conversion: Decimal | float | int | None = field(default=None)
 
     @property
     def followups_total(self) -> int:
@@ -238,9 +238,9 @@ def leaderboard_people(*, scope: Scope) -> QuerySet[User]:
     excluded (they sell nothing)."""
     people = User.objects.filter(is_active=True).exclude(role=Role.ADMIN)
     if scope.kind is ScopeKind.TEAM:
-        people = people.filter(team_id=scope.key)
+        people = people.filter(team_id=scope.object_id)
     elif scope.kind is ScopeKind.REP:
-        people = people.filter(pk=scope.key)
+        people = people.filter(pk=scope.object_id)
     return people.order_by("username")
 
 

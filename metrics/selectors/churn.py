@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
 from django.db.models import QuerySet
 
 from customers import selectors as customer_selectors
@@ -47,8 +47,8 @@ def days_between_sql(later: str, earlier: str) -> str:
     return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
 
 
-def table_sql(model: type) -> str:
-    return connection.ops.quote_name(model._meta.db_table)  # type: ignore[attr-defined]
+def table_sql(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
 
 def date_param(value: dt.date) -> object:

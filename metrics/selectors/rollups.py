@@ -59,8 +59,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 from customers.models import Customer, Deal, Feedback, FollowUp, User
 from metrics.models import ADDITIVE_MEASURES, DailyRollup, RollupDay
@@ -73,8 +74,8 @@ Totals = dict[str, Decimal | int]
 logger = logging.getLogger(__name__)
 
 
-def _t(model: type) -> str:
-    return model._meta.db_table  # type: ignore[attr-defined]
+def _t(model: type[models.Model]) -> str:
+    return model._meta.db_table
 
 
 ROLLUP_TABLE = _t(DailyRollup)
@@ -92,7 +93,7 @@ class _Ranges:
 
     bounds: list[tuple[dt.datetime, dt.datetime]]
 
-    def condition(self, column: str, params: dict[str, object]) -> str:
+    def condition(self, column: str, params: dict[str, Any]) -> str:
         parts = []
         for lo, hi in self.bounds:
             index = len(params)
@@ -102,7 +103,7 @@ class _Ranges:
         return "(" + " OR ".join(parts) + ")"
 
 
-def _local_day(column: str, params: dict[str, object], first: dt.date) -> str:
+def _local_day(column: str, params: dict[str, Any], first: dt.date) -> str:
     if connection.vendor == "postgresql":
         params["tz"] = str(company_zone())
         return f"({column} AT TIME ZONE %(tz)s)::date"
@@ -110,7 +111,7 @@ def _local_day(column: str, params: dict[str, object], first: dt.date) -> str:
     return f"date({column}, '{int(offset.total_seconds() // 60):+d} minutes')"
 
 
-def local_day_sql(column: str, params: dict[str, object], first: dt.date) -> str:
+def local_day_sql(column: str, params: dict[str, Any], first: dt.date) -> str:
     """SQL for the company-time-zone calendar day of ``column`` (the roll-ups' day)."""
     return _local_day(column, params, first)
 
@@ -130,11 +131,11 @@ class _Source:
     name: str
     measures: frozenset[str]
 
-    def select(self, ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+    def select(self, ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
         return _SOURCE_SQL[self.name](ranges, params, first)
 
 
-def _followups(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _followups(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("f.at", params, first)
     kinds = {f"followups_{k}": f"COUNT(*) FILTER (WHERE f.kind = '{k}')" for k in _FOLLOWUP_KINDS}
     return f"""
@@ -147,7 +148,7 @@ def _followups(ranges: _Ranges, params: dict[str, object], first: dt.date) -> st
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _deals(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _deals(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("d.closed_at", params, first)
     values = {
         "deals_won": "COUNT(*) FILTER (WHERE d.stage = 'won')",
@@ -164,7 +165,7 @@ def _deals(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _new_customers(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _new_customers(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("n.first_won_at", params, first)
     # The rep is the owner of the customer's first won deal (stable, unlike the current owner).
     return f"""
@@ -182,7 +183,7 @@ def _new_customers(ranges: _Ranges, params: dict[str, object], first: dt.date) -
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _customers_created(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _customers_created(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("c.created_at", params, first)
     return f"""
         SELECT {day} AS day, c.created_by_id AS rep_id, u.team_id AS team_id,
@@ -194,7 +195,7 @@ def _customers_created(ranges: _Ranges, params: dict[str, object], first: dt.dat
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _pool_events(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _pool_events(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("e.at", params, first)
     values = {
         "claims": "COUNT(*) FILTER (WHERE e.kind = 'claim')",
@@ -219,7 +220,7 @@ def _pool_events(ranges: _Ranges, params: dict[str, object], first: dt.date) -> 
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _feedback(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _feedback(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("fb.at", params, first)
     values = {
         "nps_answers": "COUNT(fb.nps)",
@@ -265,7 +266,7 @@ assert frozenset().union(*(s.measures for s in SOURCES)) == frozenset(ADDITIVE_M
 
 
 def _live_select(
-    ranges: _Ranges, params: dict[str, object], first: dt.date, measures: Iterable[str] | None = None
+    ranges: _Ranges, params: dict[str, Any], first: dt.date, measures: Iterable[str] | None = None
 ) -> str:
     """The per-source ``SELECT`` s (only those that feed ``measures``), ``UNION ALL``-ed."""
     wanted = set(measures) if measures is not None else set(ADDITIVE_MEASURES)
@@ -280,7 +281,7 @@ SHARED_MEASURES = tuple(name for name in ADDITIVE_MEASURES if name != "customers
 
 
 # Within ``shared_reads()``: the rolled-up marks per period and the totals per (period, scope).
-_memo: ContextVar[dict[object, object] | None] = ContextVar("metrics_rollup_memo", default=None)
+_memo: ContextVar[dict[object, Any] | None] = ContextVar("metrics_rollup_memo", default=None)
 
 
 @contextmanager
@@ -305,7 +306,7 @@ def _unrolled_ranges(period: Period) -> list[tuple[dt.date, dt.date]]:
     within ``shared_reads`` for a period seen before)."""
     memo = _memo.get()
     if memo is not None and ("marks", period) in memo:
-        return memo[("marks", period)]  # type: ignore[return-value]
+        return memo[("marks", period)]
     gaps = _query_unrolled_ranges(period)
     if memo is not None:
         memo[("marks", period)] = gaps
@@ -330,7 +331,7 @@ def _query_unrolled_ranges(period: Period) -> list[tuple[dt.date, dt.date]]:
     return [(lo, min(hi, horizon)) for lo, hi in gaps if lo < horizon]
 
 
-def _scope_condition(scope: Scope | None, team_ids: list[int] | None, params: dict[str, object]) -> str:
+def _scope_condition(scope: Scope | None, team_ids: list[int] | None, params: dict[str, Any]) -> str:
     conditions = ["1 = 1"]
     if scope is not None and scope.kind is not ScopeKind.COMPANY:
         column = {
@@ -360,14 +361,14 @@ def _aggregate(
     scope: Scope | None = None,
     team_ids: list[int] | None = None,
     group_by: tuple[str, ...] = (),
-) -> list[tuple[tuple[object, ...], Totals]]:
+) -> list[tuple[tuple[Any, ...], Totals]]:
     """Sums of ``measures`` per ``group_by`` key over the period: rolled-up days from the table,
     the others live. Two queries, whatever the period."""
     names = list(dict.fromkeys(measures))
     unknown = set(names) - set(ADDITIVE_MEASURES)
     if unknown:
         raise ValueError(f"unknown measures: {sorted(unknown)}")
-    params: dict[str, object] = {"start": period.start, "end": period.end}
+    params: dict[str, Any] = {"start": period.start, "end": period.end}
     where = _scope_condition(scope, team_ids, params)
     keys = ", ".join(group_by)
     selected = ", ".join((*group_by, *names))
@@ -391,7 +392,7 @@ def _aggregate(
     return result
 
 
-def _number(name: str, value: object) -> Decimal | int:
+def _number(name: str, value: Any) -> Decimal | int:
     if name in MONEY_MEASURES:
         return Decimal(str(value or 0)).quantize(Decimal("0.01"))
     return int(value or 0)
@@ -412,7 +413,7 @@ def totals(*, period: Period, scope: Scope, measures: Iterable[str]) -> Totals:
     if memo is None:
         rows = _aggregate(period=period, measures=names, scope=scope)
         return rows[0][1] if rows else _zeros(names)
-    known: list[Totals] = memo.setdefault(("totals", period, scope), [])  # type: ignore[assignment]
+    known: list[Totals] = memo.setdefault(("totals", period, scope), [])
     for figures in known:
         if set(names) <= set(figures):
             return {name: figures[name] for name in names}
@@ -442,7 +443,7 @@ def series(
         index = bisect.bisect_right(starts, day) - 1
         bucket_totals = result[index][1]
         for name, value in values.items():
-            bucket_totals[name] += value  # type: ignore[operator]
+            bucket_totals[name] += value
     return result
 
 
@@ -458,7 +459,7 @@ def raw_totals(*, period: Period, scope: Scope, measures: Iterable[str]) -> Tota
     """``totals`` computed from the raw rows only, ignoring the roll-ups (tests and the bench
     compare the two)."""
     names = list(measures)
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     where = _scope_condition(scope, None, params)
     ranges = _Ranges([period.bounds()])
     live = _live_select(ranges, params, period.start, names)

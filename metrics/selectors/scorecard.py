@@ -287,7 +287,7 @@ def reps_visible_to(*, user: User) -> QuerySet[User]:
 
 def scope_visible_to(*, user: User, scope: Scope) -> bool:
     if scope.kind is ScopeKind.REP:
-        return reps_visible_to(user=user).filter(pk=scope.key).exists()
+        return reps_visible_to(user=user).filter(pk=scope.object_id).exists()
     if scope.kind is ScopeKind.TEAM:
-        return teams_visible_to(user=user).filter(pk=scope.key).exists()
+        return teams_visible_to(user=user).filter(pk=scope.object_id).exists()
     return user.is_admin

@@ -1,4 +1,5 @@
-"""Write churn flags (flag_churn_risk); the rules are in metrics.selectors.churn's docstring."""
+"""Write churn flags (``flag_churn_risk``); the rules are in ``metrics.selectors.churn``'s
+docstring."""
 
 from __future__ import annotations
 

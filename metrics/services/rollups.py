@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
@@ -42,7 +43,7 @@ def rollup_days(*, since: dt.date, until: dt.date) -> int:
     if until >= local_today():
         raise ValueError(f"only days before today can be rolled up, not {until}")
     end = until + dt.timedelta(days=1)
-    params: dict[str, object] = {"since": since, "until": until}
+    params: dict[str, Any] = {"since": since, "until": until}
     select = _live_select(_Ranges([(start_of_day(since), start_of_day(end))]), params, since)
     columns = ", ".join((*KEY_COLUMNS, *ADDITIVE_MEASURES))
     sums = ", ".join(f"SUM({name})" for name in ADDITIVE_MEASURES)
@@ -99,7 +100,7 @@ def rollup_days(*, since: dt.date, until: dt.date) -> int:
     return written
 
 
-def _rows_outside(cursor: CursorWrapper, params: dict[str, object]) -> bool:
+def _rows_outside(cursor: CursorWrapper, params: dict[str, Any]) -> bool:
     cursor.execute(
         f"SELECT EXISTS (SELECT 1 FROM {ROLLUP_TABLE} WHERE day < %(since)s OR day > %(until)s)", params
     )

@@ -1,5 +1,6 @@
-"""Scorecard settings: weights and cap (update_scorecard) and KPI targets (set_kpi_targets), admins
-only; reading them and the scorecard itself is metrics.selectors.scorecard."""
+"""Scorecard settings: weights and cap (``update_scorecard``) and KPI targets
+(``set_kpi_targets``), admins only; reading them and the scorecard itself is
+``metrics.selectors.scorecard``."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def update_scorecard(*, actor: User, weights: dict[str, Decimal | None], cap: De
         )
     elif cap_value != cap_value.quantize(POINT_PLACES):
         errors["cap"] = str(_("The cap has at most two decimals."))
-    if errors:
+    if errors or cap_value is None:  # a missing cap has its error
         raise ScorecardInvalid(errors)
 
     settings_row = _lock_settings()

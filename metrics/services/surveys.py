@@ -1,5 +1,5 @@
-"""Send surveys and record answers (send_survey, answer_survey, record_phone_answer); tokens, links
-and who may survey whom are in metrics.selectors.surveys."""
+"""Send surveys and record answers (``send_survey``, ``answer_survey``, ``record_phone_answer``);
+tokens, links and who may survey whom are in ``metrics.selectors.surveys``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Recompute value tiers (recompute_value_tiers); the CLV per customer and the tier rules are in
-metrics.selectors.tiers."""
+"""Recompute value tiers (``recompute_value_tiers``); the CLV per customer and the tier rules are
+in ``metrics.selectors.tiers``."""
 
 from __future__ import annotations
 

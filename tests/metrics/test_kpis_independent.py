@@ -21,6 +21,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -242,13 +243,13 @@ class History:
 
 @dataclass
 class Rows:
-    customers: dict[int, dict]
-    events: list[dict]
-    deals: list[dict]
-    followups: list[dict]
-    feedback: list[dict]
-    spends: list[dict]
-    users: dict[int, dict]
+    customers: dict[int, Any]
+    events: list[Any]
+    deals: list[Any]
+    followups: list[Any]
+    feedback: list[Any]
+    spends: list[Any]
+    users: dict[int, Any]
 
     @classmethod
     def read(cls) -> Rows:
