@@ -39,7 +39,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Extract, TruncDate
+from django.db.models.functions import Coalesce, Extract, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -177,36 +177,30 @@ def cohorts(*, period: Period, scope: Scope, buckets: list[Period] | None = None
     and a win by a later owner counts for that owner's own take only.
     """
     window = dt.timedelta(days=settings.METRICS_POOL_CONVERSION_DAYS)
-    ended_before_win = PoolEvent.objects.filter(
-        customer_id=OuterRef(OuterRef("customer_id")),
-        kind__in=OWNERSHIP_ENDS,
-        at__gt=OuterRef(OuterRef("at")),
-        at__lte=OuterRef("closed_at"),
-    )
+    # The event that ended the taker's hold, found once per take by one probe of the
+    # customer's log (``poolevent_customer_at``): its moment, kind and the owner it left.
+    hold_end = PoolEvent.objects.filter(
+        customer_id=OuterRef("customer_id"), kind__in=OWNERSHIP_ENDS, at__gt=OuterRef("at")
+    ).order_by("at", "pk")
     won = Deal.objects.filter(
         customer_id=OuterRef("customer_id"),
         stage=DealStage.WON,
         closed_at__gte=OuterRef("at"),
         closed_at__lte=OuterRef("at") + window,
-    ).filter(~Exists(ended_before_win))
-    ended_before_recycle = PoolEvent.objects.filter(
-        customer_id=OuterRef(OuterRef("customer_id")),
-        kind__in=OWNERSHIP_ENDS,
-        at__gt=OuterRef(OuterRef("at")),
-        at__lt=OuterRef("at"),
+        # before the hold ended (no end yet: any time in the window)
+        closed_at__lt=Coalesce(OuterRef("end_at"), OuterRef("at") + window + dt.timedelta(seconds=1)),
     )
-    recycled = PoolEvent.objects.filter(
-        customer_id=OuterRef("customer_id"),
-        kind=PoolEventKind.RECYCLE,
-        from_owner_id=OuterRef("to_owner_id"),
-        at__gt=OuterRef("at"),
-        at__lte=OuterRef("at") + window,
-    ).filter(~Exists(ended_before_recycle))
+    is_recycled = Q(end_kind=PoolEventKind.RECYCLE, end_from=F("to_owner_id"), end_at__lte=F("at") + window)
     open_since = timezone.now() - window
     buckets = buckets or [period]
     rows = (
         takes(period=period, scope=scope)
-        .alias(is_won=Exists(won), is_recycled=Exists(recycled))
+        .alias(
+            end_at=Subquery(hold_end.values("at")[:1]),
+            end_kind=Subquery(hold_end.values("kind")[:1]),
+            end_from=Subquery(hold_end.values("from_owner_id")[:1]),
+        )
+        .alias(is_won=Exists(won))
         .annotate(
             bucket=Case(
                 *[When(at__lt=bucket.bounds()[1], then=Value(i)) for i, bucket in enumerate(buckets)],
@@ -217,7 +211,7 @@ def cohorts(*, period: Period, scope: Scope, buckets: list[Period] | None = None
         .annotate(
             leads=Count("customer_id", distinct=True),
             converted=Count("customer_id", distinct=True, filter=Q(is_won=True)),
-            recycled=Count("customer_id", distinct=True, filter=Q(is_recycled=True)),
+            recycled=Count("customer_id", distinct=True, filter=is_recycled),
             still_open=Count("customer_id", distinct=True, filter=Q(at__gt=open_since)),
             open_unconverted=Count("customer_id", distinct=True, filter=Q(at__gt=open_since, is_won=False)),
             claims=Count("pk", filter=Q(kind=PoolEventKind.CLAIM)),
