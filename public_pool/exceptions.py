@@ -167,3 +167,22 @@ class ImportFileInvalid(DomainError):
     def __init__(self, message: str | Promise) -> None:
         super().__init__(message)
         self.fields = {"file": [str(message)]}
+
+
+class ImportMappingInvalid(DomainError):
+    """The column mapping names an unknown field, a field twice, or no company name column."""
+
+    code = "invalid"
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__(message)
+        self.fields = {"mapping": [str(message)]}
+
+
+class ImportNotResumable(ConflictError):
+    """The import is not waiting for a mapping, or is done, or is still running."""
+
+    code = "conflict"
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__(message)

@@ -51,3 +51,21 @@ def recompute_pool_priorities_task(*, pool_id: int | None = None) -> int:
 def refresh_pool_recycle_policies_task(*, pool_id: int) -> int:
     """Re-match a pool's owned customers after its rules changed (enqueued on commit of the edit)."""
     return services.refresh_pool_recycle_policies(pool_id=pool_id)
+
+
+# No automatic retry: a failed import says where it stopped and the admin resumes it. acks_late
+# and reject_on_worker_lost: a worker killed mid-way leaves the message for another worker,
+# which continues after the batch's watermark (``services.imports.run_import``).
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_customers_task(*, batch_id: int) -> dict[str, Any]:
+    """Run one lead import (``services.imports.run_import``); answers its status and counts."""
+    from public_pool.services import imports
+
+    batch = imports.run_import(batch_id=batch_id)
+    return {
+        "status": batch.status,
+        "processed": batch.processed_rows,
+        "created": batch.created_count,
+        "duplicate": batch.duplicate_count,
+        "error": batch.error_count,
+    }
