@@ -47,7 +47,10 @@ class ImportForm(forms.Form):
 
 
 def _field_choices() -> list[tuple[str, Any]]:
-    return [("", _("— leave out —")), *((name, import_files.field_label(name).capitalize()) for name in import_files.FIELDS)]
+    return [
+        ("", _("— leave out —")),
+        *((name, import_files.field_label(name).capitalize()) for name in import_files.FIELDS),
+    ]
 
 
 class MappingForm(forms.Form):
@@ -128,7 +131,12 @@ def import_mapping(request: HttpRequest, batch_id: int) -> HttpResponse:
             batch = import_services.set_mapping(actor=request.user, batch_id=batch.pk, mapping=mapping)  # type: ignore[arg-type]
         except DomainError as domain_error:
             error = str(domain_error.message)
-    context = {"batch": batch, "form": form, "preview": import_services.preview_import(batch, mapping), "error": error}
+    context = {
+        "batch": batch,
+        "form": form,
+        "preview": import_services.preview_import(batch, mapping),
+        "error": error,
+    }
     if request.headers.get("HX-Request"):
         return render(request, "public_pool/_import_preview.html", context)
     return render(request, "public_pool/import_mapping.html", context, status=400 if error else 200)

@@ -47,7 +47,9 @@ class ImportBatchSerializer(serializers.ModelSerializer[ImportBatch]):
     created_by = serializers.IntegerField(source="created_by_id")
     pool = serializers.IntegerField(source="pool_id")
     status = serializers.ChoiceField(choices=API_STATUS_VALUES)
-    total = serializers.IntegerField(source="total_rows", help_text=_("Non-blank rows in the file (0 until counted)."))
+    total = serializers.IntegerField(
+        source="total_rows", help_text=_("Non-blank rows in the file (0 until counted).")
+    )
     processed = serializers.IntegerField(source="processed_rows")
     created = serializers.IntegerField(source="created_count")
     duplicate = serializers.IntegerField(source="duplicate_count")
@@ -111,7 +113,9 @@ class ImportCustomersApi(APIView):
         pool = serializers.IntegerField()
         mapping = serializers.CharField(
             required=False,
-            help_text=_('JSON object: column header → field ("" leaves the column out); other columns as detected.'),
+            help_text=_(
+                'JSON object: column header → field ("" leaves the column out); other columns as detected.'
+            ),
         )
 
         class Meta:
