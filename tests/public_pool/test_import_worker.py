@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -68,14 +69,14 @@ def workers(transactional_db, media, tmp_path):
         return process
 
     client = Celery("import-test", broker=REDIS_URL, backend=REDIS_URL)
-    try:
-        yield (
-            start,
-            lambda batch_id: client.send_task(
-                "public_pool.tasks.import_customers_task", kwargs={"batch_id": batch_id}, queue=queue
-            ),
-            log,
+
+    def send(batch_id: int) -> None:
+        client.send_task(
+            "public_pool.tasks.import_customers_task", kwargs={"batch_id": batch_id}, queue=queue
         )
+
+    try:
+        yield SimpleNamespace(start=start, send=send, log=log, queue=queue)
     finally:
         client.close()
         for process in processes:
@@ -117,7 +118,7 @@ def poll(api: APIClient, batch_id: int, until, timeout: float = 120, log: Path |
 
 
 def test_a_real_worker_imports_while_the_api_reports_progress(workers, admin_user, pool):
-    start, send, log = workers
+    start, send, log = workers.start, workers.send, workers.log
     api = APIClient()
     api.force_authenticate(admin_user)
     batch = queued_batch(admin_user, pool, 6000)
@@ -142,7 +143,7 @@ def test_a_real_worker_imports_while_the_api_reports_progress(workers, admin_use
 
 
 def test_a_worker_killed_mid_way_leaves_whole_chunks_and_the_rerun_repeats_no_row(workers, admin_user, pool):
-    start, send, log = workers
+    start, send, log = workers.start, workers.send, workers.log
     api = APIClient()
     api.force_authenticate(admin_user)
     total = 15000
