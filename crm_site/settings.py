@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "audit",
     "customers",
     "public_pool",
     "metrics",

@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
+    path("audit/", include("audit.urls")),
     path("pool/imports/", include("public_pool.import_urls")),
     path("pool/manage/", include("public_pool.manage_urls")),
     path("pool/", include("public_pool.urls")),

@@ -81,7 +81,7 @@ from public_pool.services.import_files import CUSTOMER_FIELDS, FIELDS, Row
 CHUNK_SIZE = settings.PUBLIC_POOL_IMPORT_CHUNK_SIZE
 PREVIEW_ROWS = 100
 MAPPING_PREVIEW_ROWS = 5
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = 256 * 1024 * 1024  # ~2,000,000 rows; read in the background, streamed
 # A running import that has not committed a chunk for this long is taken for dead ("Resume").
 STALLED_AFTER = timedelta(minutes=2)
 # pg advisory lock key serialising the chunks of concurrent imports (any bigint unique to this).

@@ -27,6 +27,8 @@ from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit import services as audit
+from audit.models import AuditArea
 from customers.models import CompanySize, Customer, Deal, DealStage, FollowUp, Industry, Level, Source, User
 from public_pool import tasks
 from public_pool.exceptions import InvalidInput
@@ -223,8 +225,18 @@ def update_priority_weights(*, actor: User, pool_id: int, data: WeightsData) -> 
     values = {f.name: getattr(data, f.name) for f in fields(WeightsData)}
     for name in ("industry_scores", "size_scores", "source_scores", "level_scores"):
         values[name] = values[name] or {}
+    current = PriorityWeights.objects.select_for_update().filter(pool=pool).first()
+    before = {name: getattr(current, name) for name in values} if current else None
     weights, _created = PriorityWeights.objects.update_or_create(
         pool=pool, defaults={**values, "updated_at": timezone.now()}
+    )
+    audit.record_change(
+        actor=actor,
+        area=AuditArea.PRIORITY_WEIGHTS,
+        object_id=pool.pk,
+        label=pool.name,
+        before=before,
+        after=values,
     )
     tasks.recompute_pool_priorities_task.delay_on_commit(pool_id=pool.pk)
     return weights
