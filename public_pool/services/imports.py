@@ -30,8 +30,9 @@ Decisions:
   with it.
 - **Speed.** Per chunk on PostgreSQL: one ``COPY`` of the accepted rows into a temporary
   staging table, one ``INSERT … SELECT`` into the customer table (the values every row shares
-  written once as literals), ``register_imported_customers`` (events, home pool, score), one
-  insert of the contacts, one UPDATE of the batch. ``bulk_create`` elsewhere (SQLite).
+  written once as literals; the lead's priority score computed in Python and staged with it),
+  one ``INSERT … SELECT unnest(ids)`` of the ``import`` events, one insert of the contacts, one
+  UPDATE of the batch: every new row is written once. ``bulk_create`` elsewhere (SQLite).
 - **Duplicates.** A row is a duplicate when its normalised company name, normalised phone or
   lower-cased e-mail equals an existing customer's, or an earlier row's. Earlier chunks are
   committed, so the database query finds their rows; the current chunk is checked in dicts. To
@@ -75,8 +76,9 @@ from public_pool.exceptions import ImportFileInvalid, ImportMappingInvalid, Impo
 from public_pool.models import ImportBatch, ImportStatus
 from public_pool.services import import_files
 from public_pool.services._common import ensure_admin, get_pool, without_jit
-from public_pool.services.claims import register_imported_customers
+from public_pool.services.claims import log_imported_customers
 from public_pool.services.import_files import CUSTOMER_FIELDS, FIELDS, Row
+from public_pool.services.priority import new_customer_score, weights_for
 
 CHUNK_SIZE = settings.PUBLIC_POOL_IMPORT_CHUNK_SIZE
 PREVIEW_ROWS = 100
@@ -380,6 +382,7 @@ class _Importer:
     def __init__(self, *, batch: ImportBatch, report: _Report) -> None:
         self.batch, self.report = batch, report
         self.actor = batch.created_by
+        self.weights = weights_for(batch.pool_id)  # read once: the nightly re-score catches up
         self.counts = {
             CREATED: batch.created_count,
             DUPLICATE: batch.duplicate_count,
@@ -422,6 +425,7 @@ class _Importer:
             pool_id = self.batch.pool_id
             ids = _insert_customers(
                 rows=accepted,
+                weights=self.weights,
                 constant={
                     "pool_id": pool_id,
                     "home_pool_id": pool_id,
@@ -432,7 +436,7 @@ class _Importer:
                     "recycle_policy_stale": False,
                 },
             )
-            register_imported_customers(
+            log_imported_customers(
                 actor=self.actor, pool_id=pool_id, customer_ids=ids, note=self.batch.file_name[:200]
             )
             for row, customer_id in zip(accepted, ids, strict=True):
@@ -510,12 +514,15 @@ class _Importer:
 
 
 STAGING_TABLE = "import_staging"
-STAGING_COLUMNS = (*CUSTOMER_FIELDS, "name_normalized")
+STAGING_COLUMNS = (*CUSTOMER_FIELDS, "name_normalized", "priority_score")
+LEVEL_DEFAULT = str(Customer._meta.get_field("level").get_default())
 
 
 def create_staging_table(cursor: Any) -> None:
     """The session's temporary staging table (emptied at each commit)."""
-    columns = ", ".join(f"{name} text" for name in STAGING_COLUMNS)
+    columns = ", ".join(
+        f"{name} {'integer' if name == 'priority_score' else 'text'}" for name in STAGING_COLUMNS
+    )
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} (ord integer, {columns}) ON COMMIT DELETE ROWS"
     )
@@ -560,8 +567,20 @@ def insert_from_staging_sql(cursor: Any, constant: dict[str, Any]) -> str:
     ).replace("%", "%%")
 
 
-def _insert_customers(*, rows: list[Row], constant: dict[str, Any]) -> list[int]:
-    """Insert pooled customers; their ids in the order of ``rows`` (names are unique among them)."""
+def _score(weights: Any, row: Row) -> int:
+    values = row.values
+    return new_customer_score(
+        weights,
+        industry=values["industry"],
+        size=values["size"],
+        source=values["source"],
+        level=LEVEL_DEFAULT,
+    )
+
+
+def _insert_customers(*, rows: list[Row], weights: Any, constant: dict[str, Any]) -> list[int]:
+    """Insert pooled, scored customers; their ids in the order of ``rows`` (names are unique
+    among them)."""
     if not rows:
         return []
     if connection.vendor != "postgresql":
@@ -569,6 +588,7 @@ def _insert_customers(*, rows: list[Row], constant: dict[str, Any]) -> list[int]
             Customer(
                 **{name: row.values[name] for name in CUSTOMER_FIELDS},
                 name_normalized=row.name_key,
+                priority_score=_score(weights, row),
                 **constant,
             )
             for row in rows
@@ -576,7 +596,10 @@ def _insert_customers(*, rows: list[Row], constant: dict[str, Any]) -> list[int]
         return [customer.pk for customer in created]
     with connection.cursor() as cursor:
         create_staging_table(cursor)
-        copy_to_staging(cursor, [(*(row.values[n] for n in CUSTOMER_FIELDS), row.name_key) for row in rows])
+        copy_to_staging(
+            cursor,
+            [(*(row.values[n] for n in CUSTOMER_FIELDS), row.name_key, _score(weights, row)) for row in rows],
+        )
         cursor.execute(insert_from_staging_sql(cursor, constant))
         by_name = {name_key: pk for pk, name_key in cursor.fetchall()}
         # Emptied at commit too; this is for callers that run several chunks in one transaction.

@@ -124,6 +124,27 @@ def _engagement_score() -> Least:
     return Least(points, Value(100), output_field=IntegerField())
 
 
+def new_customer_score(weights: PriorityWeights, *, industry: str, size: str, source: str, level: str) -> int:
+    """What :func:`priority_expression` gives a customer created now, with no follow-up or deal
+    yet (recency 100, engagement 0), computed in Python so the importer can write it with the
+    row instead of scoring the row again in a second statement."""
+    terms = [
+        (
+            weights.industry_weight,
+            category_scores(DEFAULT_INDUSTRY_SCORES, weights.industry_scores).get(industry, 0),
+        ),
+        (weights.size_weight, category_scores(DEFAULT_SIZE_SCORES, weights.size_scores).get(size, 0)),
+        (weights.source_weight, category_scores(DEFAULT_SOURCE_SCORES, weights.source_scores).get(source, 0)),
+        (weights.level_weight, category_scores(DEFAULT_LEVEL_SCORES, weights.level_scores).get(level, 0)),
+        (weights.recency_weight, 100),
+        (weights.engagement_weight, 0),
+    ]
+    total = sum(weight for weight, _term in terms)
+    if total == 0:
+        return 0
+    return sum(weight * term for weight, term in terms) * 10 // total
+
+
 def priority_expression(weights: PriorityWeights, now: datetime) -> CombinedExpression | Value:
     """The 0–1000 score of a customer row under ``weights`` at ``now``, as a SQL expression."""
     terms = [

@@ -184,7 +184,7 @@ def test_a_failed_import_says_where_and_resumes_without_repeating_a_row(admin_us
         start=False,
     )
     ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.QUEUED)
-    real_register = imports.register_imported_customers
+    real_register = imports.log_imported_customers
     calls = []
 
     def fail_on_third_chunk(**kwargs):
@@ -193,7 +193,7 @@ def test_a_failed_import_says_where_and_resumes_without_repeating_a_row(admin_us
             raise RuntimeError("database went away")
         return real_register(**kwargs)
 
-    monkeypatch.setattr(imports, "register_imported_customers", fail_on_third_chunk)
+    monkeypatch.setattr(imports, "log_imported_customers", fail_on_third_chunk)
     with pytest.raises(RuntimeError):
         imports.run_import(batch_id=batch.pk)
 
@@ -204,7 +204,7 @@ def test_a_failed_import_says_where_and_resumes_without_repeating_a_row(admin_us
     assert Customer.objects.filter(pool=pool).count() == 6
     assert [r.row for r in imports.report_preview(batch)] == [2, 3, 4, 5, 6, 7]
 
-    monkeypatch.setattr(imports, "register_imported_customers", real_register)
+    monkeypatch.setattr(imports, "log_imported_customers", real_register)
     imports.resume_import(actor=admin_user, batch_id=batch.pk)
     batch = imports.run_import(batch_id=batch.pk)
 
@@ -221,3 +221,35 @@ def test_a_failed_import_says_where_and_resumes_without_repeating_a_row(admin_us
     # Running it once more (a redelivered message) changes nothing.
     imports.run_import(batch_id=batch.pk)
     assert Customer.objects.filter(pool=pool).count() == 10
+
+
+def test_imported_leads_are_scored_as_the_priority_formula_scores_them(admin_user, pool):
+    from django.utils import timezone
+
+    from public_pool.services import priority
+
+    priority.update_priority_weights(
+        actor=admin_user,
+        pool_id=pool.pk,
+        data=priority.WeightsData(industry_weight=50, size_weight=5, industry_scores={"finance": 77}),
+    )
+    rows = [
+        ["Alpha", "finance", "large", "展会"],
+        ["Beta", "software", "", ""],
+        ["Gamma", "", "micro", "referral"],
+    ]
+    content = csv_bytes(["name", "industry", "size", "source"], rows)
+
+    imports.import_customers(actor=admin_user, pool_id=pool.pk, file=io.BytesIO(content), file_name="s.csv")
+
+    expected = priority.priority_expression(priority.weights_for(pool.pk), timezone.now())
+    scored = (
+        Customer.objects.filter(pool=pool)
+        .annotate(expected=expected)
+        .values_list("name", "priority_score", "expected")
+    )
+    assert len(scored) == 3
+    assert [(name, score) for name, score, _expected in scored] == [
+        (name, expected) for name, _score, expected in scored
+    ]
+    assert len({score for _name, score, _expected in scored}) == 3  # the weights made a difference
