@@ -35,6 +35,7 @@ LABELS = {
     "order": gettext_lazy("Order"),
     "requires_note": gettext_lazy("Needs a note"),
     "active": gettext_lazy("Active"),
+    "schedule": gettext_lazy("Schedule"),
 }
 
 

@@ -200,3 +200,27 @@ def test_the_page_costs_the_same_queries_whatever_the_page_holds(client, admin_u
         return len(context)
 
     assert queries_for(3) == queries_for(30)
+
+
+def test_a_job_schedule_change_and_a_toggle_are_audited(admin_user):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    from public_pool.services import schedules
+
+    job = PeriodicTask.objects.create(
+        name="Recycle", task="public_pool.tasks.recycle_pool_task",
+        crontab=CrontabSchedule.objects.create(minute="*/15", hour="*"),
+    )  # fmt: skip
+    timing = schedules.Timing(
+        crontab={"minute": "0", "hour": "*/2", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*"}
+    )
+
+    schedules.set_job_schedule(actor=admin_user, task_id=job.pk, timing=timing, enabled=True)
+    schedules.toggle_job(actor=admin_user, task_id=job.pk)
+
+    entries = list(AuditEntry.objects.filter(area=AuditArea.SCHEDULE).order_by("id"))
+    assert [e.changes for e in entries] == [
+        {"schedule": ["*/15 * * * *", "0 */2 * * *"]},
+        {"enabled": [True, False]},
+    ]
+    assert {e.object_label for e in entries} == {"Recycle"}
