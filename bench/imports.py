@@ -143,7 +143,9 @@ def floor_seconds(path: Path, created: int, constant: dict) -> float:
         for row in import_files.rows(records, mapping):
             if row.errors:
                 continue
-            writer.writerow((written, *(row.values[n] for n in import_files.CUSTOMER_FIELDS), row.name_key, 0))
+            writer.writerow(
+                (written, *(row.values[n] for n in import_files.CUSTOMER_FIELDS), row.name_key, 0)
+            )
             written += 1
             if written >= created:
                 break
