@@ -76,7 +76,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     form, entries = _entries(request)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     for entry in page.object_list:
-        entry.rows = _rows(entry)  # type: ignore[attr-defined]
+        entry.rows = _rows(entry)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})

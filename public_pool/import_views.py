@@ -214,7 +214,7 @@ def import_template(request: HttpRequest, language: str, file_format: str) -> Ht
     if file_format == "csv":
         return spreadsheets.csv_response(header, [example], filename=filename)
     workbook = openpyxl.Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]
     sheet.append(header)
     sheet.append(example)
     for index, cell in enumerate(header):

@@ -15,6 +15,7 @@ Imports a page has uploaded but not started (``draft``) are not shown here.
 import json
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -35,7 +36,7 @@ API_STATUSES = [ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.DONE, Im
 API_STATUS_VALUES = [str(s) for s in API_STATUSES]  # the schema's enum (drafts are pages only)
 
 
-def _started_imports() -> Any:
+def _started_imports() -> QuerySet[ImportBatch]:
     return ImportBatch.objects.filter(status__in=API_STATUSES)
 
 

@@ -192,7 +192,7 @@ CHOICE_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         Source.OTHER: ("其他",),
     },
 }
-CHOICES = {"industry": Industry, "size": CompanySize, "source": Source}
+CHOICES: dict[str, Any] = {"industry": Industry, "size": CompanySize, "source": Source}
 
 
 def _fold(text: str) -> str:

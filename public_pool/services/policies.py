@@ -139,7 +139,7 @@ def take_policy(
     meanwhile is re-applied by the pool's re-matching task, and the recycle job checks every
     candidate against the rule's current values anyway.
     """
-    none = {
+    none: dict[str, object] = {
         "recycle_rule_id": None,
         "recycle_idle_days": None,
         "recycle_deal_days": None,
@@ -148,6 +148,8 @@ def take_policy(
         "recycle_due_at": None,
     }
     pool_id = home_pool_id or Pool.objects.filter(is_default=True).values_list("pk", flat=True).first()
+    if pool_id is None:  # no home pool and no default pool: no rule applies
+        return none
     rules = list(RecycleRule.objects.filter(enabled=True, pool_id=pool_id).order_by("priority", "id"))
     if not rules:
         return none
@@ -400,10 +402,12 @@ def _rule_values(rule: RuleData) -> dict[str, object]:
 def rule_snapshot(rule: RecycleRule) -> dict[str, object]:
     """A rule's settings as the audit log shows them (names, not ids)."""
     values = _rule_values(RuleData.from_rule(rule))
-    values["team"] = Team.objects.filter(pk=values.pop("team_id")).values_list("name", flat=True).first()
-    values["tag"] = Tag.objects.filter(pk=values.pop("tag_id")).values_list("name", flat=True).first()
+    for name in ("team_id", "tag_id", "target_pool_id"):
+        values.pop(name)
+    values["team"] = Team.objects.filter(pk=rule.team_id or 0).values_list("name", flat=True).first()
+    values["tag"] = Tag.objects.filter(pk=rule.tag_id or 0).values_list("name", flat=True).first()
     values["target_pool"] = (
-        Pool.objects.filter(pk=values.pop("target_pool_id")).values_list("name", flat=True).first()
+        Pool.objects.filter(pk=rule.target_pool_id or 0).values_list("name", flat=True).first()
     )
     values["pool"] = rule.pool.name
     return values
@@ -425,7 +429,7 @@ def _audit_rule(
 def _rules_changed(pool: Pool) -> None:
     """Stamp the pool and re-match its customers in the background once the edit commits."""
     Pool.objects.filter(pk=pool.pk).update(rules_changed_at=timezone.now())
-    tasks.refresh_pool_recycle_policies_task.delay_on_commit(pool_id=pool.pk)
+    tasks.refresh_pool_recycle_policies_task.delay_on_commit(pool_id=pool.pk)  # type: ignore[attr-defined]  # Celery 5.4+, not in celery-types
 
 
 @transaction.atomic

@@ -161,7 +161,7 @@ def test_downloaded_templates_import_as_they_are(admin_user, pool, client, langu
     assert "attachment" in response["Content-Disposition"]
     content = response.content
     if file_format == "xlsx":
-        header = [c.value for c in openpyxl.load_workbook(io.BytesIO(content)).active[1]]
+        header = [str(c.value) for c in openpyxl.load_workbook(io.BytesIO(content)).worksheets[0][1]]
     else:
         assert content.startswith(b"\xef\xbb\xbf")
         header = next(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
