@@ -18,7 +18,7 @@ import io
 import unicodedata
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import IO, Any
 
 import openpyxl
@@ -222,6 +222,12 @@ def _choice_lookup(field_name: str) -> dict[str, str]:
     return lookup
 
 
+@lru_cache(maxsize=4096)
+def _choice_code(field_name: str, raw: str) -> str | None:
+    """The code a typed choice value means (files repeat a few values: cached)."""
+    return _choice_lookup(field_name).get(_fold(raw))
+
+
 def field_label(name: str) -> str:
     return str(FIELD_LABELS.get(name, name))
 
@@ -400,7 +406,7 @@ def check_row(number: int, values: dict[str, str]) -> Row:
     for name in CHOICES:
         raw = values[name]
         if raw:
-            code = _choice_lookup(name).get(_fold(raw))
+            code = _choice_code(name, raw)
             if code is None:
                 row.errors.append(
                     _("Unknown %(field)s “%(value)s”.") % {"field": field_label(name), "value": raw}

@@ -6,6 +6,7 @@ pool when its weights change, and nightly for every pool because recency decays 
 Only pooled customers are scored; an owned customer keeps its last score, unused.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -126,25 +127,29 @@ def _engagement_score() -> Least:
     return Least(points, Value(100), output_field=IntegerField())
 
 
-def new_customer_score(weights: PriorityWeights, *, industry: str, size: str, source: str, level: str) -> int:
-    """What :func:`priority_expression` gives a customer created now, with no follow-up or deal
-    yet (recency 100, engagement 0), computed in Python so the importer can write it with the
-    row instead of scoring the row again in a second statement."""
-    terms = [
-        (
-            weights.industry_weight,
-            category_scores(DEFAULT_INDUSTRY_SCORES, weights.industry_scores).get(industry, 0),
-        ),
-        (weights.size_weight, category_scores(DEFAULT_SIZE_SCORES, weights.size_scores).get(size, 0)),
-        (weights.source_weight, category_scores(DEFAULT_SOURCE_SCORES, weights.source_scores).get(source, 0)),
-        (weights.level_weight, category_scores(DEFAULT_LEVEL_SCORES, weights.level_scores).get(level, 0)),
-        (weights.recency_weight, 100),
-        (weights.engagement_weight, 0),
+def new_customer_scorer(weights: PriorityWeights) -> Callable[[str, str, str, str], int]:
+    """``score(industry, size, source, level)``: what :func:`priority_expression` gives a customer
+    created now, with no follow-up or deal yet (recency 100, engagement 0). Computed in Python,
+    the score tables built once, so the importer writes the score with the row instead of
+    scoring the row again in a second statement."""
+    tables = [
+        (weights.industry_weight, category_scores(DEFAULT_INDUSTRY_SCORES, weights.industry_scores)),
+        (weights.size_weight, category_scores(DEFAULT_SIZE_SCORES, weights.size_scores)),
+        (weights.source_weight, category_scores(DEFAULT_SOURCE_SCORES, weights.source_scores)),
+        (weights.level_weight, category_scores(DEFAULT_LEVEL_SCORES, weights.level_scores)),
     ]
-    total = sum(weight for weight, _term in terms)
-    if total == 0:
-        return 0
-    return sum(weight * term for weight, term in terms) * 10 // total
+    total = sum(weight for weight, _table in tables) + weights.recency_weight + weights.engagement_weight
+    recency = weights.recency_weight * 100
+
+    def score(industry: str, size: str, source: str, level: str) -> int:
+        if total == 0:
+            return 0
+        weighted = recency
+        for (weight, table), value in zip(tables, (industry, size, source, level), strict=True):
+            weighted += weight * table.get(value, 0)
+        return weighted * 10 // total
+
+    return score
 
 
 def priority_expression(weights: PriorityWeights, now: datetime) -> ExpressionWrapper | Value:
