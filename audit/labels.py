@@ -3,10 +3,10 @@
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 LABELS = {
-    "name": gettext_lazy("Name"),
+    "name": pgettext_lazy("name of a thing, not a person", "Name"),
     "description": gettext_lazy("Description"),
     "teams": gettext_lazy("Member teams"),
     "owner": gettext_lazy("Owner"),

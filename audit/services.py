@@ -9,6 +9,7 @@ from typing import Any
 from audit.models import AuditAction, AuditEntry
 
 Snapshot = Mapping[str, Any]
+EMPTY: tuple[Any, ...] = (None, "", [], {})  # "not set", however a field spells it
 
 
 def _plain(value: Any) -> Any:
@@ -33,7 +34,7 @@ def diff(before: Snapshot | None, after: Snapshot | None) -> dict[str, list[Any]
     for name in names:
         old = _plain((before or {}).get(name))
         new = _plain((after or {}).get(name))
-        if old != new:
+        if old != new and not (old in EMPTY and new in EMPTY):
             changes[str(name)] = [old, new]
     return changes
 
