@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "audit",
     "customers",
     "public_pool",
     "metrics",
@@ -301,6 +302,7 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "public_pool.models.NotificationKind",
         "ExtensionStatusEnum": "public_pool.models.ExtensionStatus",
         "ImportStatusEnum": "public_pool.models.ImportStatus",
+        "ImportApiStatusEnum": "public_pool.api.imports.API_STATUS_VALUES",
     },
     # Read-only text with no value answers "" (never null): crm_site/schema.py documents it.
     "POSTPROCESSING_HOOKS": [
@@ -383,6 +385,8 @@ CELERY_BEAT_SCHEDULE |= {
 # --- Public pool ------------------------------------------------------------------------------
 # Customers per recycle transaction (each batch is one statement plus its scoring).
 PUBLIC_POOL_RECYCLE_BATCH_SIZE = env.int("PUBLIC_POOL_RECYCLE_BATCH_SIZE", default=5000)
+# Rows per import transaction (each chunk: one COPY, one INSERT ... SELECT, its events).
+PUBLIC_POOL_IMPORT_CHUNK_SIZE = env.int("PUBLIC_POOL_IMPORT_CHUNK_SIZE", default=2000)
 PUBLIC_POOL_EXTENSION_DAYS = 14  # days an extension asks for unless the rep says otherwise
 PUBLIC_POOL_ESCALATE_HOURS = 24  # tell the manager when a warned deadline is this close
 # The Celery queue of team group-chat posts (outbound HTTP); empty: the default queue.
