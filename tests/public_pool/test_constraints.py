@@ -161,14 +161,12 @@ def test_approval_racing_a_release_never_extends_a_customer_the_rep_lost(rep, ma
         customer = owned(rep, pool, claimed_days_ago=5)
         request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Tender", days=5)
 
-        outcomes = run_at_once(
-            2,
-            lambda i, customer=customer, request=request: (
-                services.release_customer(actor=rep, customer_id=customer.pk, reason="no_need")
-                if i == 0
-                else services.decide_extension(actor=manager, request_id=request.pk, approve=True)
-            ),
-        )
+        def work(i: int, customer=customer, request=request) -> object:
+            if i == 0:
+                return services.release_customer(actor=rep, customer_id=customer.pk, reason="no_need")
+            return services.decide_extension(actor=manager, request_id=request.pk, approve=True)
+
+        outcomes = run_at_once(2, work)
 
         assert outcomes[0][0] == "ok", outcomes
         request.refresh_from_db()
