@@ -41,6 +41,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 from django.db import connection
 
@@ -89,7 +90,7 @@ def seed_pool_history(ctx: SeedContext) -> None:
     actor = ctx.admin_id or User.objects.filter(role=Role.ADMIN).values_list("pk", flat=True).first()
     region_pools = _region_pools(ctx, pools)
     started = time.monotonic()
-    arguments = {
+    arguments: dict[str, Any] = {
         "region_pools": region_pools,
         "rule_for_pool": everyone_rule,
         "reasons": reasons,
@@ -128,7 +129,7 @@ class _SeedPolicy:
 
     def __call__(self, facts: customer_history.CustomerFacts) -> tuple:
         if facts.owner_id is None:
-            score = self.scorers[facts.pool_id](facts)
+            score = self.scorers[cast(int, facts.pool_id)](facts)  # an unowned customer is pooled
             return (facts.pool_id, None, None, None, "", None, False, score)
         claimed_from_pool = facts.claimed_at is not None and facts.claimed_at > facts.created
         home = self.region_pools.get(facts.region) if claimed_from_pool else None
@@ -160,8 +161,10 @@ def _deadline(facts: customer_history.CustomerFacts, rule: RecycleRule) -> int |
     deal_off = rule.no_deal_days is None or won_since_claim
     if idle_off and deal_off:
         return None
-    idle_due = None if idle_off else clock + rule.no_followup_days * MINUTES_PER_DAY
-    deal_due = None if deal_off else claimed + rule.no_deal_days * MINUTES_PER_DAY
+    idle_due = None if rule.no_followup_days is None else clock + rule.no_followup_days * MINUTES_PER_DAY
+    deal_due = (
+        None if deal_off or rule.no_deal_days is None else claimed + rule.no_deal_days * MINUTES_PER_DAY
+    )
     return min(due for due in (idle_due, deal_due) if due is not None)
 
 
@@ -350,7 +353,7 @@ def _events_sql(
     rep_ids: list[int],
     admin_id: int | None,
 ) -> int:
-    params = {
+    params: dict[str, Any] = {
         "regions": list(region_pools),
         "region_pools": list(region_pools.values()),
         "rule_pools": list(rule_for_pool),
@@ -398,9 +401,10 @@ def _events_python(
         )
         events: list[PoolEvent] = []
         for pk, owner_id, pool_id, region, source, created, claimed, pooled in rows:
-            home = pool_id or region_pools.get(region)
-            if home is None:
+            found = pool_id or region_pools.get(region)
+            if found is None:
                 continue
+            home: int = found
             entry = "import" if source == "import" else "create"
             other = rep_ids[(pk * 7 + 3) % len(rep_ids)]
             reason = reasons[(pk // 10) % len(reasons)]

@@ -9,6 +9,7 @@ ones); contact details of a pooled lead are masked when its pool says so.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -30,6 +31,9 @@ from public_pool.models import (
     ReleaseReason,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 
 def pools_for_user(user: User) -> QuerySet[Pool]:
     """The pools ``user`` may see and take leads from."""
@@ -46,7 +50,11 @@ def pools_for_user(user: User) -> QuerySet[Pool]:
     return pools.filter(pk__in=Pool.teams.through.objects.filter(team_id=user.team_id).values("pool_id"))
 
 
-def pools_with_sizes(user: User) -> QuerySet[Pool]:
+class _LeadCount(TypedDict):
+    lead_count: int
+
+
+def pools_with_sizes(user: User) -> "QuerySet[WithAnnotations[Pool, _LeadCount]]":
     """:func:`pools_for_user` with ``lead_count``: how many leads sit in each pool now."""
     return pools_for_user(user).annotate(lead_count=Count("customers")).order_by("name")
 

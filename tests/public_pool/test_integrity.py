@@ -6,6 +6,8 @@ override), and every pair of ownership changes that can meet on one customer has
 Race tests run the two sides on real threads with their own PostgreSQL connections, released
 together by a barrier (``run_at_once``); several rounds, so both orders happen."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -164,7 +166,7 @@ def test_a_rep_who_just_lost_a_customer_cannot_add_deals_or_contacts(rep, pool, 
 
     work = {
         "deal": lambda: customer_services.create_deal(
-            actor=rep, customer=loaded_before, title="Big", amount=10
+            actor=rep, customer=loaded_before, title="Big", amount=Decimal(10)
         ),
         "contact": lambda: customer_services.add_contact(actor=rep, customer=loaded_before, name="Ms Li"),
     }[action]
