@@ -87,7 +87,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         domain_fields = getattr(exc, "fields", None)
         if domain_fields:
             body["fields"] = _as_field_lists(domain_fields)
-        return Response(body, status=status_code)
+        retry_after = getattr(exc, "retry_after", None)  # crm_site.lockout.LockedOut
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return Response(body, status=status_code, headers=headers)
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
         return Response(
             {"code": "too_large", "detail": gettext("The request is too large.")},
@@ -159,6 +161,17 @@ class FieldErrorsField(serializers.DictField):
     child = serializers.ListField(child=serializers.CharField())
 
 
+class SafeDateTimeField(serializers.DateTimeField):
+    """A ``DateTimeField`` that answers 400 ``Datetime value out of range.`` for a naive time
+    that cannot be placed in the time zone (year 1 east of UTC), where DRF raises OverflowError."""
+
+    def enforce_timezone(self, value: Any) -> Any:
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 class ErrorSerializer(serializers.Serializer):
     """The body of every error answer (for the OpenAPI schema; the handler above builds it)."""
 
@@ -186,7 +199,7 @@ def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
         409: _("Clashes with the current state."),
         413: _("The request body is too large (`too_large`)."),
         415: _("The body is not JSON, a form or multipart."),
-        429: _("Too many requests (`throttled`) or too many failed sign-ins (`locked_out`)."),
+        429: _("Too many requests (`throttled`) or failed sign-ins (`locked_out`): see `Retry-After`."),
     }
     return {
         code: OpenApiResponse(response=ErrorSerializer, description=descriptions.get(code, ""))
