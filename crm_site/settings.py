@@ -244,6 +244,16 @@ if NUM_PROXIES:
 # An API token stops working after this many days without use (each use restarts the count).
 API_TOKEN_IDLE_DAYS = env.int("CRM_API_TOKEN_IDLE_DAYS", default=30)
 
+# --- Request size limits ----------------------------------------------------------------------
+# A body other than uploaded files (JSON, form fields) over 2.5 MB is refused (400 on a page,
+# 413 ``too_large`` under /api/); so is a form with more than 2,000 fields. Uploaded files over
+# 2.5 MB go to a temporary file instead of memory; an import file is capped by
+# ``public_pool.services.imports.MAX_FILE_BYTES`` (50 MB) with a message saying so.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -255,8 +265,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "crm_site.api.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm_site.schema.AutoSchema",
     "EXCEPTION_HANDLER": "crm_site.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "crm_site.parsers.SizeLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Request rates per signed-in user and per anonymous address; beyond them 429 ``throttled``.
     "DEFAULT_THROTTLE_CLASSES": [
         "crm_site.throttling.AnonRateThrottle",
@@ -286,6 +301,11 @@ SPECTACULAR_SETTINGS = {
         "ExtensionStatusEnum": "public_pool.models.ExtensionStatus",
         "ImportStatusEnum": "public_pool.models.ImportStatus",
     },
+    # Read-only text with no value answers "" (never null): crm_site/schema.py documents it.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm_site.schema.allow_blank_read_only_strings",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -324,6 +344,12 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "public_pool.tasks.warn_recycle_task",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Public pool: every day at 08:10, e-mail each manager the team's customers recycled since
+    # the last digest.
+    "public_pool.team_recycled_digest": {
+        "task": "public_pool.tasks.team_recycled_digest_task",
+        "schedule": crontab(hour=8, minute=10),
+    },
     # Public pool: every night at 01:15, re-score pooled leads (recency decays with time).
     "public_pool.priorities": {
         "task": "public_pool.tasks.recompute_pool_priorities_task",
@@ -357,8 +383,9 @@ CELERY_BEAT_SCHEDULE |= {
 # Customers per recycle transaction (each batch is one statement plus its scoring).
 PUBLIC_POOL_RECYCLE_BATCH_SIZE = env.int("PUBLIC_POOL_RECYCLE_BATCH_SIZE", default=5000)
 PUBLIC_POOL_EXTENSION_DAYS = 14  # days an extension asks for unless the rep says otherwise
-PUBLIC_POOL_MAX_EXTENSION_DAYS = 90
 PUBLIC_POOL_ESCALATE_HOURS = 24  # tell the manager when a warned deadline is this close
+# The Celery queue of team group-chat posts (outbound HTTP); empty: the default queue.
+PUBLIC_POOL_TEAM_CHAT_QUEUE = env.str("PUBLIC_POOL_TEAM_CHAT_QUEUE", default="") or None
 PUBLIC_POOL_DISTRIBUTE_MAX = 500  # leads one automatic distribution hands out at most
 
 # --- Metrics: surveys -------------------------------------------------------------------------

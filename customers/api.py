@@ -19,6 +19,7 @@ This module never imports ``public_pool`` (DESIGN.md: dependencies point
 from collections.abc import Sequence
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import authenticate
@@ -31,7 +32,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm_site.api import AuthedRequest, PageNumberPagination, error_responses, paginated_response
+from crm_site.api import (
+    AuthedRequest,
+    PageNumberPagination,
+    SafeDateTimeField,
+    error_responses,
+    paginated_response,
+)
 from crm_site.exceptions import DomainError
 from crm_site.lockout import LockedOut, forget_failures, retry_after_seconds
 from customers import selectors, services, tokens
@@ -49,6 +56,7 @@ from customers.models import (
     Source,
     User,
 )
+from customers.services.activity import BLANK_NOTE_MESSAGE
 
 # --- Shared serializers -----------------------------------------------------------------------
 
@@ -68,6 +76,17 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
     pool = serializers.IntegerField(source="pool_id", allow_null=True, read_only=True)
     campaign = serializers.IntegerField(source="campaign_id", allow_null=True, read_only=True)
     tags = serializers.SerializerMethodField()
+    recycle_due_at = serializers.SerializerMethodField(
+        help_text=_("While owned: when the customer goes back to the pool (null: no rule applies).")
+    )
+    recycle_rule = serializers.SerializerMethodField(
+        help_text=_("While owned: the recycle rule that applies.")
+    )
+    recycle_trigger = serializers.SerializerMethodField(
+        help_text=_(
+            "While owned: what the owner must do to keep it (no_followup: follow up; no_deal: win a deal)."
+        )
+    )
 
     class Meta:
         model = Customer
@@ -96,6 +115,9 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
             "note",
             "last_followup_at",
             "first_won_at",
+            "recycle_due_at",
+            "recycle_rule",
+            "recycle_trigger",
             "created_at",
             "updated_at",
         ]
@@ -106,6 +128,19 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
         if owner is None:
             return None
         return owner.get_full_name() or owner.username
+
+    def get_recycle_due_at(self, customer: Customer) -> datetime | None:
+        return customer.recycle_due_at if customer.owner_id is not None else None
+
+    def get_recycle_rule(self, customer: Customer) -> int | None:
+        return customer.recycle_rule_id if customer.recycle_due_at and customer.owner_id is not None else None
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=["no_followup", "no_deal"], allow_null=True, read_only=True)
+    )
+    def get_recycle_trigger(self, customer: Customer) -> str | None:
+        # From the row's own columns (no query): the same formula as the stored deadline.
+        return services.recycle_trigger(customer)
 
     def get_team_name(self, customer: Customer) -> str | None:
         team = customer.team
@@ -394,17 +429,28 @@ class CustomerFollowUpsApi(APIView):
 
     Both answer 404 for a customer the caller may not see. Who may log is the service's rule
     (``services.log_followup``: the owner, the owner's manager, an admin); a visible customer
-    the caller may not work on answers 403 ``permission_denied``. A future ``at`` is refused by
-    the service (400 with ``fields.at``).
+    the caller may not work on answers 403 ``permission_denied``. A blank (or whitespace-only)
+    note answers 400 with ``fields.note``; an ``at`` in the future or before 2000-01-01 is
+    refused by the service (400 with ``fields.at``), a year-1 date included. ``at`` is answered
+    in RFC 3339 (``2024-03-01T09:30:00+08:00``).
     """
 
     pagination_class = PageNumberPagination
 
     class InputSerializer(serializers.Serializer[Any]):
         kind = serializers.ChoiceField(choices=FollowUpKind.choices)
-        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
-        at = serializers.DateTimeField(
-            required=False, allow_null=True, default=None, help_text=_("When it happened; default: now.")
+        note = serializers.CharField(
+            max_length=10_000,
+            help_text=_("What happened; required, not blank."),
+            error_messages={"required": BLANK_NOTE_MESSAGE, "blank": BLANK_NOTE_MESSAGE},
+        )
+        at = SafeDateTimeField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text=_(
+                "When it happened, RFC 3339; default: now. Not in the future, not before 2000-01-01."
+            ),
         )
 
         class Meta:
@@ -442,7 +488,8 @@ class CustomerFollowUpsApi(APIView):
         operation_id="customers_follow_ups_create",
         summary=_("Log a follow-up"),
         description=_(
-            "For the owner, the owner's manager and admins. `at` defaults to now and cannot be in the future."
+            "For the owner, the owner's manager and admins. The note may not be blank. `at` defaults "
+            "to now and may be neither in the future nor before 2000-01-01."
         ),
         request=InputSerializer,
         responses={201: OutputSerializer, **error_responses(400, 401, 403, 404)},
