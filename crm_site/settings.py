@@ -284,7 +284,8 @@ REST_FRAMEWORK = {
         "anon": env.str("CRM_API_ANON_RATE", default="60/min"),
         "user": env.str("CRM_API_USER_RATE", default="1200/min"),
     },
-    "NUM_PROXIES": NUM_PROXIES or None,
+    # 0: the connection's address, never a client-sent X-Forwarded-For (DRF's None would trust it).
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM API",
