@@ -181,7 +181,31 @@ def worked_customers(*, period: Period, scope: Scope) -> int:
 
 def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
     """:func:`worked_customers` for each person of the scope who followed someone up (the
-    leaderboard's conversion denominator); one grouped query."""
+    leaderboard's conversion denominator); one grouped query. For a period that includes today,
+    from each day's (person, customer) pairs: the closed days' from the cache, today's live."""
+    if period.contains_today():
+
+        def pairs_by_day(span: Period) -> dict[dt.date, tuple[tuple[int, int], ...]]:
+            params: dict[str, Any] = {}
+            day = rollups.local_day_sql("f.at", params, span.start)
+            found: dict[dt.date, list[tuple[int, int]]] = {}
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT DISTINCT {day}, f.by_id, f.customer_id {_worked_from(period=span, scope=scope, params=params)}",
+                    params,
+                )
+                for value, rep, customer in cursor.fetchall():
+                    found.setdefault(rollups.as_day(value), []).append((int(rep), int(customer)))
+            return {key: tuple(pairs) for key, pairs in found.items()}
+
+        days = figures_cache.inputs_by_day(
+            name="worked_customers_per_rep", period=period, scope=scope, fetch=pairs_by_day
+        )
+        worked: dict[int, set[int]] = {}
+        for pairs in days:
+            for rep, customer in pairs:
+                worked.setdefault(rep, set()).add(customer)
+        return {rep: len(customers) for rep, customers in worked.items()}
     params: dict[str, Any] = {}
     with connection.cursor() as cursor:
         cursor.execute(_worked_sql(period=period, scope=scope, params=params, key="f.by_id"), params)
@@ -614,7 +638,30 @@ def sales_cycle(*, period: Period, scope: Scope) -> KpiValue:
 
 
 def sales_cycle_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
-    """:func:`sales_cycle` for each deal owner of the scope (the leaderboard); one query."""
+    """:func:`sales_cycle` for each deal owner of the scope (the leaderboard); one query. For a
+    period that includes today, from each day's (owner, cycle) pairs, as :func:`sales_cycle`."""
+    if period.contains_today():
+
+        def cycles_by_day(span: Period) -> dict[dt.date, tuple[tuple[int, float | None], ...]]:
+            params: dict[str, Any] = {}
+            sql = _sales_cycle_sql(period=span, scope=scope, params=params, by_day=True)
+            found: dict[dt.date, list[tuple[int, float | None]]] = {}
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT t.day, t.k, t.v FROM ({sql}) t", params)
+                for day, rep, value in cursor.fetchall():
+                    found.setdefault(rollups.as_day(day), []).append(
+                        (int(rep), None if value is None else float(value))
+                    )
+            return {key: tuple(pairs) for key, pairs in found.items()}
+
+        days = figures_cache.inputs_by_day(
+            name="sales_cycle_per_rep", period=period, scope=scope, fetch=cycles_by_day
+        )
+        per_rep: dict[int, list[float | None]] = {}
+        for pairs in days:
+            for rep, value in pairs:
+                per_rep.setdefault(rep, []).append(value)
+        return {rep: _sales_cycle_value(stats.summarise_values(values)) for rep, values in per_rep.items()}
     params: dict[str, Any] = {}
     groups = stats.summarise_by(_sales_cycle_sql(period=period, scope=scope, params=params), params)
     return {int(rep): _sales_cycle_value(summary) for rep, summary in groups.items()}

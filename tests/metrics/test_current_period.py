@@ -77,6 +77,12 @@ def test_current_period_figures_equal_the_one_query_figures(monkeypatch, rep, sc
         by_day = function(period=period, scope=scope)
         assert by_day.value is not None
         assert by_day == _in_one_query(monkeypatch, function, period=period, scope=scope), function.__name__
+    for per_rep in (sales_kpis.worked_customers_per_rep, sales_kpis.sales_cycle_per_rep):
+        per_rep_figures = per_rep(period=period, scope=scope)
+        assert per_rep_figures
+        assert per_rep_figures == _in_one_query(monkeypatch, per_rep, period=period, scope=scope), (
+            per_rep.__name__
+        )
     worked = sales_kpis.worked_customers(period=period, scope=scope)
     assert worked == _in_one_query(monkeypatch, sales_kpis.worked_customers, period=period, scope=scope)
     assert worked == sum(offset % 3 + 1 for offset in range(7))
