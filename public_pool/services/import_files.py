@@ -32,6 +32,7 @@ from customers import normalization
 from customers.models import CompanySize, Industry, Source
 from public_pool.exceptions import ImportFileInvalid, ImportMappingInvalid
 
+MAX_COLUMNS = 200  # a wider .xlsx is refused before its rows are read (one 16,000-cell row is slow)
 CUSTOMER_FIELDS = ("name", "phone", "email", "industry", "size", "region", "source", "note")
 CONTACT_FIELDS = ("contact_name", "contact_title", "contact_phone", "contact_email")
 FIELDS = CUSTOMER_FIELDS + CONTACT_FIELDS
@@ -276,10 +277,29 @@ def _xlsx_rows(stream: IO[bytes]) -> Generator[list[str], None, None]:
     except Exception as error:  # zipfile.BadZipFile, KeyError, InvalidFileException...
         raise ImportFileInvalid(gettext_lazy("The file could not be read as an .xlsx workbook.")) from error
     try:
-        for values in workbook.worksheets[0].iter_rows(values_only=True):
-            yield [_cell(value) for value in values]
+        sheet = workbook.worksheets[0]
+        # Excel's <dimension> says the width up front; a file without one is checked row by row.
+        if (sheet.max_column or 0) > MAX_COLUMNS:
+            raise _too_wide()
+        width: int | None = None
+        for values in sheet.iter_rows(values_only=True):
+            if len(values) > MAX_COLUMNS:
+                raise _too_wide()
+            row = [_cell(value) for value in values[:width]]
+            if width is None:  # the header: the columns end at its last named cell
+                while row and not row[-1]:
+                    row.pop()
+                width = max(len(row), 1)
+            yield row
     finally:
         workbook.close()
+
+
+def _too_wide() -> ImportFileInvalid:
+    return ImportFileInvalid(
+        _("The sheet is wider than %(count)d columns: keep only the columns to import and try again.")
+        % {"count": MAX_COLUMNS}
+    )
 
 
 def extension(file_name: str) -> str:

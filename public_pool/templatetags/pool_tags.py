@@ -6,7 +6,8 @@ queries whatever the data:
 
 - ``{% days_left_badge customer %}``: none (reads ``recycle_due_at`` on the row);
 - ``{% pool_panel customer %}`` (customer detail): the active reasons, the owner's extension
-  request, the customer's latest pool events — three queries;
+  request, the customer's latest pool events, and the deadline card — five queries;
+- ``{% deadline_card customer %}``: the rule and whether a deal was won since the claim — two;
 - ``{% duplicate_notice duplicates %}`` (create page): one query for the user's pools.
 """
 
@@ -18,8 +19,8 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from public_pool import selectors, services
-from public_pool.models import ExtensionRequest
-from public_pool.views import customer_history
+from public_pool.models import recycle_trigger_words, recycled_reason_words
+from public_pool.views import customer_history, extension_form
 
 register = template.Library()
 
@@ -50,18 +51,35 @@ def days_left_badge(customer: Any) -> dict[str, Any]:
     return {"show": True, "days": days, "due": due, "tone": tone}
 
 
+@register.inclusion_tag("public_pool/_deadline_card.html")
+def deadline_card(customer: Any, oob: bool = False, after_followup: bool = False) -> dict[str, Any]:
+    """The deadline card of an owned customer: date, rule in words, what resets it (two queries)."""
+    info = selectors.explain_deadline(customer)
+    words = ""
+    if info is not None:
+        words = recycle_trigger_words(trigger=info.trigger, since=info.trigger_since, days=info.trigger_days)
+    return {
+        "customer": customer,
+        "info": info,
+        "trigger_words": words,
+        "oob": oob,
+        "after_followup": after_followup,
+    }
+
+
 @register.inclusion_tag("public_pool/_pool_panel.html", takes_context=True)
 def pool_panel(context: template.Context, customer: Any) -> dict[str, Any]:
     """The customer detail's pool card: deadline, release dialog, extension, pool history."""
     user = context["user"]
     is_owner = customer.owner_id is not None and customer.owner_id == user.pk
-    extension = None
-    if is_owner:
-        extension = (
-            ExtensionRequest.objects.filter(customer_id=customer.pk, owner_id=user.pk)
-            .order_by("-requested_at", "-id")
-            .first()
-        )
+    may_transfer = (
+        customer.owner_id is not None
+        and (user.is_admin or user.is_manager)
+        and selectors.manages(user, customer.owner)
+    )
+    # The request of the current ownership: its owner sees it (or "Request more time"), and so
+    # does whoever decides it (with Approve / Refuse), the same people who may transfer.
+    extension = selectors.current_extension_request(customer) if is_owner or may_transfer else None
     events = customer_history(customer.pk, limit=PANEL_EVENTS)
     return {
         "request": context.get("request"),
@@ -70,11 +88,13 @@ def pool_panel(context: template.Context, customer: Any) -> dict[str, Any]:
         "customer": customer,
         "may_release": customer.owner_id is not None,
         # Managers and admins hand a customer to another rep from its page.
-        "may_transfer": customer.owner_id is not None
-        and (user.is_admin or user.is_manager)
-        and selectors.manages(user, customer.owner),
+        "may_transfer": may_transfer,
         "is_owner": is_owner,
         "extension": extension,
+        "may_decide": may_transfer and not is_owner,
+        "extension_form": extension_form(customer)
+        if is_owner and extension is None and customer.recycle_due_at
+        else None,
         "reasons": list(selectors.active_release_reasons()) if customer.owner_id is not None else [],
         "events": events,
         # Labels are read only when a release is in the history.
@@ -126,3 +146,9 @@ def time_in_pool(since: datetime | None) -> str:
 @register.filter
 def get_item(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def recycled_reason(notice: Any) -> str:
+    """A ``recycled`` notice's trigger in words: "no follow-up since 3 Oct for 30 days"."""
+    return recycled_reason_words(notice.params)
