@@ -13,6 +13,7 @@ LABELS = {
     "max_held_per_rep": gettext_lazy("Most customers a rep may hold"),
     "max_claims_per_day": gettext_lazy("Most claims per rep per day"),
     "cooldown_days": gettext_lazy("Cooldown (days)"),
+    "max_extension_days": gettext_lazy("Most days per extension request"),
     "hide_contacts": gettext_lazy("Mask contact details"),
     "recycle_target": gettext_lazy("Recycled customers go to"),
     "is_default": gettext_lazy("Default pool"),

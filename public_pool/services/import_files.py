@@ -32,6 +32,7 @@ from customers import normalization
 from customers.models import CompanySize, Industry, Source
 from public_pool.exceptions import ImportFileInvalid, ImportMappingInvalid
 
+MAX_COLUMNS = 200  # a wider .xlsx is refused before its rows are read (one 16,000-cell row is slow)
 CUSTOMER_FIELDS = ("name", "phone", "email", "industry", "size", "region", "source", "note")
 CONTACT_FIELDS = ("contact_name", "contact_title", "contact_phone", "contact_email")
 FIELDS = CUSTOMER_FIELDS + CONTACT_FIELDS

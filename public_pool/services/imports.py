@@ -84,6 +84,7 @@ CHUNK_SIZE = settings.PUBLIC_POOL_IMPORT_CHUNK_SIZE
 PREVIEW_ROWS = 100
 MAPPING_PREVIEW_ROWS = 5
 MAX_FILE_BYTES = 256 * 1024 * 1024  # ~2,000,000 rows; read in the background, streamed
+MAX_COLUMNS = import_files.MAX_COLUMNS
 # A running import that has not committed a chunk for this long is taken for dead ("Resume").
 STALLED_AFTER = timedelta(minutes=2)
 # pg advisory lock key serialising the chunks of concurrent imports (any bigint unique to this).

@@ -109,6 +109,7 @@ def pool_snapshot(pool: Pool) -> dict[str, object]:
         "max_held_per_rep": pool.max_held_per_rep,
         "max_claims_per_day": pool.max_claims_per_day,
         "cooldown_days": pool.cooldown_days,
+        "max_extension_days": pool.max_extension_days,
         "hide_contacts": pool.hide_contacts,
         "recycle_target": pool.recycle_target.name if pool.recycle_target else None,
         "is_default": pool.is_default,

@@ -33,7 +33,7 @@ def test_changing_a_pool_limit_on_the_page_writes_one_entry_with_before_and_afte
 ):
     client.force_login(admin_user)
     data = {"name": "East leads", "teams": [team.pk], "cooldown_days": 7, "max_held_per_rep": 30,
-            "max_claims_per_day": 5, "hide_contacts": "on"}  # fmt: skip
+            "max_claims_per_day": 5, "hide_contacts": "on", "max_extension_days": pool.max_extension_days}  # fmt: skip
 
     response = client.post(reverse("pool_manage:pool_edit", args=[pool.pk]), data)
 
@@ -63,6 +63,7 @@ def test_changing_a_pool_limit_in_the_django_admin_writes_one_entry(client, admi
     data = {
         "name": "East leads", "description": "", "teams": [team.pk], "max_held_per_rep": 20,
         "max_claims_per_day": 5, "cooldown_days": 3, "hide_contacts": "on",
+        "max_extension_days": pool.max_extension_days,
         "recycle_rules-TOTAL_FORMS": 0, "recycle_rules-INITIAL_FORMS": 0,
         "recycle_rules-MIN_NUM_FORMS": 0, "recycle_rules-MAX_NUM_FORMS": 1000,
     }  # fmt: skip
