@@ -77,7 +77,8 @@ def test_recycle_task_runs_in_a_real_worker(worker, team, pool):
     RecycleRuleFactory(pool=pool, no_followup_days=10)  # rows only: no task enqueued on commit
     stale = [owned(rep, pool, claimed_days_ago=20) for _ in range(3)]
     fresh = owned(rep, pool, claimed_days_ago=2)
-    client = Celery("pool-test", broker=REDIS_URL, backend=REDIS_URL)
+    # Not the current app: shared tasks would then publish to this client's broker in later tests.
+    client = Celery("pool-test", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
 
     try:
         result = client.send_task("public_pool.tasks.recycle_pool_task", kwargs={}, queue=queue)

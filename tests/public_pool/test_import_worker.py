@@ -68,7 +68,8 @@ def workers(transactional_db, media, tmp_path):
         processes.append(process)
         return process
 
-    client = Celery("import-test", broker=REDIS_URL, backend=REDIS_URL)
+    # Not the current app: shared tasks would then publish to this client's broker in later tests.
+    client = Celery("import-test", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
 
     def send(batch_id: int) -> None:
         client.send_task(
