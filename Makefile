@@ -12,8 +12,8 @@ test:  ## install what tests need and run lint plus the whole suite (PostgreSQL,
 fmt:  ## format and fix lint
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
-lint:  ## ruff, format check, migrations check
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/python manage.py makemigrations --check --dry-run
+lint:  ## ruff, format check, migrations check, mypy
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/python manage.py makemigrations --check --dry-run && .venv/bin/mypy .
 
 migrate:  ## apply migrations
 	.venv/bin/python manage.py migrate

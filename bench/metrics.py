@@ -31,6 +31,7 @@ import datetime as dt
 import os
 import statistics
 import time
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
@@ -61,7 +62,7 @@ def raw_aggregation(since: dt.date, until: dt.date) -> float:
     """Seconds of the roll-up's grouped ``SELECT`` for the days, without writing: every group and
     every sum is computed (``COUNT(g.*)`` reads whole rows, so PostgreSQL cannot skip unused
     columns); only the count travels."""
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     ranges = rollups._Ranges([(start_of_day(since), start_of_day(until + dt.timedelta(days=1)))])
     select = rollups._live_select(ranges, params, since)
     sums = ", ".join(f"SUM({name}) AS {name}" for name in ADDITIVE_MEASURES)

@@ -44,6 +44,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import psycopg2
@@ -82,7 +83,7 @@ def loadavg() -> str:
 @dataclass
 class Client:
     rep_id: int
-    team_id: int
+    team_id: int | None
     token: str
     pool_ids: list[int]
     leads: list[tuple[int, int]]  # (customer id, pool id)
@@ -164,8 +165,10 @@ def _http_worker(args: tuple) -> tuple[list[float], dict[int, int], list[int], f
             "Content-Length": "0",
             "Accept": "application/json",
         }
-        mine_l, mine_s, mine_c = [], {}, []
-        targets = iter(client["leads"]) if mode == "claim" else None
+        mine_l: list[float] = []
+        mine_s: dict[int, int] = {}
+        mine_c: list[int] = []
+        targets = iter(client["leads"] if mode == "claim" else [])
         pool_cycle = client["pool_ids"]
         n = 0
         while time.monotonic() < deadline:
@@ -439,7 +442,7 @@ def recycle_as_of(conn, target: int):
     return row[0] if row else None
 
 
-def recycle_bench(target: int) -> dict[str, object]:
+def recycle_bench(target: int) -> dict[str, Any]:
     source = urlparse(database_url())
     copy_name = source.path.lstrip("/") + "_recycle"
     admin_url = source._replace(path="/postgres").geturl()

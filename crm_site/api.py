@@ -109,7 +109,8 @@ class ErrorSerializer(serializers.Serializer):
         help_text=_("Machine-readable, e.g. `invalid`, `not_found`, `already_claimed`.")
     )
     detail = serializers.CharField(help_text=_("Human-readable, in the request's language."))
-    fields = serializers.DictField(
+    # Shadows Serializer.fields for the type checker only: DRF moves declared fields aside.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text=_("Validation errors only: messages per input field."),

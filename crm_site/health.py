@@ -47,7 +47,7 @@ def database_is_up(alias: str = "default") -> bool:
     return True
 
 
-def broker_is_up(timeout: float = 5.0) -> bool:
+def broker_is_up(timeout: int = 5) -> bool:
     """True when a connection to the Celery broker can be opened within ``timeout`` seconds."""
     try:
         with celery_app.connection_for_write() as connection:

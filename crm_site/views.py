@@ -12,13 +12,14 @@ from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from crm_site.http import AuthenticatedRequest
 from customers import selectors
-from customers.models import Deal, DealStage, FollowUp, Role, User
+from customers.models import Deal, DealStage, FollowUp, Role
 from public_pool import selectors as pool_selectors
 
 STALE_AFTER_DAYS = 30  # "needs attention": owned, and no follow-up for this long (or ever)
@@ -38,8 +39,8 @@ def _start_of_month(now: datetime) -> datetime:
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def home(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     now = timezone.now()
     visible = selectors.customers_visible_to(user)
 

@@ -19,8 +19,9 @@ Decisions:
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -36,6 +37,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from crm_site.exceptions import DomainError
+from crm_site.http import signed_in_user
 from customers import normalization, services
 from customers.models import (
     Campaign,
@@ -55,6 +57,14 @@ from customers.models import (
 if TYPE_CHECKING:
     from django.db.models import Model
     from django.forms import ModelForm
+    from django_stubs_ext import WithAnnotations
+
+    class _MemberCount(TypedDict):
+        member_count: int
+
+    class _TotalSpend(TypedDict):
+        total_spend: Decimal | None
+
 
 HISTORY_ROWS = 10  # rows of each history inline on the customer page
 
@@ -97,7 +107,7 @@ def _lookup_q(term: str, *, name_field: str) -> Q:
     return match
 
 
-class IndexedSearchMixin:
+class IndexedSearchMixin(admin.ModelAdmin):
     """Search the way the indexes allow, instead of Django's ``icontains`` on every field."""
 
     search_fields = ("name",)  # shown as the search box; the lookup is ``_lookup_q``
@@ -113,7 +123,7 @@ class IndexedSearchMixin:
         return queryset, False
 
 
-class ServiceAdminMixin:
+class ServiceAdminMixin(admin.ModelAdmin):
     """Show a domain error raised by a service as a message instead of a server error.
 
     The admin saves inside one transaction, so nothing of the refused change is kept.
@@ -127,13 +137,13 @@ class ServiceAdminMixin:
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+            return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:
             detail = str(error.message)
             fields = getattr(error, "fields", None)
             if fields:
                 detail = f"{detail} " + "; ".join(f"{name}: {text}" for name, text in fields.items())
-            self.message_user(request, detail, level=messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(request, detail, level=messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
 
@@ -151,7 +161,7 @@ def _adopt(target: Model, source: Model) -> None:
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         (_("Sales organisation"), {"fields": ("role", "team", "phone", "is_away")}),
     )
     add_fieldsets = (
@@ -202,8 +212,8 @@ class TeamAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(member_count=Count("members"))
 
     @admin.display(description=_("members"), ordering="member_count")
-    def member_count(self, team: Team) -> int:
-        return team.member_count  # type: ignore[attr-defined]
+    def member_count(self, team: WithAnnotations[Team, _MemberCount]) -> int:
+        return team.member_count
 
 
 @admin.register(Tag)
@@ -367,7 +377,7 @@ class CustomerAdmin(ServiceAdminMixin, IndexedSearchMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Customer | None = None) -> tuple[str, ...]:
         if obj is None:
-            return self.readonly_fields
+            return tuple(self.readonly_fields)
         return (*self.readonly_fields, *OWNERSHIP_FIELDS)
 
     def get_form(self, request: HttpRequest, obj: Customer | None = None, change: bool = False, **kwargs):
@@ -398,10 +408,10 @@ class CustomerAdmin(ServiceAdminMixin, IndexedSearchMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Customer, form: ModelForm, change: bool) -> None:
         data = _customer_data(form.cleaned_data)
         if change:
-            services.update_customer(actor=request.user, customer=obj, data=data)
+            services.update_customer(actor=signed_in_user(request), customer=obj, data=data)
         else:
             created = services.create_customer(
-                actor=request.user, data=data, owner=form.cleaned_data["owner"]
+                actor=signed_in_user(request), data=data, owner=form.cleaned_data["owner"]
             )
             _adopt(obj, created)
 
@@ -417,13 +427,13 @@ class CustomerAdmin(ServiceAdminMixin, IndexedSearchMixin, admin.ModelAdmin):
 class CustomerChildAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """Rows that hang off a customer: big tables, so raw-id pickers and no full counts."""
 
-    raw_id_fields = ("customer",)
+    raw_id_fields: ClassVar[tuple[str, ...]] = ("customer",)
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
         # Moving a row to another customer would rewrite two customers' histories.
-        return self.readonly_fields if obj is None else (*self.readonly_fields, "customer")
+        return tuple(self.readonly_fields) if obj is None else (*self.readonly_fields, "customer")
 
 
 @admin.register(Contact)
@@ -443,7 +453,7 @@ class ContactAdmin(IndexedSearchMixin, CustomerChildAdmin):
             return
         values = form.cleaned_data
         created = services.add_contact(
-            actor=request.user,
+            actor=signed_in_user(request),
             customer=values["customer"],
             name=values["name"],
             title=values.get("title", ""),
@@ -468,7 +478,7 @@ class FollowUpAdmin(CustomerChildAdmin):
         # A logged follow-up's kind and time feed the recycle deadline and the KPIs: only the
         # note may be corrected afterwards.
         if obj is None:
-            return self.readonly_fields
+            return tuple(self.readonly_fields)
         return (*self.readonly_fields, "customer", "kind", "at")
 
     @admin.display(description=_("note"))
@@ -481,7 +491,7 @@ class FollowUpAdmin(CustomerChildAdmin):
             return
         values = form.cleaned_data
         created = services.log_followup(
-            actor=request.user,
+            actor=signed_in_user(request),
             customer=values["customer"],
             kind=values["kind"],
             note=values.get("note", ""),
@@ -515,7 +525,7 @@ class DealAdmin(CustomerChildAdmin):
         values = form.cleaned_data
         if not change:
             created = services.create_deal(
-                actor=request.user,
+                actor=signed_in_user(request),
                 customer=values["customer"],
                 title=values["title"],
                 amount=values["amount"],
@@ -531,13 +541,13 @@ class DealAdmin(CustomerChildAdmin):
         )
         if "stage" in form.changed_data:
             stored = Deal.objects.select_related("customer").get(pk=obj.pk)
-            _adopt(obj, services.move_deal(actor=request.user, deal=stored, stage=values["stage"]))
+            _adopt(obj, services.move_deal(actor=signed_in_user(request), deal=stored, stage=values["stage"]))
 
     def _move_selected(self, request: HttpRequest, queryset: QuerySet[Deal], stage: str) -> None:
         moved = 0
         for deal in queryset.select_related("customer"):
             if deal.stage != stage:
-                services.move_deal(actor=request.user, deal=deal, stage=stage)
+                services.move_deal(actor=signed_in_user(request), deal=deal, stage=stage)
                 moved += 1
         self.message_user(
             request,
@@ -576,7 +586,7 @@ class FeedbackAdmin(CustomerChildAdmin):
     def save_model(self, request: HttpRequest, obj: Feedback, form: ModelForm, change: bool) -> None:
         values = form.cleaned_data
         created = services.record_feedback(
-            actor=request.user,
+            actor=signed_in_user(request),
             customer=values["customer"],
             nps=values.get("nps"),
             csat=values.get("csat"),
@@ -621,8 +631,8 @@ class CampaignAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(total_spend=Sum("spends__amount"))
 
     @admin.display(description=_("spent"), ordering="total_spend")
-    def total_spend(self, campaign: Campaign) -> object:
-        return campaign.total_spend or 0  # type: ignore[attr-defined]
+    def total_spend(self, campaign: WithAnnotations[Campaign, _TotalSpend]) -> object:
+        return campaign.total_spend or 0
 
 
 @admin.register(CampaignSpend)

@@ -116,9 +116,10 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
         read_only_fields = fields
 
     def get_owner_name(self, customer: Customer) -> str | None:
-        if customer.owner_id is None:
+        owner = customer.owner
+        if owner is None:
             return None
-        return customer.owner.get_full_name() or customer.owner.username
+        return owner.get_full_name() or owner.username
 
     def get_recycle_due_at(self, customer: Customer) -> datetime | None:
         return customer.recycle_due_at if customer.owner_id is not None else None
@@ -134,7 +135,8 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
         return services.recycle_trigger(customer)
 
     def get_team_name(self, customer: Customer) -> str | None:
-        return customer.team.name if customer.team_id is not None else None
+        team = customer.team
+        return team.name if team is not None else None
 
     def get_tags(self, customer: Customer) -> list[str]:
         # ``.all()`` is served by the prefetch cache; sorting here keeps it that way.
@@ -163,7 +165,8 @@ class CustomerFieldsSerializer(serializers.Serializer[Any]):
     website = serializers.URLField(max_length=200, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True, validators=[_phone_shape])
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-    source = serializers.ChoiceField(choices=Source.choices, required=False)
+    # DRF moves declared fields aside, so this does not replace Field.source.
+    source = serializers.ChoiceField(choices=Source.choices, required=False)  # type: ignore[assignment]
     campaign = serializers.PrimaryKeyRelatedField(
         queryset=Campaign.objects.all(), required=False, allow_null=True
     )
@@ -260,7 +263,9 @@ class CustomerListCreateApi(APIView):
             allow_blank=True,
             help_text=_("Customers with a deal at this stage."),
         )
-        source = serializers.ChoiceField(choices=Source.choices, required=False, allow_blank=True)
+        source = serializers.ChoiceField(  # type: ignore[assignment]  # a field, not Field.source
+            choices=Source.choices, required=False, allow_blank=True
+        )
         industry = serializers.ChoiceField(choices=Industry.choices, required=False, allow_blank=True)
         search = serializers.CharField(
             required=False,
@@ -552,7 +557,8 @@ class MeApi(APIView):
             return Role.ADMIN.value if user.is_admin else user.role
 
         def get_team_name(self, user: User) -> str | None:
-            return user.team.name if user.team_id is not None else None
+            team = user.team
+            return team.name if team is not None else None
 
     @extend_schema(
         operation_id="me_retrieve",

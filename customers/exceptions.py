@@ -41,15 +41,16 @@ class DuplicateCustomer(DomainError):
         self.fields: dict[str, str] = {}
         for customer in matches:
             matched = list(getattr(customer, "duplicate_fields", []))
-            if customer.pool_id is not None:
+            pool = customer.pool
+            if pool is not None:
                 entry: dict[str, object] = {
                     "where": "pool",
-                    "pool": customer.pool.name,
+                    "pool": pool.name,
                     "pool_id": customer.pool_id,
                     "customer_id": customer.pk,
                     "fields": matched,
                 }
-                message = str(_("Already in the public pool “%(pool)s”.") % {"pool": customer.pool.name})
+                message = str(_("Already in the public pool “%(pool)s”.") % {"pool": pool.name})
             else:
                 owner = customer.owner
                 owner_name = (owner.get_full_name() or owner.username) if owner else ""

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -45,7 +45,7 @@ SORT_LABELS = {
 _TAG_SEPARATORS = re.compile("[,;\uff0c\u3001\uff1b]")
 
 
-class BootstrapFormMixin:
+class BootstrapFormMixin(forms.BaseForm):
     """Gives widgets Bootstrap classes and marks fields with errors ``is-invalid``.
 
     Error marking happens in ``add_error`` so that errors added after validation (the
@@ -58,8 +58,8 @@ class BootstrapFormMixin:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
-        for field in self.fields.values():  # type: ignore[attr-defined]
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"
@@ -71,14 +71,18 @@ class BootstrapFormMixin:
                 css = "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
 
+    def _choice_field(self, name: str) -> forms.ChoiceField:
+        """A choice field of this form, to fill its choices at run time."""
+        return cast(forms.ChoiceField, self.fields[name])
+
     def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)  # type: ignore[misc]
-        for name in self.errors:  # type: ignore[attr-defined]
-            if name in self.fields:  # type: ignore[attr-defined]
-                widget = self.fields[name].widget  # type: ignore[attr-defined]
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
                 if "is-invalid" not in widget.attrs.get("class", ""):
                     widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-                widget.attrs["aria-describedby"] = f"{self[name].auto_id}_errors"  # type: ignore[index]
+                widget.attrs["aria-describedby"] = f"{self[name].auto_id}_errors"
 
 
 def add_service_errors(form: forms.Form, fields: Mapping[str, str]) -> None:
@@ -87,11 +91,11 @@ def add_service_errors(form: forms.Form, fields: Mapping[str, str]) -> None:
         form.add_error(name if name in form.fields else None, message)
 
 
-def _blank_choice(label: str | Any) -> list[tuple[str, Any]]:
+def _blank_choice(label: str | Any) -> list[tuple[Any, Any]]:
     return [("", label)]
 
 
-def _user_choices(users: Iterable[User]) -> list[tuple[int, str]]:
+def _user_choices(users: Iterable[User]) -> list[tuple[Any, Any]]:
     return [(user.pk, str(user)) for user in users]
 
 
@@ -135,7 +139,7 @@ class CustomerFilterForm(BootstrapFormMixin, forms.Form):
         label=_("Per page"),
         required=False,
         coerce=int,
-        empty_value=DEFAULT_PAGE_SIZE,
+        empty_value=DEFAULT_PAGE_SIZE,  # type: ignore[arg-type]  # any value; the stubs say str
         choices=[(size, size) for size in PAGE_SIZES],
     )
 
@@ -143,9 +147,13 @@ class CustomerFilterForm(BootstrapFormMixin, forms.Form):
         self, data: Mapping[str, Any], *, reps: Sequence[User], teams: Sequence[Team], **kwargs: Any
     ) -> None:
         super().__init__(data, **kwargs)
-        self.fields["owner"].choices = _blank_choice(_("Anyone")) + _user_choices(reps)
-        self.fields["team"].choices = _blank_choice(_("Any team")) + [(team.pk, team.name) for team in teams]
-        self.fields["sort"].choices = [(key, SORT_LABELS.get(key, key)) for key in selectors.CUSTOMER_SORTS]
+        self._choice_field("owner").choices = _blank_choice(_("Anyone")) + _user_choices(reps)
+        self._choice_field("team").choices = _blank_choice(_("Any team")) + [
+            (team.pk, team.name) for team in teams
+        ]
+        self._choice_field("sort").choices = [
+            (key, SORT_LABELS.get(key, key)) for key in selectors.CUSTOMER_SORTS
+        ]
         # Hide pickers with nothing to pick: a rep only ever sees their own customers.
         self.show_owner = len(reps) > 1
         self.show_team = bool(teams)
@@ -207,7 +215,7 @@ class PipelineFilterForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, data: Mapping[str, Any], *, reps: Sequence[User], **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
-        self.fields["owner"].choices = _blank_choice(_("Everyone I can see")) + _user_choices(reps)
+        self._choice_field("owner").choices = _blank_choice(_("Everyone I can see")) + _user_choices(reps)
 
     def owner_id(self) -> int | None:
         return self.cleaned_data.get("owner") if self.is_valid() else None
@@ -263,7 +271,7 @@ class CustomerForm(BootstrapFormMixin, forms.Form):
         super().__init__(data, **kwargs)
         self._owners = {user.pk: user for user in owners}
         if owners:
-            self.fields["owner"].choices = _user_choices(owners)
+            self._choice_field("owner").choices = _user_choices(owners)
         else:
             del self.fields["owner"]
         if not may_protect:

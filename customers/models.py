@@ -83,7 +83,7 @@ class User(AbstractUser):
         _("away"), default=False, help_text=_("Away reps get no automatically distributed leads.")
     )
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # django-stubs leaves it out
         verbose_name = _("user")
         verbose_name_plural = _("users")
 

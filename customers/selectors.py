@@ -186,7 +186,7 @@ def find_duplicate_customers(*, name: str = "", phone: str = "", email: str = ""
         match |= Q(email_lower=wanted["email"])  # index cust_email_lower
     if not match:
         return []
-    found = list(
+    found: list[Customer] = list(
         Customer.objects.alias(email_lower=Lower("email"))
         .filter(match)
         .select_related("owner", "pool")

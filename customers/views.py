@@ -27,13 +27,14 @@ from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm_site.http import AuthenticatedRequest
 from customers import exceptions, forms, selectors, services
 from customers.models import Customer, Deal, DealStage, Feedback, FollowUp, Role, User
 
@@ -51,8 +52,8 @@ def _leads_people(user: User) -> bool:
 
 @login_required
 @require_GET
-def customer_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def customer_list(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     form = forms.CustomerFilterForm.for_user(user, request.GET)
     customers = selectors.search_customers(user=user, filters=form.filters())
     # Paginator's count is one COUNT over the same (indexed) filter; the page is a LIMIT/OFFSET
@@ -137,8 +138,8 @@ def _detail_context(customer: Customer, **extra: Any) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = selectors.get_visible_customer(user=request.user, customer_id=pk)  # type: ignore[arg-type]
+def customer_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    customer = selectors.get_visible_customer(user=request.user, customer_id=pk)
     return render(request, "customers/detail.html", _detail_context(customer))
 
 
@@ -156,7 +157,7 @@ def _run_service(form: django_forms.Form, action: Callable[[], object]) -> bool:
 
 
 def _submit_in_place(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     customer: Customer,
     *,
     form: Any,
@@ -172,23 +173,23 @@ def _submit_in_place(
     ``anchor`` where a browser without JavaScript lands after the redirect.
     """
     saved = form.is_valid() and _run_service(form, lambda: save(form))
-    if saved and not request.htmx:  # type: ignore[attr-defined]
+    if saved and not request.htmx:
         messages.success(request, done)
         return redirect(f"{reverse('customers:detail', args=[customer.pk])}#{anchor}")
     if saved:
         # Re-read: the service moved last_followup_at / first_won_at / updated_at in SQL.
-        customer = selectors.get_visible_customer(user=request.user, customer_id=customer.pk)  # type: ignore[arg-type]
+        customer = selectors.get_visible_customer(user=request.user, customer_id=customer.pk)
         form = type(form)() if form_key != "stage_form" else None
     context = _detail_context(customer, **{form_key: form}, just_saved=form_key if saved else "", done=done)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, f"customers/detail.html#{partial}", context)
     return render(request, "customers/detail.html", context)
 
 
 @login_required
 @require_POST
-def log_followup(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def log_followup(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     customer = selectors.get_visible_customer(user=user, customer_id=pk)
     return _submit_in_place(
         request,
@@ -204,8 +205,8 @@ def log_followup(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def add_contact(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def add_contact(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     customer = selectors.get_visible_customer(user=user, customer_id=pk)
     return _submit_in_place(
         request,
@@ -221,8 +222,8 @@ def add_contact(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def add_deal(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def add_deal(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     customer = selectors.get_visible_customer(user=user, customer_id=pk)
     return _submit_in_place(
         request,
@@ -238,8 +239,8 @@ def add_deal(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def move_deal(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def move_deal(request: AuthenticatedRequest, pk: int, deal_pk: int) -> HttpResponse:
+    user = request.user
     customer = selectors.get_visible_customer(user=user, customer_id=pk)
     deal = get_object_or_404(Deal, pk=deal_pk, customer=customer)
     deal.customer = customer  # the service checks who may work on it; spare it a query
@@ -260,8 +261,8 @@ def move_deal(request: HttpRequest, pk: int, deal_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def customer_create(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def customer_create(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     owners = list(selectors.reps_visible_to(user)) if _leads_people(user) else []
     form = forms.CustomerForm(
         request.POST or None,
@@ -294,8 +295,8 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def customer_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     customer = selectors.get_visible_customer(user=user, customer_id=pk)
     form = forms.CustomerForm(
         request.POST or None,
@@ -318,8 +319,8 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def pipeline(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def pipeline(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     reps = list(selectors.reps_visible_to(user)) if _leads_people(user) else []
     form = forms.PipelineFilterForm(request.GET, reps=reps)
     owner_id = form.owner_id() if reps else None

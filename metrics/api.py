@@ -88,7 +88,7 @@ def resolve_scope(*, user: Any, kind: str, key: str | None) -> Scope:
 
 
 class KpiFigureSerializer(serializers.Serializer[Any]):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     unit = serializers.ChoiceField(choices=[unit.value for unit in kpis.Unit])
     higher_is_better = serializers.BooleanField()
     value = serializers.FloatField(allow_null=True, help_text=_("Null: no data (a zero denominator)."))

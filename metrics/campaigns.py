@@ -100,7 +100,7 @@ def _sum(queryset: QuerySet, via: str, field: str) -> Coalesce:
         .annotate(total=Sum(field))
         .values("total")
     )
-    money = DecimalField(max_digits=16, decimal_places=2)
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
     return Coalesce(Subquery(summed, output_field=money), Value(ZERO), output_field=money)
 
 

@@ -125,7 +125,10 @@ class Dashboard:
             table.rows.append(
                 [
                     Cell.label(lead.name),
-                    Cell.label(lead.pool.name, link=reverse("public_pool:detail", args=[lead.pool_id])),
+                    Cell.label(
+                        lead.pool.name if lead.pool else "",
+                        link=reverse("public_pool:detail", args=[lead.pool_id]),
+                    ),
                     Cell.date(timezone.localtime(lead.pooled_at) if lead.pooled_at else None),
                 ]
             )
@@ -317,7 +320,7 @@ class Dashboard:
     def scoped_rep(self) -> User | None:
         if not self.is_rep_scope:
             return None
-        return self.user if self.scope.key == self.user.pk else User.objects.get(pk=self.scope.key)
+        return self.user if self.scope.key == self.user.pk else User.objects.get(pk=self.scope.object_id)
 
     def at_risk_table(self) -> Table:
         table = Table(
@@ -331,7 +334,9 @@ class Dashboard:
             empty_text=gettext_lazy("No customer is due to be recycled."),
         )
         now = timezone.now()
-        for customer in selectors.at_risk_customers(rep=self.scoped_rep, limit=LIST_PAGE_SIZE):
+        rep = self.scoped_rep  # the table is built for a rep's scope only
+        at_risk = selectors.at_risk_customers(rep=rep, limit=LIST_PAGE_SIZE) if rep is not None else []
+        for customer in at_risk:
             table.rows.append(
                 [
                     Cell.label(customer.name, link=reverse("customers:detail", args=[customer.pk])),
@@ -489,7 +494,7 @@ def chart_data(board: Dashboard, tables: dict[str, Table]) -> dict[str, Any]:
     }
 
 
-def _is_number(text: str) -> bool:
+def _is_number(text: str | Decimal) -> bool:
     try:
         float(text)
     except ValueError:

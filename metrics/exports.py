@@ -228,9 +228,9 @@ def kpi_table(
 
 
 def attainment(current: KpiValue, target: Number | None, definition: KpiDef) -> Decimal | None:
-    if target is None or not current.has_data:
+    if target is None or current.value is None:  # no target, or no data
         return None
-    actual, goal = _decimal(current.value), _decimal(target)  # type: ignore[arg-type]
+    actual, goal = _decimal(current.value), _decimal(target)
     if definition.higher_is_better:
         return actual / goal * 100 if goal else None
     return goal / actual * 100 if actual else None

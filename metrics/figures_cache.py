@@ -95,4 +95,4 @@ def cached_for_closed_period(function: F | None = None, *, per_language: bool = 
             cache.set(key, value, timeout=settings.METRICS_CACHE_SECONDS)
         return value
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

@@ -4,7 +4,7 @@ in ``metrics.scorecard`` and ``metrics.surveys``, whose errors the views attach 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -95,7 +95,7 @@ class SendSurveyForm(forms.Form):
 
     def __init__(self, *args: Any, contacts: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = contacts
+        cast(forms.ModelChoiceField, self.fields["contact"]).queryset = contacts
         _bootstrap(self)
 
 
@@ -121,7 +121,7 @@ class PhoneAnswerForm(forms.Form):
 
     def __init__(self, *args: Any, contacts: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = contacts
+        cast(forms.ModelChoiceField, self.fields["contact"]).queryset = contacts
         _bootstrap(self)
 
 
@@ -139,7 +139,7 @@ class SurveyAnswerForm(forms.Form):
     def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         scores = range(11) if kind == SurveyKind.NPS else range(1, 6)
-        self.fields["score"].choices = [(n, str(n)) for n in scores]
+        cast(forms.ChoiceField, self.fields["score"]).choices = [(n, str(n)) for n in scores]
         message = (
             _("Choose a score from 0 to 10.") if kind == SurveyKind.NPS else _("Choose a score from 1 to 5.")
         )

@@ -156,6 +156,13 @@ class Scope:
         if (self.kind is ScopeKind.COMPANY) != (self.key is None):
             raise ValueError(f"scope {self.kind} needs {'no' if self.kind is ScopeKind.COMPANY else 'a'} key")
 
+    @property
+    def object_id(self) -> int:
+        """The team, user or pool id of a team, rep or pool scope."""
+        if self.kind in (ScopeKind.COMPANY, ScopeKind.CHANNEL) or self.key is None:
+            raise ValueError(f"scope {self.kind} names no team, person or pool")
+        return int(self.key)
+
     @classmethod
     def company(cls) -> Scope:
         return cls(ScopeKind.COMPANY)

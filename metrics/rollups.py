@@ -62,8 +62,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.backends.utils import CursorWrapper
 
 from customers.models import Customer, Deal, Feedback, FollowUp, User
@@ -82,8 +83,8 @@ BULK_DAYS = 31
 ROLLUP_LOCK_KEY = 0x6D6574726963
 
 
-def _t(model: type) -> str:
-    return model._meta.db_table  # type: ignore[attr-defined]
+def _t(model: type[models.Model]) -> str:
+    return model._meta.db_table
 
 
 ROLLUP_TABLE = _t(DailyRollup)
@@ -100,7 +101,7 @@ class _Ranges:
 
     bounds: list[tuple[dt.datetime, dt.datetime]]
 
-    def condition(self, column: str, params: dict[str, object]) -> str:
+    def condition(self, column: str, params: dict[str, Any]) -> str:
         parts = []
         for lo, hi in self.bounds:
             index = len(params)
@@ -110,7 +111,7 @@ class _Ranges:
         return "(" + " OR ".join(parts) + ")"
 
 
-def _local_day(column: str, params: dict[str, object], first: dt.date) -> str:
+def _local_day(column: str, params: dict[str, Any], first: dt.date) -> str:
     if connection.vendor == "postgresql":
         params["tz"] = str(company_zone())
         return f"({column} AT TIME ZONE %(tz)s)::date"
@@ -128,11 +129,11 @@ class _Source:
     name: str
     measures: frozenset[str]
 
-    def select(self, ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+    def select(self, ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
         return _SOURCE_SQL[self.name](ranges, params, first)
 
 
-def _followups(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _followups(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("f.at", params, first)
     kinds = {f"followups_{k}": f"COUNT(*) FILTER (WHERE f.kind = '{k}')" for k in _FOLLOWUP_KINDS}
     return f"""
@@ -145,7 +146,7 @@ def _followups(ranges: _Ranges, params: dict[str, object], first: dt.date) -> st
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _deals(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _deals(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("d.closed_at", params, first)
     values = {
         "deals_won": "COUNT(*) FILTER (WHERE d.stage = 'won')",
@@ -162,7 +163,7 @@ def _deals(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _new_customers(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _new_customers(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("n.first_won_at", params, first)
     # The rep is the owner of the customer's first won deal (stable, unlike the current owner).
     return f"""
@@ -180,7 +181,7 @@ def _new_customers(ranges: _Ranges, params: dict[str, object], first: dt.date) -
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _customers_created(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _customers_created(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("c.created_at", params, first)
     return f"""
         SELECT {day} AS day, c.created_by_id AS rep_id, u.team_id AS team_id,
@@ -192,7 +193,7 @@ def _customers_created(ranges: _Ranges, params: dict[str, object], first: dt.dat
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _pool_events(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _pool_events(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("e.at", params, first)
     values = {
         "claims": "COUNT(*) FILTER (WHERE e.kind = 'claim')",
@@ -217,7 +218,7 @@ def _pool_events(ranges: _Ranges, params: dict[str, object], first: dt.date) -> 
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _feedback(ranges: _Ranges, params: dict[str, object], first: dt.date) -> str:
+def _feedback(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
     day = _local_day("fb.at", params, first)
     values = {
         "nps_answers": "COUNT(fb.nps)",
@@ -257,7 +258,7 @@ assert frozenset().union(*(s.measures for s in SOURCES)) == frozenset(ADDITIVE_M
 
 
 def _live_select(
-    ranges: _Ranges, params: dict[str, object], first: dt.date, measures: Iterable[str] | None = None
+    ranges: _Ranges, params: dict[str, Any], first: dt.date, measures: Iterable[str] | None = None
 ) -> str:
     """The per-source ``SELECT`` s (only those that feed ``measures``), ``UNION ALL``-ed."""
     wanted = set(measures) if measures is not None else set(ADDITIVE_MEASURES)
@@ -284,7 +285,7 @@ def rollup_days(*, since: dt.date, until: dt.date) -> int:
     if until >= local_today():
         raise ValueError(f"only days before today can be rolled up, not {until}")
     end = until + dt.timedelta(days=1)
-    params: dict[str, object] = {"since": since, "until": until}
+    params: dict[str, Any] = {"since": since, "until": until}
     select = _live_select(_Ranges([(start_of_day(since), start_of_day(end))]), params, since)
     columns = ", ".join((*KEY_COLUMNS, *ADDITIVE_MEASURES))
     sums = ", ".join(f"SUM({name})" for name in ADDITIVE_MEASURES)
@@ -341,7 +342,7 @@ def rollup_days(*, since: dt.date, until: dt.date) -> int:
     return written
 
 
-def _rows_outside(cursor: CursorWrapper, params: dict[str, object]) -> bool:
+def _rows_outside(cursor: CursorWrapper, params: dict[str, Any]) -> bool:
     cursor.execute(
         f"SELECT EXISTS (SELECT 1 FROM {ROLLUP_TABLE} WHERE day < %(since)s OR day > %(until)s)", params
     )
@@ -389,7 +390,7 @@ def rollup_through_yesterday(*, since: dt.date) -> int:
 # scans the customer table (it has no index on ``created_at``).
 SHARED_MEASURES = tuple(name for name in ADDITIVE_MEASURES if name != "customers_created")
 # Within ``shared_reads()``: the rolled-up marks per period and the totals per (period, scope).
-_memo: ContextVar[dict[object, object] | None] = ContextVar("metrics_rollup_memo", default=None)
+_memo: ContextVar[dict[object, Any] | None] = ContextVar("metrics_rollup_memo", default=None)
 
 
 @contextmanager
@@ -414,7 +415,7 @@ def _unrolled_ranges(period: Period) -> list[tuple[dt.date, dt.date]]:
     within ``shared_reads`` for a period seen before)."""
     memo = _memo.get()
     if memo is not None and ("marks", period) in memo:
-        return memo[("marks", period)]  # type: ignore[return-value]
+        return memo[("marks", period)]
     gaps = _query_unrolled_ranges(period)
     if memo is not None:
         memo[("marks", period)] = gaps
@@ -439,7 +440,7 @@ def _query_unrolled_ranges(period: Period) -> list[tuple[dt.date, dt.date]]:
     return [(lo, min(hi, horizon)) for lo, hi in gaps if lo < horizon]
 
 
-def _scope_condition(scope: Scope | None, team_ids: list[int] | None, params: dict[str, object]) -> str:
+def _scope_condition(scope: Scope | None, team_ids: list[int] | None, params: dict[str, Any]) -> str:
     conditions = ["1 = 1"]
     if scope is not None and scope.kind is not ScopeKind.COMPANY:
         column = {
@@ -469,14 +470,14 @@ def _aggregate(
     scope: Scope | None = None,
     team_ids: list[int] | None = None,
     group_by: tuple[str, ...] = (),
-) -> list[tuple[tuple[object, ...], Totals]]:
+) -> list[tuple[tuple[Any, ...], Totals]]:
     """Sums of ``measures`` per ``group_by`` key over the period: rolled-up days from the table,
     the others live. Two queries, whatever the period."""
     names = list(dict.fromkeys(measures))
     unknown = set(names) - set(ADDITIVE_MEASURES)
     if unknown:
         raise ValueError(f"unknown measures: {sorted(unknown)}")
-    params: dict[str, object] = {"start": period.start, "end": period.end}
+    params: dict[str, Any] = {"start": period.start, "end": period.end}
     where = _scope_condition(scope, team_ids, params)
     keys = ", ".join(group_by)
     selected = ", ".join((*group_by, *names))
@@ -500,7 +501,7 @@ def _aggregate(
     return result
 
 
-def _number(name: str, value: object) -> Decimal | int:
+def _number(name: str, value: Any) -> Decimal | int:
     if name in MONEY_MEASURES:
         return Decimal(str(value or 0)).quantize(Decimal("0.01"))
     return int(value or 0)
@@ -521,7 +522,7 @@ def totals(*, period: Period, scope: Scope, measures: Iterable[str]) -> Totals:
     if memo is None:
         rows = _aggregate(period=period, measures=names, scope=scope)
         return rows[0][1] if rows else _zeros(names)
-    known: list[Totals] = memo.setdefault(("totals", period, scope), [])  # type: ignore[assignment]
+    known: list[Totals] = memo.setdefault(("totals", period, scope), [])
     for figures in known:
         if set(names) <= set(figures):
             return {name: figures[name] for name in names}
@@ -551,7 +552,7 @@ def series(
         index = bisect.bisect_right(starts, day) - 1
         bucket_totals = result[index][1]
         for name, value in values.items():
-            bucket_totals[name] += value  # type: ignore[operator]
+            bucket_totals[name] += value
     return result
 
 
@@ -567,7 +568,7 @@ def raw_totals(*, period: Period, scope: Scope, measures: Iterable[str]) -> Tota
     """``totals`` computed from the raw rows only, ignoring the roll-ups (tests and the bench
     compare the two)."""
     names = list(measures)
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     where = _scope_condition(scope, None, params)
     ranges = _Ranges([period.bounds()])
     live = _live_select(ranges, params, period.start, names)

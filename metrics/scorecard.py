@@ -158,7 +158,7 @@ def update_scorecard(*, actor: User, weights: dict[str, Decimal | None], cap: De
         )
     elif cap_value != cap_value.quantize(POINT_PLACES):
         errors["cap"] = str(_("The cap has at most two decimals."))
-    if errors:
+    if errors or cap_value is None:  # a missing cap has its error
         raise ScorecardInvalid(errors)
 
     settings_row = _lock_settings()
@@ -425,7 +425,7 @@ def reps_visible_to(*, user: User) -> QuerySet[User]:
 
 def scope_visible_to(*, user: User, scope: Scope) -> bool:
     if scope.kind is ScopeKind.REP:
-        return reps_visible_to(user=user).filter(pk=scope.key).exists()
+        return reps_visible_to(user=user).filter(pk=scope.object_id).exists()
     if scope.kind is ScopeKind.TEAM:
-        return teams_visible_to(user=user).filter(pk=scope.key).exists()
+        return teams_visible_to(user=user).filter(pk=scope.object_id).exists()
     return user.is_admin

@@ -17,13 +17,14 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from crm_site import spreadsheets
+from crm_site.http import AuthenticatedRequest
 from customers.models import Team, User
 from metrics import exceptions, kpis, scorecard
 from metrics.forms import CapForm, TargetFormSet, WeightFormSet, add_service_errors
@@ -35,15 +36,15 @@ QUARTERS_BACK = 8
 def admin_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_admin:  # type: ignore[union-attr]
+    def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_admin:
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
     return wrapped
 
 
-def _quarter(request: HttpRequest) -> Period:
+def _quarter(request: AuthenticatedRequest) -> Period:
     return scorecard.parse_quarter(request.GET.get("quarter", "")) or scorecard.quarter_of(local_today())
 
 
@@ -72,7 +73,7 @@ def _parse_scope_key(text: str) -> tuple[str, int] | None:
     return kind, int(number)
 
 
-def _self_url(request: HttpRequest, name: str, **params: str) -> str:
+def _self_url(request: AuthenticatedRequest, name: str, **params: str) -> str:
     return f"{reverse(name)}?{urlencode(params)}"
 
 
@@ -102,7 +103,7 @@ def _target_scope(text: str) -> tuple[scorecard.TargetScope, str]:
 
 
 @admin_only
-def targets(request: HttpRequest) -> HttpResponse:
+def targets(request: AuthenticatedRequest) -> HttpResponse:
     """A formset of every KPI's target for one scope and quarter; empty = no target."""
     quarter = _quarter(request)
     target_scope, scope_key = _target_scope(request.GET.get("scope", ""))
@@ -117,7 +118,7 @@ def targets(request: HttpRequest) -> HttpResponse:
             values = {form.cleaned_data["kpi"]: form.cleaned_data.get("target") for form in formset}
             try:
                 scorecard.set_kpi_targets(
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     quarter=quarter.start,
                     target_scope=target_scope,
                     targets=values,
@@ -189,7 +190,7 @@ def _label_rows(formset: Any) -> None:
 
 
 @admin_only
-def weights(request: HttpRequest) -> HttpResponse:
+def weights(request: AuthenticatedRequest) -> HttpResponse:
     """The chosen KPIs' weights (summing to 100 %) and the cap (at least 100 %)."""
     config = scorecard.current_config()
     codes = list(kpis.load())
@@ -203,7 +204,7 @@ def weights(request: HttpRequest) -> HttpResponse:
             values = {form.cleaned_data["kpi"]: form.cleaned_data.get("weight") for form in formset}
             try:
                 scorecard.update_scorecard(
-                    actor=request.user,  # type: ignore[arg-type]
+                    actor=request.user,
                     weights=values,
                     cap=cap_form.cleaned_data["cap"],
                 )
@@ -231,10 +232,10 @@ def weights(request: HttpRequest) -> HttpResponse:
 # --- the scorecard --------------------------------------------------------------------------------
 
 
-def _requested_scope(request: HttpRequest) -> tuple[Scope, str]:
+def _requested_scope(request: AuthenticatedRequest) -> tuple[Scope, str]:
     """The scope asked for, if the user may see it (else 404); default: a rep themselves, a
     manager or admin their (first) team, or themselves when they have none."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     text = request.GET.get("scope", "")
     if text:
         parsed = _parse_scope_key(text)
@@ -253,14 +254,14 @@ def _requested_scope(request: HttpRequest) -> tuple[Scope, str]:
 
 def _scope_name(scope: Scope) -> str:
     if scope.kind is ScopeKind.TEAM:
-        return str(Team.objects.get(pk=scope.key))
-    return str(User.objects.get(pk=scope.key))
+        return str(Team.objects.get(pk=scope.object_id))
+    return str(User.objects.get(pk=scope.object_id))
 
 
 @login_required
 @require_GET
-def scorecard_page(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def scorecard_page(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     scope, scope_key = _requested_scope(request)
     quarter = _quarter(request)
     card = scorecard.scorecard(scope=scope, quarter=quarter)
@@ -292,7 +293,7 @@ def scorecard_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def scorecard_csv(request: HttpRequest) -> HttpResponse:
+def scorecard_csv(request: AuthenticatedRequest) -> HttpResponse:
     """The scorecard table as CSV (UTF-8 with BOM for Excel): one row per KPI and a total row;
     numbers plain (dot decimal), a missing figure as its reason in words."""
     scope, scope_key = _requested_scope(request)

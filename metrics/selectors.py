@@ -20,6 +20,7 @@ import datetime as dt
 import statistics
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -119,16 +120,16 @@ def visible_scope(*, user: User, kind: str, key: int | None) -> Scope:
 def scope_team_ids(scope: Scope) -> list[int] | None:
     """Teams whose reps a leaderboard lists: None for the whole company."""
     if scope.kind is ScopeKind.TEAM:
-        return [int(scope.key)]  # type: ignore[arg-type]
+        return [scope.object_id]
     return None
 
 
 def scope_label(*, scope: Scope) -> str:
     """A name for the heading: the team's or the person's name (one query), or ''."""
     if scope.kind is ScopeKind.TEAM:
-        return Team.objects.filter(pk=scope.key).values_list("name", flat=True).first() or ""
+        return Team.objects.filter(pk=scope.object_id).values_list("name", flat=True).first() or ""
     if scope.kind is ScopeKind.REP:
-        person = User.objects.filter(pk=scope.key).first()
+        person = User.objects.filter(pk=scope.object_id).first()
         return str(person) if person else ""
     return ""
 
@@ -153,7 +154,7 @@ class Percentile(Aggregate):
     output_field = FloatField()
     template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
 
-    def __init__(self, expression: object, *, fraction: float = 0.5, **extra: object) -> None:
+    def __init__(self, expression: object, *, fraction: float = 0.5, **extra: Any) -> None:
         super().__init__(expression, fraction=float(fraction), **extra)
 
 
@@ -370,9 +371,9 @@ def leaderboard_people(*, scope: Scope) -> QuerySet[User]:
     excluded (they sell nothing)."""
     people = User.objects.filter(is_active=True).exclude(role=Role.ADMIN)
     if scope.kind is ScopeKind.TEAM:
-        people = people.filter(team_id=scope.key)
+        people = people.filter(team_id=scope.object_id)
     elif scope.kind is ScopeKind.REP:
-        people = people.filter(pk=scope.key)
+        people = people.filter(pk=scope.object_id)
     return people.order_by("username")
 
 

@@ -17,8 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm_site.http import AuthenticatedRequest
 from customers import selectors as customer_selectors
-from customers.models import Customer, User
+from customers.models import Customer
 from metrics import exceptions, surveys
 from metrics.forms import PhoneAnswerForm, SendSurveyForm, SurveyAnswerForm
 from metrics.models import SurveyInvitation, SurveyKind
@@ -92,10 +93,10 @@ def _form_problems(form: SendSurveyForm | PhoneAnswerForm) -> str:
 
 @login_required
 @require_POST
-def send(request: HttpRequest, customer_id: int) -> HttpResponse:
+def send(request: AuthenticatedRequest, customer_id: int) -> HttpResponse:
     """E-mail a survey link to one of the customer's contacts (404 for a customer the user may
     not see)."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     customer = customer_selectors.get_visible_customer(user=user, customer_id=customer_id)
     form = SendSurveyForm(request.POST, contacts=customer.contacts.exclude(email=""))
     if not form.is_valid():
@@ -120,9 +121,9 @@ def send(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def phone_answer(request: HttpRequest, customer_id: int) -> HttpResponse:
+def phone_answer(request: AuthenticatedRequest, customer_id: int) -> HttpResponse:
     """Record an NPS/CSAT answer the contact gave on the phone."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     customer = customer_selectors.get_visible_customer(user=user, customer_id=customer_id)
     form = PhoneAnswerForm(request.POST, contacts=customer.contacts.all())
     if not form.is_valid():

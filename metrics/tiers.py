@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -39,7 +40,7 @@ def _greatest(left: str, right: str) -> str:
     return f"GREATEST({left}, {right})" if connection.vendor == "postgresql" else f"MAX({left}, {right})"
 
 
-def clv_sql(*, as_of: dt.datetime) -> tuple[str, list[object]]:
+def clv_sql(*, as_of: dt.datetime) -> tuple[str, list[Any]]:
     """A SELECT of ``(customer_id, clv)`` for every customer with a won deal by ``as_of``."""
     first_day, first_day_params = local_date_sql("MIN(d.closed_at)", [])
     years = _greatest(days_between_sql("%s", first_day), "365")
@@ -61,7 +62,7 @@ def clv_sql(*, as_of: dt.datetime) -> tuple[str, list[object]]:
     return sql, params
 
 
-def tiers_sql(*, as_of: dt.datetime) -> tuple[str, list[object]]:
+def tiers_sql(*, as_of: dt.datetime) -> tuple[str, list[Any]]:
     """A SELECT of ``(customer_id, tier)`` for every paying customer."""
     values, params = clv_sql(as_of=as_of)
     thresholds = ValueTierSettings.objects.order_by("pk").first()

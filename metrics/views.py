@@ -31,14 +31,14 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET
 
-from customers.models import User
+from crm_site.http import AuthenticatedRequest
 from metrics import rollups, scorecard, selectors
 from metrics.dashboard import LIST_PAGE_SIZE, Dashboard, chart_data
 from metrics.exports import csv_response
@@ -102,7 +102,8 @@ class DashboardForm(forms.Form):
             self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         preset = data.get("period") or ("custom" if data.get("from") or data.get("to") else "this_week")
@@ -154,8 +155,8 @@ def _scorecard_url(scope: Scope, period: Period) -> str:
 @login_required
 @require_GET
 @rollups.shared_reads()  # the KPIs of one request share their reads of the roll-ups
-def dashboard(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     form = DashboardForm(request.GET or None)
     choices = selectors.scope_choices(user=user)
     context: dict[str, Any] = {"form": form, "choices": choices, "presets": PRESETS}

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm_site.exceptions import DomainError
+from crm_site.http import signed_in_user
 from public_pool import services
 from public_pool.exceptions import InvalidInput
 from public_pool.models import (
@@ -56,7 +57,8 @@ class RecycleRuleForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         pool = data.get("pool")
         if pool is not None and not self.errors:
             try:
@@ -82,7 +84,7 @@ def _rule_data(data: dict[str, Any]) -> services.RuleData:
 class RecycleRuleInline(admin.TabularInline):
     model = RecycleRule
     fk_name = "pool"
-    fields = ["priority", "name", "enabled", "no_followup_days", "no_deal_days", "warn_days"]
+    fields = ("priority", "name", "enabled", "no_followup_days", "no_deal_days", "warn_days")
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -122,9 +124,9 @@ class PoolAdmin(admin.ModelAdmin):
             is_default=obj.is_default,
         )
         if change:
-            saved = services.update_pool(actor=request.user, pool_id=obj.pk, data=data)
+            saved = services.update_pool(actor=signed_in_user(request), pool_id=obj.pk, data=data)
         else:
-            saved = services.create_pool(actor=request.user, data=data)
+            saved = services.create_pool(actor=signed_in_user(request), data=data)
         obj.pk = saved.pk
 
     @admin.action(description=_("Recompute lead priorities"))
@@ -147,13 +149,15 @@ class RecycleRuleAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: RecycleRule, form: forms.ModelForm, change: bool) -> None:
         data = _rule_data(form.cleaned_data)
         if change:
-            saved = services.update_recycle_rule(actor=request.user, rule_id=obj.pk, rule=data)
+            saved = services.update_recycle_rule(actor=signed_in_user(request), rule_id=obj.pk, rule=data)
         else:
-            saved = services.create_recycle_rule(actor=request.user, pool_id=obj.pool_id, rule=data)
+            saved = services.create_recycle_rule(
+                actor=signed_in_user(request), pool_id=obj.pool_id, rule=data
+            )
         obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: RecycleRule) -> None:
-        services.delete_recycle_rule(actor=request.user, rule_id=obj.pk)
+        services.delete_recycle_rule(actor=signed_in_user(request), rule_id=obj.pk)
 
     def has_delete_permission(self, request: HttpRequest, obj: RecycleRule | None = None) -> bool:
         # Rules that recycled anyone stay for the log; disable them instead.
@@ -161,7 +165,7 @@ class RecycleRuleAdmin(admin.ModelAdmin):
 
     def _set_enabled(self, request: HttpRequest, queryset: QuerySet[RecycleRule], enabled: bool) -> None:
         for rule in queryset:
-            services.set_recycle_rule_enabled(actor=request.user, rule_id=rule.pk, enabled=enabled)
+            services.set_recycle_rule_enabled(actor=signed_in_user(request), rule_id=rule.pk, enabled=enabled)
         count = queryset.count()
         self.message_user(
             request, ngettext("%(count)d rule updated.", "%(count)d rules updated.", count) % {"count": count}
@@ -203,7 +207,7 @@ class PriorityWeightsAdmin(admin.ModelAdmin):
     ) -> None:
         data = services.WeightsData(**{f.name: getattr(obj, f.name) for f in fields(services.WeightsData)})
         try:
-            services.update_priority_weights(actor=request.user, pool_id=obj.pool_id, data=data)
+            services.update_priority_weights(actor=signed_in_user(request), pool_id=obj.pool_id, data=data)
         except DomainError as error:
             messages.error(request, str(error.message))
 
@@ -258,7 +262,9 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
         done = 0
         for extension in queryset.filter(status=ExtensionStatus.PENDING):
             try:
-                services.decide_extension(actor=request.user, request_id=extension.pk, approve=approve)
+                services.decide_extension(
+                    actor=signed_in_user(request), request_id=extension.pk, approve=approve
+                )
                 done += 1
             except DomainError as error:
                 messages.error(request, f"{extension}: {error.message}")

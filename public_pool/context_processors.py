@@ -13,7 +13,7 @@ from public_pool.selectors import unread_notification_count
 
 
 class NotificationBadge:
-    def __init__(self, user) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, user) -> None:
         self.user = user
 
     @cached_property

@@ -42,6 +42,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any, cast
 
 from django.db import connection
 
@@ -107,7 +108,7 @@ def seed_pool_history(ctx: SeedContext) -> None:
     region_pools = _region_pools(ctx, pools)
     started = time.monotonic()
     recycled = ctx.shared.get(RECYCLED_KEY, [])
-    arguments = {
+    arguments: dict[str, Any] = {
         "lost": {row[0]: (row[2], row[3], row[1]) for row in recycled},
         "region_pools": region_pools,
         "rule_for_pool": everyone_rule,
@@ -146,7 +147,7 @@ def _seed_warnings(ctx: SeedContext) -> int:
             emailed_at=now,
         )
         for pk, owner_id, due_at, name, warn_days in due.iterator(chunk_size=2000)
-        if due_at <= now + timedelta(days=warn_days)
+        if due_at is not None and due_at <= now + timedelta(days=warn_days)
     ]
     Notification.objects.bulk_create(notices, batch_size=1000, ignore_conflicts=True)
     return len(notices)
@@ -176,7 +177,7 @@ def _seed_recycled_notices(ctx: SeedContext, recycled: list[tuple[int, int, int,
                 params={
                     "customer": names.get(customer_id, ""),
                     "rule": rules[rule_id].name,
-                    "pool": pool_names.get(targets.get(customer_id), ""),
+                    "pool": pool_names.get(targets.get(customer_id) or 0, ""),
                     "trigger": trigger,
                     "since": datetime_of(since).isoformat(),
                     "days": days,
@@ -217,6 +218,8 @@ class _SeedPolicy:
         """``(pool, moment)`` when the customer's rule would already have recycled it (the
         generator then writes it pooled since that moment), else None. Remembers the loss for
         the history step: ``(customer, owner, rule, trigger, due, since, days)``."""
+        if facts.owner_id is None:
+            return None
         claimed_from_pool = facts.claimed_at is not None and facts.claimed_at > facts.created
         home = self.region_pools.get(facts.region) if claimed_from_pool else None
         rule = self.rules[home or self.default_pool]["A" if facts.level == Level.A else ""]
@@ -230,7 +233,7 @@ class _SeedPolicy:
 
     def __call__(self, facts: customer_history.CustomerFacts) -> tuple:
         if facts.owner_id is None:
-            score = self.scorers[facts.pool_id](facts)
+            score = self.scorers[cast(int, facts.pool_id)](facts)  # an unowned customer is pooled
             return (facts.pool_id, None, None, None, "", None, False, score)
         claimed_from_pool = facts.claimed_at is not None and facts.claimed_at > facts.created
         home = self.region_pools.get(facts.region) if claimed_from_pool else None
@@ -272,11 +275,15 @@ def _deadline_parts(
     deal_off = rule.no_deal_days is None or won_since_claim
     if idle_off and deal_off:
         return None
-    idle_due = None if idle_off else clock + rule.no_followup_days * MINUTES_PER_DAY
-    deal_due = None if deal_off else claimed + rule.no_deal_days * MINUTES_PER_DAY
-    if idle_due is not None and (deal_due is None or idle_due <= deal_due):
-        return idle_due, "no_followup", clock, rule.no_followup_days
-    return deal_due, "no_deal", claimed, rule.no_deal_days
+    idle_days = rule.no_followup_days
+    deal_days = None if deal_off else rule.no_deal_days
+    idle_due = None if idle_days is None else clock + idle_days * MINUTES_PER_DAY
+    deal_due = None if deal_days is None else claimed + deal_days * MINUTES_PER_DAY
+    if idle_due is not None and idle_days is not None and (deal_due is None or idle_due <= deal_due):
+        return idle_due, "no_followup", clock, idle_days
+    if deal_due is not None and deal_days is not None:
+        return deal_due, "no_deal", claimed, deal_days
+    return None
 
 
 class _Scorer:
@@ -473,7 +480,7 @@ def _events_sql(
     admin_id: int | None,
     lost: dict[int, tuple[int, str, int]],
 ) -> int:
-    params = {
+    params: dict[str, Any] = {
         "lost_ids": list(lost),
         "lost_rules": [rule for rule, _trigger, _owner in lost.values()],
         "lost_triggers": [trigger for _rule, trigger, _owner in lost.values()],
@@ -526,9 +533,10 @@ def _events_python(
         )
         events: list[PoolEvent] = []
         for pk, owner_id, pool_id, region, source, created, claimed, pooled in rows:
-            home = pool_id or region_pools.get(region)
-            if home is None:
+            found = pool_id or region_pools.get(region)
+            if found is None:
                 continue
+            home: int = found
             entry = "import" if source == "import" else "create"
             other = rep_ids[(pk * 7 + 3) % len(rep_ids)]
             reason = reasons[(pk // 10) % len(reasons)]

@@ -4,7 +4,10 @@ Forms only parse and validate shapes; the rules (which reasons are active, who m
 once per customer) are the services' and come back as domain errors the views show.
 """
 
+from typing import Any, cast
+
 from django import forms
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import CompanySize, Industry, Level, Source
@@ -13,7 +16,7 @@ from public_pool.selectors import PooledFilters, active_release_reasons
 PAGE_SIZE = 25
 
 
-def _any(label: str) -> list[tuple[str, str]]:
+def _any(label: str | Promise) -> list[tuple[Any, Any]]:
     return [("", label)]
 
 
@@ -32,12 +35,14 @@ class PoolFilterForm(forms.Form):
     source = forms.ChoiceField(label=_("Source"), required=False)
     level = forms.ChoiceField(label=_("Level"), required=False)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["industry"].choices = _any(_("Any industry")) + list(Industry.choices)
-        self.fields["size"].choices = _any(_("Any size")) + list(CompanySize.choices)
-        self.fields["source"].choices = _any(_("Any source")) + list(Source.choices)
-        self.fields["level"].choices = _any(_("Any level")) + list(Level.choices)
+        cast(forms.ChoiceField, self.fields["industry"]).choices = _any(_("Any industry")) + list(
+            Industry.choices
+        )
+        cast(forms.ChoiceField, self.fields["size"]).choices = _any(_("Any size")) + list(CompanySize.choices)
+        cast(forms.ChoiceField, self.fields["source"]).choices = _any(_("Any source")) + list(Source.choices)
+        cast(forms.ChoiceField, self.fields["level"]).choices = _any(_("Any level")) + list(Level.choices)
         for field in self.fields.values():
             css = (
                 "form-select form-select-sm"

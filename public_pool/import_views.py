@@ -10,12 +10,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crm_site.exceptions import DomainError
+from crm_site.http import AuthenticatedRequest
 from public_pool.models import ImportBatch, Pool
 from public_pool.services import imports as import_services
 
@@ -38,8 +39,8 @@ class ImportForm(forms.Form):
     )
 
 
-def _admin_only(request: HttpRequest) -> None:
-    if not request.user.is_admin:  # type: ignore[union-attr]
+def _admin_only(request: AuthenticatedRequest) -> None:
+    if not request.user.is_admin:
         raise PermissionDenied
 
 
@@ -60,7 +61,7 @@ def report_preview(batch: ImportBatch, limit: int = import_services.PREVIEW_ROWS
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_list(request: HttpRequest) -> HttpResponse:
+def import_list(request: AuthenticatedRequest) -> HttpResponse:
     """Upload form and the history of imports, newest first."""
     _admin_only(request)
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -68,7 +69,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             result = import_services.import_customers(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 pool_id=form.cleaned_data["pool"].pk,
                 file=upload.file,
                 file_name=upload.name,
@@ -86,7 +87,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+def import_detail(request: AuthenticatedRequest, batch_id: int) -> HttpResponse:
     _admin_only(request)
     batch = get_object_or_404(ImportBatch.objects.select_related("pool", "created_by"), pk=batch_id)
     rows = report_preview(batch)
@@ -99,7 +100,7 @@ def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def import_report(request: HttpRequest, batch_id: int) -> FileResponse:
+def import_report(request: AuthenticatedRequest, batch_id: int) -> FileResponse:
     """The whole report as CSV (UTF-8 with BOM, so Excel opens Chinese text correctly)."""
     _admin_only(request)
     batch = get_object_or_404(ImportBatch, pk=batch_id)

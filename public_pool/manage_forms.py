@@ -6,15 +6,19 @@ are valid, who may act) live in ``public_pool.services``. When a service raises
 """
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from customers.models import Level, Role, Source, Tag, Team, User, ValueTier
+from customers.models import Customer, Level, Role, Source, Tag, Team, User, ValueTier
 from public_pool import services
 from public_pool.models import EXEMPT_STAGE_CHOICES, Pool, PoolEventKind, ReleaseReason
+
+if TYPE_CHECKING:
+    from public_pool.selectors import EventFilters
 
 BLANK = [("", "—")]
 PAGE_SIZE = 50
@@ -84,9 +88,9 @@ class RuleForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.order_by("name")
-        self.fields["tag"].queryset = Tag.objects.order_by("name")
-        self.fields["target_pool"].queryset = Pool.objects.order_by("name")
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = Team.objects.order_by("name")
+        cast(forms.ModelChoiceField, self.fields["tag"]).queryset = Tag.objects.order_by("name")
+        cast(forms.ModelChoiceField, self.fields["target_pool"]).queryset = Pool.objects.order_by("name")
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
@@ -97,7 +101,8 @@ class RuleForm(forms.Form):
                 widget.attrs.setdefault("class", "form-control")
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not self.errors and data.get("no_followup_days") is None and data.get("no_deal_days") is None:
             self.add_error("no_followup_days", _("Set days without follow-up, days without a deal, or both."))
         return data
@@ -133,7 +138,7 @@ class BulkAssignForm(forms.Form):
 
     customers = forms.ModelMultipleChoiceField(
         label=_("Leads"),
-        queryset=None,
+        queryset=Customer.objects.none(),  # the pool's leads, set per form
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("Pick at least one lead.")},
     )
@@ -146,8 +151,8 @@ class BulkAssignForm(forms.Form):
 
     def __init__(self, *args, reps, leads, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["rep"].queryset = reps
-        self.fields["customers"].queryset = leads
+        cast(forms.ModelChoiceField, self.fields["rep"]).queryset = reps
+        cast(forms.ModelChoiceField, self.fields["customers"]).queryset = leads
         self.fields["rep"].widget.attrs["class"] = "form-select"
         self.fields["note"].widget.attrs["class"] = "form-control"
         self.fields["override"].widget.attrs["class"] = "form-check-input"
@@ -179,7 +184,7 @@ class DistributeForm(forms.Form):
 
     def __init__(self, *args, reps, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reps"].queryset = reps
+        cast(forms.ModelChoiceField, self.fields["reps"]).queryset = reps
 
 
 class TransferForm(forms.Form):
@@ -190,7 +195,7 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args, reps, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_rep"].queryset = reps
+        cast(forms.ModelChoiceField, self.fields["to_rep"]).queryset = reps
         self.fields["to_rep"].widget.attrs["class"] = "form-select"
         self.fields["customer_id"].widget.attrs["class"] = "form-control"
         self.fields["note"].widget.attrs["class"] = "form-control"
@@ -241,16 +246,16 @@ class EventFilterForm(forms.Form):
 
     def __init__(self, *args, pools, people, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["pool"].queryset = pools
-        self.fields["rep"].queryset = people
+        cast(forms.ModelChoiceField, self.fields["pool"]).queryset = pools
+        cast(forms.ModelChoiceField, self.fields["rep"]).queryset = people
         # "from" is a Python keyword: the field is ``from_`` but the query parameter is ``from``.
         self.fields["from"] = self.fields.pop("from_")
 
-    def event_filters(self, **fixed) -> "object":
+    def event_filters(self, **fixed: Any) -> "EventFilters":
         from public_pool import selectors
 
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
-        values = {
+        values: dict[str, Any] = {
             "pool_id": data["pool"].pk if data.get("pool") else None,
             "kind": data.get("kind") or "",
             "actor_id": data["rep"].pk if data.get("rep") else None,
@@ -261,7 +266,7 @@ class EventFilterForm(forms.Form):
         return selectors.EventFilters(**values)
 
 
-def _bootstrap(form: forms.Form) -> None:
+def _bootstrap(form: forms.BaseForm) -> None:
     for field in form.fields.values():
         widget = field.widget
         if isinstance(widget, forms.CheckboxInput):
@@ -324,11 +329,11 @@ class PoolForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["teams"].queryset = Team.objects.order_by("name")
-        self.fields["owner"].queryset = User.objects.filter(role__in=[Role.MANAGER, Role.ADMIN]).order_by(
-            "username"
-        )
-        self.fields["recycle_target"].queryset = Pool.objects.order_by("name")
+        cast(forms.ModelChoiceField, self.fields["teams"]).queryset = Team.objects.order_by("name")
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = User.objects.filter(
+            role__in=[Role.MANAGER, Role.ADMIN]
+        ).order_by("username")
+        cast(forms.ModelChoiceField, self.fields["recycle_target"]).queryset = Pool.objects.order_by("name")
         _bootstrap(self)
 
     def to_pool_data(self) -> services.PoolData:
@@ -400,7 +405,8 @@ class WeightsForm(forms.Form):
         _bootstrap(self)
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name in ("industry_scores", "size_scores", "source_scores", "level_scores"):
             value = data.get(name)
             if value is not None and not isinstance(value, dict):
@@ -408,12 +414,11 @@ class WeightsForm(forms.Form):
         return data
 
     def to_weights_data(self) -> services.WeightsData:
-        return services.WeightsData(
-            **{
-                name: self.cleaned_data[name] or None if name.endswith("_scores") else self.cleaned_data[name]
-                for name in self.fields
-            }
-        )
+        values: dict[str, Any] = {
+            name: self.cleaned_data[name] or None if name.endswith("_scores") else self.cleaned_data[name]
+            for name in self.fields
+        }
+        return services.WeightsData(**values)
 
 
 class ScheduleForm(forms.Form):
@@ -444,7 +449,8 @@ class ScheduleForm(forms.Form):
         _bootstrap(self)
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.kind == "crontab":
             from celery.schedules import crontab
 

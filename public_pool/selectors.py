@@ -9,6 +9,7 @@ ones); contact details of a pooled lead are masked when its pool says so.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -32,6 +33,9 @@ from public_pool.models import (
     ReleaseReason,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 
 def pools_for_user(user: User) -> QuerySet[Pool]:
     """The pools ``user`` may see and take leads from."""
@@ -48,7 +52,11 @@ def pools_for_user(user: User) -> QuerySet[Pool]:
     return pools.filter(pk__in=Pool.teams.through.objects.filter(team_id=user.team_id).values("pool_id"))
 
 
-def pools_with_sizes(user: User) -> QuerySet[Pool]:
+class _LeadCount(TypedDict):
+    lead_count: int
+
+
+def pools_with_sizes(user: User) -> "QuerySet[WithAnnotations[Pool, _LeadCount]]":
     """:func:`pools_for_user` with ``lead_count``: how many leads sit in each pool now."""
     return pools_for_user(user).annotate(lead_count=Count("customers")).order_by("name")
 
@@ -390,9 +398,10 @@ def explain_deadline(customer: Customer, now: datetime | None = None) -> Deadlin
     """The deadline of an owned customer in words (None without one). Two queries: the rule, and
     whether a deal was won since the claim (which lifts the "no deal" trigger)."""
     parts = customer_services.deadline_parts(customer)
-    if parts is None:
+    due, rule_id = customer.recycle_due_at, customer.recycle_rule_id
+    if parts is None or due is None or rule_id is None:
         return None
-    rule = RecycleRule.objects.filter(pk=customer.recycle_rule_id).select_related("pool").first()
+    rule = RecycleRule.objects.filter(pk=rule_id).select_related("pool").first()
     if rule is None:
         return None
     now = now or timezone.now()
@@ -406,14 +415,14 @@ def explain_deadline(customer: Customer, now: datetime | None = None) -> Deadlin
         due_after = now + timedelta(days=customer.recycle_idle_days + parts.extension_days)
         if deal_due is not None:
             due_after = min(due_after, deal_due)
-    moved = due_after is not None and due_after > customer.recycle_due_at
+    moved = due_after is not None and due_after > due
     if parts.trigger == "no_followup":
         since, days = parts.idle_since, (customer.recycle_idle_days or 0) + parts.extension_days
     else:
         since, days = parts.deal_since, (customer.recycle_deal_days or 0) + parts.extension_days
     stage = customer.recycle_exempt_stage
     return DeadlineExplained(
-        due_at=customer.recycle_due_at,
+        due_at=due,
         rule=rule,
         trigger=parts.trigger,
         trigger_since=since,

@@ -7,7 +7,7 @@ django-celery-beat admin.
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import shared_task
 from django.db import OperationalError
@@ -16,13 +16,16 @@ from django.utils.dateparse import parse_datetime
 from public_pool import services
 from public_pool.exceptions import TeamChatUnavailable
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 
 def _as_of(value: str | None) -> datetime | None:
     return parse_datetime(value) if value else None
 
 
-def _json(result: object) -> dict[str, Any]:
-    data = asdict(result)  # type: ignore[call-overload]
+def _json(result: "DataclassInstance") -> dict[str, Any]:
+    data = asdict(result)
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
 
 

@@ -1,8 +1,11 @@
 """Forms of the managers' change-of-owner pages: one customer (its page's "Transfer…") and many
 (the team's customer list). Shapes only; the rules are ``services.transfer_customer(s)``'s."""
 
+from typing import cast
+
 from django import forms
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import User
@@ -17,9 +20,9 @@ class _OwnerChangeForm(forms.Form):
     override = forms.BooleanField(label=_("Override the pool's limits (logged)"), required=False)
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
 
-    def __init__(self, *args, reps: QuerySet[User], **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, reps: QuerySet[User], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_rep"].queryset = reps
+        cast(forms.ModelChoiceField, self.fields["to_rep"]).queryset = reps
         self.fields["note"].widget.attrs["class"] = "form-control"
         self.fields["override"].widget.attrs["class"] = "form-check-input"
 
@@ -39,10 +42,12 @@ class BulkOwnerForm(_OwnerChangeForm):
     filters = forms.CharField(required=False, max_length=2000)
     next = forms.CharField(required=False, max_length=2000)
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["to_rep"].widget.attrs["class"] = "form-select"
 
     def clean_customers(self) -> list[int]:
         # Any ids: the service decides which the actor may change (and skips the rest).
-        return [int(value) for value in self.data.getlist("customers") if str(value).isdigit()]
+        # Bound to request.POST (a QueryDict); the field is repeated.
+        picked = cast(QueryDict, self.data).getlist("customers")
+        return [int(value) for value in picked if str(value).isdigit()]

@@ -15,13 +15,14 @@ Query budgets (asserted in ``tests/public_pool/test_views.py``) do not grow with
   pools, the user's last losses, the quotas.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm_site.exceptions import DomainError
+from crm_site.http import AuthenticatedRequest
 from customers import selectors as customer_selectors
 from customers.models import Customer, User
 from public_pool import lead_selectors, selectors, services
@@ -40,7 +42,7 @@ from public_pool.models import ExtensionRequest, PoolEvent
 EVENTS_PAGE_SIZE = 50
 
 
-def _next_url(request: HttpRequest, default: str) -> str:
+def _next_url(request: AuthenticatedRequest, default: str) -> str:
     """Where a no-JavaScript form goes back to: its ``next`` if it is ours, else ``default``."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
@@ -53,8 +55,8 @@ def _next_url(request: HttpRequest, default: str) -> str:
 
 @login_required
 @require_GET
-def pool_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def pool_list(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     pools = list(selectors.pools_with_sizes(user))
     quotas = lead_selectors.quotas_for(user=user, pools=pools)
     return render(
@@ -73,10 +75,10 @@ class LeadRow:
 
 @login_required
 @require_GET
-def pool_detail(request: HttpRequest, pool_id: int) -> HttpResponse:
+def pool_detail(request: AuthenticatedRequest, pool_id: int) -> HttpResponse:
     """A pool's leads, best first, filtered and paged, each with where it came from and whether
     the user may take it now; the user's quota on top. A pool the user may not use is a 404."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     pool = get_object_or_404(selectors.pools_for_user(user), pk=pool_id)
     form = PoolFilterForm(request.GET)
     leads = selectors.pooled_customers(user=user, pool_id=pool.pk, filters=form.filters())
@@ -111,12 +113,16 @@ def pool_detail(request: HttpRequest, pool_id: int) -> HttpResponse:
 NO_HISTORY = lead_selectors.LeadContext()
 
 
-def _claim_fragment(request: HttpRequest, *, customer_id: int, failure: DomainError | None) -> HttpResponse:
+def _claim_fragment(
+    request: AuthenticatedRequest, *, customer_id: int, failure: DomainError | None
+) -> HttpResponse:
     """htmx answer to a claim: the lead's action box (what happened, or why it cannot be taken
     now), the user's quota in that pool out of band, and any error in the page's message area —
     whole, never squeezed into the action cell."""
-    user: User = request.user  # type: ignore[assignment]
-    row = Customer.objects.filter(pk=customer_id).values("pool_id", "home_pool_id").first() or {}
+    user = request.user
+    row: Mapping[str, Any] = (
+        Customer.objects.filter(pk=customer_id).values("pool_id", "home_pool_id").first() or {}
+    )
     pool_id = row.get("pool_id") or row.get("home_pool_id")
     pool = selectors.pools_for_user(user).filter(pk=pool_id).first() if pool_id else None
     context = NO_HISTORY
@@ -143,16 +149,16 @@ def _claim_fragment(request: HttpRequest, *, customer_id: int, failure: DomainEr
 
 @login_required
 @require_POST
-def claim(request: HttpRequest, customer_id: int) -> HttpResponse:
+def claim(request: AuthenticatedRequest, customer_id: int) -> HttpResponse:
     """Claim one lead. htmx: the lead's action box and the quota change in place (see
     :func:`_claim_fragment`); without JavaScript, a redirect with a message."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     failure: DomainError | None = None
     try:
         services.claim_customer(rep=user, customer_id=customer_id)
     except DomainError as error:
         failure = error
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return _claim_fragment(request, customer_id=customer_id, failure=failure)
     if failure is not None:
         messages.error(request, str(failure.message))
@@ -163,9 +169,9 @@ def claim(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def claim_next(request: HttpRequest, pool_id: int) -> HttpResponse:
+def claim_next(request: AuthenticatedRequest, pool_id: int) -> HttpResponse:
     """Claim the best lead of the pool the rep may take now, then open it."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     try:
         customer = services.claim_next_best(rep=user, pool_id=pool_id)
     except DomainError as failure:
@@ -192,9 +198,9 @@ def _extension_states(user: User, customer_ids: list[int]) -> dict[int, Extensio
 
 @login_required
 @require_GET
-def my_customers(request: HttpRequest) -> HttpResponse:
+def my_customers(request: AuthenticatedRequest) -> HttpResponse:
     """The user's own customers with a recycle deadline, soonest first."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     page = Paginator(selectors.customers_at_risk(user=user), PAGE_SIZE).get_page(request.GET.get("page"))
     customers = list(page.object_list)
     extensions = _extension_states(user, [c.pk for c in customers])
@@ -206,7 +212,7 @@ def my_customers(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _after_release(request: HttpRequest, *, user: User, customer: Customer, pool_id: int) -> str:
+def _after_release(request: AuthenticatedRequest, *, user: User, customer: Customer, pool_id: int) -> str:
     """Where the rep lands after a release: back where they came from (the form's ``next``, e.g.
     "days left"), never the customer's own page — it is not theirs any more, and reloading it
     would be a 404. From the customer page that means the pool the customer went to (where the
@@ -222,7 +228,7 @@ def _after_release(request: HttpRequest, *, user: User, customer: Customer, pool
 
 @login_required
 @require_POST
-def release(request: HttpRequest, customer_id: int) -> HttpResponse:
+def release(request: AuthenticatedRequest, customer_id: int) -> HttpResponse:
     """Release a customer with a reason.
 
     A refused release (no reason, a reason that needs a note) changes nothing and says why with
@@ -231,7 +237,7 @@ def release(request: HttpRequest, customer_id: int) -> HttpResponse:
     <pool>": htmx is told to navigate (``HX-Redirect``), so nothing on screen still shows the
     customer as the rep's.
     """
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     customer = customer_selectors.get_visible_customer(user=user, customer_id=customer_id)
     form = ReleaseForm(request.POST)
     form.is_valid()
@@ -244,7 +250,7 @@ def release(request: HttpRequest, customer_id: int) -> HttpResponse:
         )
     except DomainError as failure:
         error = str(failure.message)
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             context: dict[str, Any] = {
                 "customer": customer,
                 "reasons": ReleaseForm.reasons(),
@@ -261,7 +267,7 @@ def release(request: HttpRequest, customer_id: int) -> HttpResponse:
         _("Released to %(pool)s: %(name)s.") % {"pool": pool.name if pool else "", "name": released.name},
     )
     target = _after_release(request, user=user, customer=released, pool_id=released.pool_id or 0)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         response = HttpResponse()
         response["HX-Redirect"] = target
         return response
@@ -270,9 +276,9 @@ def release(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_extension(request: HttpRequest, customer_id: int) -> HttpResponse:
+def request_extension(request: AuthenticatedRequest, customer_id: int) -> HttpResponse:
     """Ask the manager for more time before a customer is recycled (once per ownership)."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     customer = customer_selectors.get_visible_customer(user=user, customer_id=customer_id)
     form = ExtensionForm(request.POST)
     form.is_valid()
@@ -284,7 +290,7 @@ def request_extension(request: HttpRequest, customer_id: int) -> HttpResponse:
         )
     except DomainError as failure:
         error = str(failure.message)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         if extension is None:
             extension = _extension_states(user, [customer.pk]).get(customer.pk)
         return render(
@@ -304,18 +310,18 @@ def request_extension(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def notifications(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def notifications(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     page = Paginator(selectors.notifications_for(user=user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "public_pool/notifications.html", {"page": page})
 
 
 @login_required
 @require_GET
-def returned(request: HttpRequest) -> HttpResponse:
+def returned(request: AuthenticatedRequest) -> HttpResponse:
     """ "Returned to the pool": the user's customers recycled in the last 30 days, by which rule,
     each with Claim where the user may take it back now, or why not and until when."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     page = Paginator(selectors.returned_to_pool(user=user), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = lead_selectors.returned_rows(user=user, notices=list(page.object_list))
     return render(
@@ -327,12 +333,12 @@ def returned(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def mark_read(request: HttpRequest) -> HttpResponse:
+def mark_read(request: AuthenticatedRequest) -> HttpResponse:
     """Mark the listed notifications (``id``, repeated) read, or all of them without ids."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     ids = [int(value) for value in request.POST.getlist("id") if value.isdigit()]
     services.mark_notifications_read(user=user, notification_ids=ids or None)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
         return response
@@ -366,8 +372,8 @@ def customer_history(customer_id: int, limit: int = EVENTS_PAGE_SIZE) -> list[Po
 
 @login_required
 @require_GET
-def customer_events(request: HttpRequest, customer_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def customer_events(request: AuthenticatedRequest, customer_id: int) -> HttpResponse:
+    user = request.user
     customer = visible_customer_or_pooled(user, customer_id)
     return render(
         request,

@@ -65,6 +65,8 @@ echo "==> lint"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
+# Static types (pyproject.toml [tool.mypy]); needs no database: the settings import without one.
+.venv/bin/mypy .
 
 echo "==> tests"
 .venv/bin/python -m pytest --create-db -p no:cacheprovider -n "${PYTEST_WORKERS:-auto}" "$@"

@@ -21,14 +21,14 @@ from customers.models import (
 from public_pool.models import Pool, RecycleRule
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+class TeamFactory(factory.django.DjangoModelFactory[Team]):
     class Meta:
         model = Team
 
     name = factory.Sequence(lambda n: f"Team {n}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -42,7 +42,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "pw")
 
     @factory.post_generation
-    def _save_password(obj, create, extracted, **kwargs):
+    def _save_password(obj: User, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             obj.save(update_fields=["password"])
 
@@ -51,14 +51,14 @@ class UserFactory(factory.django.DjangoModelFactory):
         admin = factory.Trait(role=Role.ADMIN, is_staff=True, is_superuser=True, team=None)
 
 
-class PoolFactory(factory.django.DjangoModelFactory):
+class PoolFactory(factory.django.DjangoModelFactory[Pool]):
     class Meta:
         model = Pool
 
     name = factory.Sequence(lambda n: f"Pool {n}")
 
 
-class RecycleRuleFactory(factory.django.DjangoModelFactory):
+class RecycleRuleFactory(factory.django.DjangoModelFactory[RecycleRule]):
     """A rule row only: nothing re-matches owned customers or enqueues a task. Customers made
     afterwards through the services (or ``services.refresh_recycle_policies``) follow it."""
 
@@ -70,7 +70,7 @@ class RecycleRuleFactory(factory.django.DjangoModelFactory):
     no_followup_days = 30
 
 
-class CustomerFactory(factory.django.DjangoModelFactory):
+class CustomerFactory(factory.django.DjangoModelFactory[Customer]):
     class Meta:
         model = Customer
         skip_postgeneration_save = True
@@ -94,7 +94,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
         )
 
 
-class ContactFactory(factory.django.DjangoModelFactory):
+class ContactFactory(factory.django.DjangoModelFactory[Contact]):
     class Meta:
         model = Contact
 
@@ -104,7 +104,7 @@ class ContactFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"person{n}@company.example")
 
 
-class FollowUpFactory(factory.django.DjangoModelFactory):
+class FollowUpFactory(factory.django.DjangoModelFactory[FollowUp]):
     class Meta:
         model = FollowUp
 
@@ -114,7 +114,7 @@ class FollowUpFactory(factory.django.DjangoModelFactory):
     by = factory.LazyAttribute(lambda f: f.customer.owner)
 
 
-class DealFactory(factory.django.DjangoModelFactory):
+class DealFactory(factory.django.DjangoModelFactory[Deal]):
     class Meta:
         model = Deal
 
@@ -129,7 +129,7 @@ class DealFactory(factory.django.DjangoModelFactory):
         lost = factory.Trait(stage=DealStage.LOST, closed_at=factory.LazyFunction(timezone.now))
 
 
-class FeedbackFactory(factory.django.DjangoModelFactory):
+class FeedbackFactory(factory.django.DjangoModelFactory[Feedback]):
     class Meta:
         model = Feedback
 

@@ -62,14 +62,16 @@ def interpolate(value: object, env: dict[str, str]) -> object:
 
 
 def load_compose(env: dict[str, str] | None = None) -> dict:
-    return interpolate(yaml.safe_load(COMPOSE_FILE.read_text()), OPERATOR_ENV if env is None else env)
+    compose = interpolate(yaml.safe_load(COMPOSE_FILE.read_text()), OPERATOR_ENV if env is None else env)
+    assert isinstance(compose, dict)
+    return compose
 
 
 def required_settings_variables() -> set[str]:
     """The variables ``crm_site/settings.py`` refuses to boot without (its ``_required(...)`` calls)."""
     tree = ast.parse((ROOT / "crm_site" / "settings.py").read_text())
     return {
-        node.args[0].value
+        str(node.args[0].value)
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)

@@ -164,7 +164,7 @@ def settings_variables() -> set[str]:
             isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "env"
         )
         if is_env_call or (isinstance(func, ast.Name) and func.id == "_required"):
-            names.add(node.args[0].value)
+            names.add(str(node.args[0].value))
     return names
 
 

@@ -172,9 +172,9 @@ def test_committed_mo_is_compiled_from_the_current_po(tmp_path):
     subprocess.run([require("msgfmt"), "-o", str(fresh), str(PO_FILE)], check=True)
     assert MO_FILE.exists(), "run `make messages` and commit locale/zh_Hans/LC_MESSAGES/django.mo"
     with fresh.open("rb") as f:
-        expected = gettext.GNUTranslations(f)._catalog
+        expected = gettext.GNUTranslations(f)._catalog  # type: ignore[attr-defined]  # private, not in typeshed
     with MO_FILE.open("rb") as f:
-        committed = gettext.GNUTranslations(f)._catalog
+        committed = gettext.GNUTranslations(f)._catalog  # type: ignore[attr-defined]
     stale = sorted(str(k) for k in expected.keys() | committed.keys() if expected.get(k) != committed.get(k))
     assert stale == [], "the committed django.mo is out of date: run `make messages` (or compilemessages)"
 

@@ -201,7 +201,7 @@ class Login:
 
 
 _DEMO_USERNAME = re.compile(r"^(admin|manager\d+|rep\d+)$")
-_ROLE_ORDER = {Role.ADMIN: 0, Role.MANAGER: 1, Role.REP: 2}
+_ROLE_ORDER: dict[str, int] = {Role.ADMIN: 0, Role.MANAGER: 1, Role.REP: 2}
 
 
 def demo_logins(*, using: str = DEFAULT_DB_ALIAS) -> list[Login]:

@@ -217,7 +217,9 @@ class _Names:
 
 def _next_ids(tables: Sequence[Table]) -> dict[Table, int]:
     """The first free id of each table (1 after a flush; the seed refuses to run over data)."""
-    return {table: (table.model.objects.aggregate(top=Max("id"))["top"] or 0) + 1 for table in tables}
+    return {
+        table: (table.model._default_manager.aggregate(top=Max("id"))["top"] or 0) + 1 for table in tables
+    }
 
 
 def seed_customers(ctx: SeedContext) -> None:
@@ -280,7 +282,7 @@ class _CustomerGenerator:
                 return campaign_id
         return None
 
-    def chunk(self, size: int) -> dict[Table, list[Row]]:
+    def chunk(self, count: int) -> dict[Table, list[Row]]:
         ctx, rng = self.ctx, self.rng
         rnd = rng.random
         now, admin_id, reps = ctx.now, ctx.admin_id, ctx.reps
@@ -298,7 +300,7 @@ class _CustomerGenerator:
         tag_ids = ctx.tag_ids
         policy: CustomerPolicy | None = ctx.shared.get(POLICY_KEY)
         recycler: CustomerRecycler | None = ctx.shared.get(RECYCLER_KEY)
-        for _ in range(size):
+        for _ in range(count):
             customer_id = take(CUSTOMERS)
             created = now - MINUTES_PER_DAY - int(rnd() * year)
             created = work_time(created - 240, created)
@@ -435,6 +437,7 @@ class _CustomerGenerator:
                 at = work_time(first_won or start, now)
                 channel = FEEDBACK_CHANNELS[int(rnd() * len(FEEDBACK_CHANNELS))]
                 complaint = ""
+                csat: int | None
                 if rnd() < 0.1:
                     complaints = words.COMPLAINTS[language]
                     complaint = complaints[int(rnd() * len(complaints))]

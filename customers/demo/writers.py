@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from django.core.management.color import no_style
 from django.db import models
@@ -73,13 +73,14 @@ class Table:
         self.model = model
         self.fields = tuple(fields)
         self.db_table = model._meta.db_table
-        self.model_fields = [model._meta.get_field(name) for name in self.fields]
+        # Named concrete columns: get_field's other answers (relations' reverse sides) never come.
+        self.model_fields = [cast(models.Field, model._meta.get_field(name)) for name in self.fields]
         listed = {field.attname for field in self.model_fields}
         # Fields with only a database default are left out, so the database fills them.
         self.defaulted_fields = [
             f
             for f in model._meta.concrete_fields
-            if f.attname not in listed and (f.has_default() or not f.has_db_default())
+            if f.attname not in listed and (f.has_default() or f.db_default is models.NOT_PROVIDED)
         ]
 
     def __repr__(self) -> str:
@@ -194,7 +195,7 @@ class _CopyTable:
 
     def text(self, rows: list[Row]) -> str:
         special, tail = self.special, self.tail
-        lines = []
+        lines: list[str] = []
         append = lines.append
         nulls = 0
         for row in rows:
@@ -448,7 +449,7 @@ class _OrmLoader:
             )
             for row in rows
         ]
-        table.model.objects.bulk_create(objects, batch_size=self.batch_size)
+        table.model._default_manager.bulk_create(objects, batch_size=self.batch_size)
 
 
 class OrmWriter:

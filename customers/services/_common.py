@@ -18,8 +18,9 @@ def _may_protect(actor: User) -> bool:
 def _may_act_for(*, actor: User, rep: User) -> bool:
     if actor.is_admin:
         return True
-    if actor.role == Role.MANAGER and rep.team_id is not None:
-        return rep.team.manager_id == actor.pk or rep.team_id == actor.team_id
+    team = rep.team
+    if actor.role == Role.MANAGER and team is not None:
+        return team.manager_id == actor.pk or team.pk == actor.team_id
     return False
 
 

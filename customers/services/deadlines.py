@@ -18,6 +18,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.db.models.lookups import Exact, IsNull
 
@@ -45,11 +46,11 @@ class Days(Func):
     output_field = DurationField()
     template = "(%(expressions)s * INTERVAL '1 day')"
 
-    def as_sqlite(self, compiler, connection, **extra_context):  # type: ignore[no-untyped-def]
+    def as_sqlite(self, compiler, connection, **extra_context):
         return self.as_sql(compiler, connection, template="(%(expressions)s * 86400000000)", **extra_context)
 
 
-def days(amount: Expression | F | int) -> Days:
+def days(amount: Combinable | int) -> Days:
     """``amount`` whole days as an interval (``amount`` a column, an expression or a number)."""
     return Days(amount if hasattr(amount, "resolve_expression") else Value(amount))
 
@@ -91,11 +92,11 @@ def open_deal_at_or_past(stage: str) -> Exists:
 
 def recycle_due_at_expression(
     *,
-    rule_id: Expression | None = None,
-    idle_days: Expression | None = None,
-    deal_days: Expression | None = None,
-    exempt_stage: Expression | None = None,
-    extension_days: Expression | None = None,
+    rule_id: Combinable | None = None,
+    idle_days: Combinable | None = None,
+    deal_days: Combinable | None = None,
+    exempt_stage: Combinable | None = None,
+    extension_days: Combinable | None = None,
     claimed_at: Expression | None = None,
     owned: bool = False,
 ) -> Case:

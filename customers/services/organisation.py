@@ -17,7 +17,7 @@ def change_user_team(*, user: User, team_id: int | None) -> None:
     scan on it), so it must follow the owner: one set-based UPDATE in the same transaction.
     """
     User.objects.filter(pk=user.pk).update(team_id=team_id)
-    Customer.objects.filter(owner_id=user.pk).exclude(team_id=team_id).update(
+    Customer.objects.filter(owner_id=user.pk).exclude(team=team_id).update(
         # A recycle rule may name the team: the public pool re-matches flagged rows.
         team_id=team_id,
         updated_at=timezone.now(),

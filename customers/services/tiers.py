@@ -1,5 +1,8 @@
 """Value tiers written in bulk (the nightly tier job of ``metrics.tiers``)."""
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.db import connection, transaction
 
 from customers.models import (
@@ -8,7 +11,7 @@ from customers.models import (
 
 
 @transaction.atomic
-def set_value_tiers(*, tiers_sql: str, params: list[object]) -> int:
+def set_value_tiers(*, tiers_sql: str, params: Sequence[Any]) -> int:
     """Write computed value tiers (``ValueTier``) in one set-based UPDATE; return rows changed.
 
     ``tiers_sql`` is a SELECT yielding ``(customer_id, tier)`` — the metrics app computes it from

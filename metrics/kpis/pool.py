@@ -106,7 +106,7 @@ def _pool_side(scope: Scope, side: str) -> Q:
 def _pooled_customers(scope: Scope) -> QuerySet[Customer]:
     customers = Customer.objects.filter(pool__isnull=False)
     if scope.kind is ScopeKind.POOL:
-        customers = customers.filter(pool_id=scope.key)
+        customers = customers.filter(pool_id=scope.object_id)
     elif scope.kind is ScopeKind.CHANNEL:
         customers = customers.filter(source=scope.key)
     return customers

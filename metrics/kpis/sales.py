@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import CampaignSpend, Customer, Deal, FollowUp, Role, User
@@ -41,8 +42,8 @@ CENT = Decimal("0.01")
 FOLLOWUP_MEASURES = [f"followups_{kind}" for kind in ("call", "visit", "email", "meeting", "message")]
 
 
-def _t(model: type) -> str:
-    return model._meta.db_table  # type: ignore[attr-defined]
+def _t(model: type[models.Model]) -> str:
+    return model._meta.db_table
 
 
 def rounded(value: Decimal | float | int) -> Decimal:
@@ -70,9 +71,7 @@ def _seconds_between(later: str, earlier: str) -> str:
     return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
 
 
-def actor_condition(
-    scope: Scope, params: dict[str, object], *, rep: str, team: str, customer: str = "c"
-) -> str:
+def actor_condition(scope: Scope, params: dict[str, Any], *, rep: str, team: str, customer: str = "c") -> str:
     """SQL condition for event rows: ``rep``/``team`` are the attributed person's columns."""
     return _condition(scope, params, rep=rep, team=team, customer=customer)
 
@@ -89,14 +88,14 @@ def event_joins(scope: Scope, *, customer: str, person: str, needs_customer: boo
     return " ".join(joins)
 
 
-def customer_condition(scope: Scope, params: dict[str, object], *, customer: str = "c") -> str:
+def customer_condition(scope: Scope, params: dict[str, Any], *, customer: str = "c") -> str:
     """SQL condition for customer-state rows: the customer's current owner and team."""
     return _condition(
         scope, params, rep=f"{customer}.owner_id", team=f"{customer}.team_id", customer=customer
     )
 
 
-def _condition(scope: Scope, params: dict[str, object], *, rep: str, team: str, customer: str) -> str:
+def _condition(scope: Scope, params: dict[str, Any], *, rep: str, team: str, customer: str) -> str:
     if scope.kind is ScopeKind.COMPANY:
         return "1 = 1"
     column = {
@@ -109,15 +108,13 @@ def _condition(scope: Scope, params: dict[str, object], *, rep: str, team: str, 
     return f"{column} = %(scope_key)s"
 
 
-def fetch_one(sql: str, params: dict[str, object]) -> tuple:
+def fetch_one(sql: str, params: dict[str, Any]) -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
 
-def distribution(
-    values_sql: str, params: dict[str, object]
-) -> tuple[int, int, Decimal | None, Decimal | None]:
+def distribution(values_sql: str, params: dict[str, Any]) -> tuple[int, int, Decimal | None, Decimal | None]:
     """(rows, non-null values, median, p90) of the column ``v`` of ``values_sql`` in one query.
 
     Median as ``percentile_cont(0.5)`` (the mean of the two middle values for an even count);
@@ -145,7 +142,7 @@ def worked_customers(*, period: Period, scope: Scope) -> int:
     """Distinct customers with at least one follow-up in the period by the scope's people
     (raw rows: ``followup_at`` / ``followup_by_at`` index range)."""
     lo, hi = period.bounds()
-    params: dict[str, object] = {"lo": _bound(lo), "hi": _bound(hi)}
+    params: dict[str, Any] = {"lo": _bound(lo), "hi": _bound(hi)}
     where = actor_condition(scope, params, rep="f.by_id", team="u.team_id")
     (count,) = fetch_one(
         f"""SELECT COUNT(DISTINCT f.customer_id) FROM {_t(FollowUp)} f
@@ -198,7 +195,7 @@ def _retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
     period end). Raw rows: customers by ``cust_first_won``, deals by ``deal_customer_stage``."""
     start, end = period.bounds()
     window = dt.timedelta(days=settings.METRICS_RETENTION_WINDOW_DAYS)
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "start": _bound(start),
         "end": _bound(end),
         "window_start": _bound(end - window),
@@ -256,7 +253,7 @@ def acquisition_rate(*, period: Period, scope: Scope) -> KpiValue:
     owner: the two differ only for customers that changed hands since).
     """
     start, end = period.bounds()
-    params: dict[str, object] = {"start": _bound(start), "end": _bound(end)}
+    params: dict[str, Any] = {"start": _bound(start), "end": _bound(end)}
     where = customer_condition(scope, params)
     new, base = fetch_one(
         f"""SELECT COUNT(*) FILTER (WHERE c.first_won_at >= %(start)s), COUNT(*)
@@ -317,7 +314,7 @@ def _won_in(*, period: Period, scope: Scope) -> tuple[int, Decimal, int]:
     """(distinct buyers, won amount, deals won) of the deals won in the period, in one read of the
     raw rows (``deal_stage_closed``)."""
     lo, hi = period.bounds()
-    params: dict[str, object] = {"lo": _bound(lo), "hi": _bound(hi)}
+    params: dict[str, Any] = {"lo": _bound(lo), "hi": _bound(hi)}
     where = actor_condition(scope, params, rep="d.owner_id", team="u.team_id")
     buyers, amount, deals = fetch_one(
         f"""SELECT COUNT(DISTINCT d.customer_id), COALESCE(SUM(d.amount), 0), COUNT(*) FROM {_t(Deal)} d
@@ -367,7 +364,7 @@ def repurchase(*, period: Period, scope: Scope) -> KpiValue:
     end (deals won before it). Non-additive: raw won deals grouped per customer
     (``deal_stage_closed``), scoped by the customer's current owner."""
     _start, end = period.bounds()
-    params: dict[str, object] = {"end": _bound(end)}
+    params: dict[str, Any] = {"end": _bound(end)}
     where = customer_condition(scope, params)
     paying, repeat = fetch_one(
         f"""SELECT COUNT(*), COUNT(*) FILTER (WHERE n >= 2) FROM (
@@ -397,7 +394,7 @@ def sales_cycle(*, period: Period, scope: Scope) -> KpiValue:
     (the pool log), else the customer's creation. Non-additive: raw deals
     (``deal_stage_closed``) with an indexed look-up in the log (``poolevent_customer_at``)."""
     lo, hi = period.bounds()
-    params: dict[str, object] = {"lo": _bound(lo), "hi": _bound(hi)}
+    params: dict[str, Any] = {"lo": _bound(lo), "hi": _bound(hi)}
     where = actor_condition(scope, params, rep="d.owner_id", team="u.team_id")
     started = f"""COALESCE((SELECT MAX(e.at) FROM {_t(PoolEvent)} e WHERE e.customer_id = d.customer_id
                    AND e.kind IN ('claim', 'assign') AND e.at <= d.closed_at), c.created_at)"""
@@ -416,7 +413,7 @@ def first_response(*, period: Period, scope: Scope) -> KpiValue:
     the first follow-up (``followup_customer_at``). Scope: the rep who took the lead, their
     team, the pool it left, the customer's channel."""
     lo, hi = period.bounds()
-    params: dict[str, object] = {"lo": _bound(lo), "hi": _bound(hi)}
+    params: dict[str, Any] = {"lo": _bound(lo), "hi": _bound(hi)}
     where = actor_condition(scope, params, rep="e.to_owner_id", team="u.team_id")
     if scope.kind is ScopeKind.POOL:
         where = "e.from_pool_id = %(scope_key)s"

@@ -12,15 +12,20 @@ The dimensions are plain ids without foreign keys: a roll-up is a record of what
 and deleting a user, team or pool must neither cascade into it nor be refused because of it.
 """
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 __all__ = ["ADDITIVE_MEASURES", "DailyRollup", "RollupDay"]
 
 
-def _count(label: str) -> models.PositiveIntegerField:
+def _count(label: "StrOrPromise") -> models.PositiveIntegerField:
     # db_default: SQL that writes rows (the roll-up, the seed) may leave a measure out.
     return models.PositiveIntegerField(label, default=0, db_default=0)
 

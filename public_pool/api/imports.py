@@ -31,7 +31,7 @@ class ImportBatchSerializer(serializers.ModelSerializer[ImportBatch]):
     pool = serializers.IntegerField(source="pool_id")
     created = serializers.IntegerField(source="created_count")
     duplicates = serializers.IntegerField(source="duplicate_count")
-    errors = serializers.IntegerField(source="error_count")
+    errors = serializers.IntegerField(source="error_count")  # type: ignore[assignment]  # a field, not Serializer.errors
     report_url = serializers.SerializerMethodField()
 
     class Meta:

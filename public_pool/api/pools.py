@@ -183,7 +183,7 @@ class PoolCustomersApi(APIView):
         search = serializers.CharField(required=False, allow_blank=True, max_length=200)
         industry = serializers.ChoiceField(choices=Industry.choices, required=False, allow_blank=True)
         size = serializers.ChoiceField(choices=CompanySize.choices, required=False, allow_blank=True)
-        source = serializers.ChoiceField(choices=Source.choices, required=False, allow_blank=True)
+        source = serializers.ChoiceField(choices=Source.choices, required=False, allow_blank=True)  # type: ignore[assignment]  # a field, not Field.source
         region = serializers.CharField(required=False, allow_blank=True, max_length=50)
         level = serializers.ChoiceField(choices=Level.choices, required=False, allow_blank=True)
 

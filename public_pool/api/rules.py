@@ -30,7 +30,7 @@ class RuleFieldsSerializer(serializers.Serializer[Any]):
     level = serializers.ChoiceField(choices=Level.choices, required=False, allow_blank=True)
     value_tier = serializers.ChoiceField(choices=ValueTier.choices, required=False, allow_blank=True)
     tag = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    source = serializers.ChoiceField(choices=Source.choices, required=False, allow_blank=True)
+    source = serializers.ChoiceField(choices=Source.choices, required=False, allow_blank=True)  # type: ignore[assignment]  # a field, not Field.source
     no_followup_days = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=3650)
     no_deal_days = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=3650)
     exempt_open_deal_from_stage = serializers.ChoiceField(
@@ -238,7 +238,7 @@ class ReleaseReasonsApi(APIView):
     pagination_class = PageNumberPagination
 
     class OutputSerializer(serializers.ModelSerializer[ReleaseReason]):
-        label = serializers.CharField(source="display_label", read_only=True)
+        label = serializers.CharField(source="display_label", read_only=True)  # type: ignore[assignment]  # a field, not Field.label
 
         class Meta:
             model = ReleaseReason

@@ -4,14 +4,14 @@ is saved by a preview)."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm_site.exceptions import DomainError
-from customers.models import User
+from crm_site.http import AuthenticatedRequest
 from public_pool import selectors, services
 from public_pool.exceptions import InvalidInput
 from public_pool.manage_forms import PAGE_SIZE, RuleForm, add_service_errors
@@ -23,15 +23,15 @@ from public_pool.models import Pool, RecycleRule
 
 @admin_only
 @require_GET
-def rules(request: HttpRequest, pool_id: int) -> HttpResponse:
+def rules(request: AuthenticatedRequest, pool_id: int) -> HttpResponse:
     pool = get_object_or_404(Pool, pk=pool_id)
     rules = selectors.recycle_rules(user=request.user, pool_id=pool.pk)
     page = Paginator(rules, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "public_pool/manage/rules.html", {"pool": pool, "page": page})
 
 
-def _rule_page(request: HttpRequest, pool: Pool, rule: RecycleRule | None) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def _rule_page(request: AuthenticatedRequest, pool: Pool, rule: RecycleRule | None) -> HttpResponse:
+    user = request.user
     if request.method == "POST":
         form = RuleForm(request.POST)
         if form.is_valid():
@@ -68,19 +68,19 @@ def _rule_page(request: HttpRequest, pool: Pool, rule: RecycleRule | None) -> Ht
 
 
 @admin_only
-def rule_create(request: HttpRequest, pool_id: int) -> HttpResponse:
+def rule_create(request: AuthenticatedRequest, pool_id: int) -> HttpResponse:
     return _rule_page(request, get_object_or_404(Pool, pk=pool_id), None)
 
 
 @admin_only
-def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
+def rule_edit(request: AuthenticatedRequest, rule_id: int) -> HttpResponse:
     rule = get_object_or_404(RecycleRule.objects.select_related("pool"), pk=rule_id)
     return _rule_page(request, rule.pool, rule)
 
 
 @admin_only
 @require_POST
-def rule_preview(request: HttpRequest, pool_id: int) -> HttpResponse:
+def rule_preview(request: AuthenticatedRequest, pool_id: int) -> HttpResponse:
     """htmx: the rule form as typed so far → what it would recycle now (nothing is saved)."""
     pool = get_object_or_404(Pool, pk=pool_id)
     form = RuleForm(request.POST)
@@ -92,7 +92,7 @@ def rule_preview(request: HttpRequest, pool_id: int) -> HttpResponse:
 
 @admin_only
 @require_POST
-def rule_toggle(request: HttpRequest, rule_id: int) -> HttpResponse:
+def rule_toggle(request: AuthenticatedRequest, rule_id: int) -> HttpResponse:
     rule = get_object_or_404(RecycleRule, pk=rule_id)
     try:
         rule = services.set_recycle_rule_enabled(

@@ -22,7 +22,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm_site import spreadsheets
 from crm_site.exceptions import DomainError
+from crm_site.http import AuthenticatedRequest
 from customers.models import User
 from customers.selectors import managed_team_ids
 from public_pool import selectors, services
@@ -55,7 +56,7 @@ MAX_BULK_ASSIGN = 2000
 def manager_or_admin(view: Callable) -> Callable:
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not (request.user.is_admin or request.user.is_manager):
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -66,7 +67,7 @@ def manager_or_admin(view: Callable) -> Callable:
 def admin_only(view: Callable) -> Callable:
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_admin:
             raise PermissionDenied
         return view(request, *args, **kwargs)
@@ -84,7 +85,7 @@ def _pool_for(user: User, pool_id: int) -> Pool:
 
 @manager_or_admin
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedRequest) -> HttpResponse:
     pools = list(selectors.pools_with_sizes(request.user))
     pending = selectors.pending_extension_requests(user=request.user).count()
     return render(request, "public_pool/manage/index.html", {"pools": pools, "pending": pending})
@@ -94,7 +95,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _assign_context(
-    request: HttpRequest, pool: Pool, form: BulkAssignForm | None = None, **extra: Any
+    request: AuthenticatedRequest, pool: Pool, form: BulkAssignForm | None = None, **extra: Any
 ) -> dict:
     user = request.user
     reps = selectors.assignable_reps(actor=user, pool=pool)
@@ -120,7 +121,7 @@ def _assign_context(
     }
 
 
-def _assign_data(request: HttpRequest, user: User, pool: Pool) -> QueryDict:
+def _assign_data(request: AuthenticatedRequest, user: User, pool: Pool) -> QueryDict:
     """The posted form, with "all leads matching the filter" (``scope=all``) turned into the
     ids of those leads (at most ``MAX_BULK_ASSIGN``, best first)."""
     data = request.POST.copy()
@@ -134,11 +135,11 @@ def _assign_data(request: HttpRequest, user: User, pool: Pool) -> QueryDict:
 
 
 @manager_or_admin
-def assign(request: HttpRequest, pool_id: int) -> HttpResponse:
+def assign(request: AuthenticatedRequest, pool_id: int) -> HttpResponse:
     """The pool's leads (searchable, filtered, with "tick all") with checkboxes, each assignable
     rep's load against the limits, and the bulk-assign form. All or nothing on limits unless
     "override" is ticked (then logged)."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     pool = _pool_for(user, pool_id)
     if request.method != "POST":
         return render(request, "public_pool/manage/assign.html", _assign_context(request, pool))
@@ -190,9 +191,9 @@ def assign(request: HttpRequest, pool_id: int) -> HttpResponse:
 
 @manager_or_admin
 @require_POST
-def distribute(request: HttpRequest, pool_id: int) -> HttpResponse:
+def distribute(request: AuthenticatedRequest, pool_id: int) -> HttpResponse:
     """Automatic distribution; the page shows who got how many and which reps were skipped, why."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     pool = _pool_for(user, pool_id)
     reps = selectors.assignable_reps(actor=user, pool=pool)
     form = DistributeForm(request.POST, reps=reps)
@@ -237,7 +238,7 @@ def distribute(request: HttpRequest, pool_id: int) -> HttpResponse:
 
 @manager_or_admin
 @require_GET
-def extensions(request: HttpRequest) -> HttpResponse:
+def extensions(request: AuthenticatedRequest) -> HttpResponse:
     requests = selectors.pending_extension_requests(user=request.user)
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "public_pool/manage/extensions.html", {"page": page})
@@ -245,7 +246,7 @@ def extensions(request: HttpRequest) -> HttpResponse:
 
 @manager_or_admin
 @require_POST
-def extension_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+def extension_decide(request: AuthenticatedRequest, request_id: int) -> HttpResponse:
     form = ExtensionDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose approve or refuse."))
@@ -271,8 +272,8 @@ def extension_decide(request: HttpRequest, request_id: int) -> HttpResponse:
 # --- event log ----------------------------------------------------------------------------------
 
 
-def _event_filter_form(request: HttpRequest) -> EventFilterForm:
-    user: User = request.user  # type: ignore[assignment]
+def _event_filter_form(request: AuthenticatedRequest) -> EventFilterForm:
+    user = request.user
     people = User.objects.order_by("username")
     if not user.is_admin:
         people = people.filter(team_id__in=managed_team_ids(user))
@@ -281,7 +282,7 @@ def _event_filter_form(request: HttpRequest) -> EventFilterForm:
     )
 
 
-def _events_page(request: HttpRequest, *, template: str, extra: dict, **fixed: Any) -> HttpResponse:
+def _events_page(request: AuthenticatedRequest, *, template: str, extra: dict, **fixed: Any) -> HttpResponse:
     form = _event_filter_form(request)
     events = selectors.pool_events(user=request.user, filters=form.event_filters(**fixed))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -302,7 +303,7 @@ def _events_page(request: HttpRequest, *, template: str, extra: dict, **fixed: A
 
 @manager_or_admin
 @require_GET
-def events(request: HttpRequest) -> HttpResponse:
+def events(request: AuthenticatedRequest) -> HttpResponse:
     """The pool log the user may read (managers: their teams' and pools' activity), filtered by
     ``?pool=&kind=&rep=&from=&to=`` (``rep``: who acted)."""
     return _events_page(request, template="public_pool/manage/events.html", extra={"pool": None})
@@ -310,7 +311,7 @@ def events(request: HttpRequest) -> HttpResponse:
 
 @manager_or_admin
 @require_GET
-def pool_events(request: HttpRequest, pool_id: int) -> HttpResponse:
+def pool_events(request: AuthenticatedRequest, pool_id: int) -> HttpResponse:
     pool = _pool_for(request.user, pool_id)
     return _events_page(
         request, template="public_pool/manage/events.html", extra={"pool": pool}, pool_id=pool.pk
@@ -355,7 +356,7 @@ def _csv_rows(events, reason_labels: dict[str, str]) -> Iterator[list[str]]:
 
 @manager_or_admin
 @require_GET
-def events_csv(request: HttpRequest) -> StreamingHttpResponse:
+def events_csv(request: AuthenticatedRequest) -> StreamingHttpResponse:
     """The filtered log as CSV, streamed in chunks (bounded memory), UTF-8 with a BOM."""
     form = _event_filter_form(request)
     events = selectors.pool_events(user=request.user, filters=form.event_filters())

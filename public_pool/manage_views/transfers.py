@@ -15,7 +15,7 @@ A customer the manager may not see is a 404, as everywhere; rules are the servic
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm_site.exceptions import DomainError
+from crm_site.http import AuthenticatedRequest
 from customers import selectors as customer_selectors
 from customers.forms import CustomerFilterForm
 from customers.models import Customer, User
@@ -55,7 +56,8 @@ def _transfer(form: CustomerTransferForm | TransferForm, user: User, customer_id
 
 
 def _picker(user: User, customer: Customer, term: str) -> dict:
-    pools = [customer.home_pool] if customer.home_pool_id and customer.home_pool.max_held_per_rep else []
+    home = customer.home_pool
+    pools = [home] if home is not None and home.max_held_per_rep else []
     choices = lead_selectors.rep_choices(actor=user, term=term, limit=PICKER_SIZE + 1, pools=pools)
     return {
         "choices": choices[:PICKER_SIZE],
@@ -66,8 +68,8 @@ def _picker(user: User, customer: Customer, term: str) -> dict:
 
 
 @manager_or_admin
-def transfer_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def transfer_customer(request: AuthenticatedRequest, customer_id: int) -> HttpResponse:
+    user = request.user
     customer = customer_selectors.get_visible_customer(user=user, customer_id=customer_id)
     reps = lead_selectors.transfer_targets(user)
     form = CustomerTransferForm(request.POST or None, reps=reps)
@@ -83,16 +85,16 @@ def transfer_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
             return redirect("customers:detail", pk=moved.pk)
         return redirect("customers:list")
     context = {"customer": customer, "form": form, **_picker(user, customer, term)}
-    if request.htmx and request.method == "GET":  # type: ignore[attr-defined]
+    if request.htmx and request.method == "GET":
         return render(request, "public_pool/manage/_rep_picker.html", context)
     status = 400 if request.method == "POST" else 200
     return render(request, "public_pool/manage/transfer_customer.html", context, status=status)
 
 
 @manager_or_admin
-def transfer(request: HttpRequest) -> HttpResponse:
+def transfer(request: AuthenticatedRequest) -> HttpResponse:
     """Find the customer to transfer by name (owned customers the manager sees)."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     if request.method == "POST":
         return _transfer_by_number(request, user)
     customer_id = request.GET.get("customer", "")
@@ -112,7 +114,7 @@ def transfer(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _transfer_by_number(request: HttpRequest, user: User) -> HttpResponse:
+def _transfer_by_number(request: AuthenticatedRequest, user: User) -> HttpResponse:
     form = TransferForm(request.POST, reps=lead_selectors.transfer_targets(user))
     customer = _transfer(form, user, form.cleaned_data["customer_id"]) if form.is_valid() else None
     if customer is not None:
@@ -137,10 +139,10 @@ BULK_PICKER_SIZE = 200  # reps listed in the bulk picker (a manager's team is fa
 
 @manager_or_admin
 @require_GET
-def bulk_owner_choices(request: HttpRequest) -> HttpResponse:
+def bulk_owner_choices(request: AuthenticatedRequest) -> HttpResponse:
     """The bulk bar's rep picker, fetched when the bar is opened: each rep the user may give
     customers to, their customers and room under each pool's held limit (three queries)."""
-    choices = lead_selectors.rep_choices(actor=request.user, limit=BULK_PICKER_SIZE)  # type: ignore[arg-type]
+    choices = lead_selectors.rep_choices(actor=request.user, limit=BULK_PICKER_SIZE)
     pools = [load.pool for load in choices[0].loads] if choices else []
     return render(request, "public_pool/_bulk_rep_picker.html", {"choices": choices, "pools": pools})
 
@@ -160,9 +162,9 @@ def _bulk_ids(user: User, form: BulkOwnerForm) -> list[int] | None:
 
 @manager_or_admin
 @require_POST
-def bulk_transfer(request: HttpRequest) -> HttpResponse:
+def bulk_transfer(request: AuthenticatedRequest) -> HttpResponse:
     """Change the owner of many customers at once; back to the list with what happened."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     form = BulkOwnerForm(request.POST, reps=lead_selectors.transfer_targets(user))
     back = reverse("customers:list")
     if form.is_valid():

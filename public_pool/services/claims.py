@@ -115,9 +115,9 @@ def claim_customer(*, rep: User, customer_id: int) -> Customer:
     """
     now = timezone.now()
     customer = get_customer(customer_id)
-    if customer.pool_id is None:
-        raise AlreadyClaimed(customer_id=customer_id)
     pool = customer.pool
+    if pool is None:
+        raise AlreadyClaimed(customer_id=customer_id)
     if not selectors.may_use_pool(rep, pool.pk):
         raise NotPoolMember()
     _ensure_not_in_cooldown(rep=rep, customer_id=customer_id, pool=pool, now=now)
@@ -278,7 +278,7 @@ def assign_customers(
         else:
             ensure_room(pool=pool, rep_id=rep.pk, count=len(ids), now=now)
     assigned: list[int] = []
-    events = []
+    events: list[PoolEvent] = []
     for pool_id, ids in by_pool.items():
         take_many(rep=rep, pool=pools[pool_id], customer_ids=ids, now=now)
         assigned.extend(ids)
@@ -377,9 +377,7 @@ def move_customer_to_pool(*, actor: User, customer_id: int, pool_id: int, note: 
     pool = get_pool(pool_id)
     if customer.pool_id == pool.pk:
         raise InvalidInput({"pool": _("The customer is already in this pool.")})
-    moved = Customer.objects.filter(
-        pk=customer_id, owner_id=customer.owner_id, pool_id=customer.pool_id
-    ).update(
+    moved = Customer.objects.filter(pk=customer_id, owner_id=customer.owner_id, pool=customer.pool_id).update(
         **pooled_state(pool_id=pool.pk, now=now),
         priority_score=priority_expression(weights_for(pool.pk), now),
     )

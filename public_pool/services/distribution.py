@@ -90,8 +90,8 @@ def distribute_pool_leads(
     room: dict[int, int | None] = {}
     for rep in eligible:
         rooms = [r for r in room_left(pool=pool, rep_id=rep.pk, now=now) if r is not None]
-        room[rep.pk] = min(rooms) if rooms else None
-        if room[rep.pk] is not None and room[rep.pk] <= 0:
+        left = room[rep.pk] = min(rooms) if rooms else None
+        if left is not None and left <= 0:
             skipped[rep.pk] = "limit_reached"
     eligible = [rep for rep in eligible if rep.pk not in skipped]
     cap = max_leads if max_leads is not None else settings.PUBLIC_POOL_DISTRIBUTE_MAX
@@ -160,7 +160,7 @@ def distribute_pool_leads(
             plan[rep_id].append(lead)
 
     reps_by_id = {rep.pk: rep for rep in eligible}
-    events = []
+    events: list[PoolEvent] = []
     for rep_id, ids in plan.items():
         if ids:
             take_many(rep=reps_by_id[rep_id], pool=pool, customer_ids=ids, now=now)

@@ -51,13 +51,13 @@ from collections import Counter
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import openpyxl
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -130,7 +130,7 @@ CHOICE_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         Source.OTHER: ("其他",),
     },
 }
-CHOICES = {"industry": Industry, "size": CompanySize, "source": Source}
+CHOICES: dict[str, type[models.TextChoices]] = {"industry": Industry, "size": CompanySize, "source": Source}
 
 
 @dataclass(frozen=True)
@@ -484,7 +484,9 @@ def _insert_customers(*, varying: list[tuple[Any, ...]], constant: dict[str, Any
         }
         columns = [*names, *literals]
         template = "(" + ", ".join(["%s"] * len(names) + list(literals.values())) + ")"
-        column_sql = ", ".join(connection.ops.quote_name(Customer._meta.get_field(n).column) for n in columns)
+        column_sql = ", ".join(
+            connection.ops.quote_name(cast(models.Field, Customer._meta.get_field(n)).column) for n in columns
+        )
         sql = f"INSERT INTO {Customer._meta.db_table} ({column_sql}) VALUES %s RETURNING id"  # noqa: S608 - names from the model
         result = execute_values(cursor, sql, varying, template=template, page_size=len(varying), fetch=True)
     return [pk for (pk,) in result]

@@ -137,7 +137,7 @@ def take_policy(
     meanwhile is re-applied by the pool's re-matching task, and the recycle job checks every
     candidate against the rule's current values anyway.
     """
-    none = {
+    none: dict[str, object] = {
         "recycle_rule_id": None,
         "recycle_idle_days": None,
         "recycle_deal_days": None,
@@ -146,6 +146,8 @@ def take_policy(
         "recycle_due_at": None,
     }
     pool_id = home_pool_id or Pool.objects.filter(is_default=True).values_list("pk", flat=True).first()
+    if pool_id is None:  # no home pool and no default pool: no rule applies
+        return none
     rules = list(RecycleRule.objects.filter(enabled=True, pool_id=pool_id).order_by("priority", "id"))
     if not rules:
         return none
@@ -398,7 +400,7 @@ def _rule_values(rule: RuleData) -> dict[str, object]:
 def _rules_changed(pool: Pool) -> None:
     """Stamp the pool and re-match its customers in the background once the edit commits."""
     Pool.objects.filter(pk=pool.pk).update(rules_changed_at=timezone.now())
-    tasks.refresh_pool_recycle_policies_task.delay_on_commit(pool_id=pool.pk)
+    tasks.refresh_pool_recycle_policies_task.delay_on_commit(pool_id=pool.pk)  # type: ignore[attr-defined]  # Celery 5.4+, not in celery-types
 
 
 @transaction.atomic

@@ -28,11 +28,19 @@ class PoolData:
     is_default: bool = False
 
 
+def _name_taken(name: str, pool_id: int | None) -> bool:
+    """Another pool (not ``pool_id``, the one being edited) has ``name``."""
+    others = Pool.objects.filter(name=name)
+    if pool_id is not None:
+        others = others.exclude(pk=pool_id)
+    return others.exists()
+
+
 def _validate(data: PoolData, pool_id: int | None) -> None:
     errors: dict[str, str] = {}
     if not data.name.strip():
         errors["name"] = _("A pool needs a name.")
-    elif Pool.objects.filter(name=data.name.strip()).exclude(pk=pool_id).exists():
+    elif _name_taken(data.name.strip(), pool_id):
         errors["name"] = _("Another pool has this name.")
     for name in ("max_held_per_rep", "max_claims_per_day"):
         value = getattr(data, name)

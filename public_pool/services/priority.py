@@ -15,13 +15,13 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     IntegerField,
+    Model,
     OuterRef,
     QuerySet,
     Subquery,
     Value,
     When,
 )
-from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce, Least
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
@@ -34,7 +34,7 @@ from public_pool.models import Pool, PriorityWeights
 from public_pool.services._common import ensure_admin, get_pool, without_jit
 
 # Per-value scores (0–100) used where a pool's weights do not name a value.
-DEFAULT_INDUSTRY_SCORES = {
+DEFAULT_INDUSTRY_SCORES: dict[str, int] = {
     Industry.SOFTWARE: 90,
     Industry.FINANCE: 85,
     Industry.MANUFACTURING: 80,
@@ -47,14 +47,14 @@ DEFAULT_INDUSTRY_SCORES = {
     Industry.MEDIA: 50,
     Industry.OTHER: 30,
 }
-DEFAULT_SIZE_SCORES = {
+DEFAULT_SIZE_SCORES: dict[str, int] = {
     CompanySize.ENTERPRISE: 100,
     CompanySize.LARGE: 85,
     CompanySize.MEDIUM: 65,
     CompanySize.SMALL: 45,
     CompanySize.MICRO: 25,
 }
-DEFAULT_SOURCE_SCORES = {
+DEFAULT_SOURCE_SCORES: dict[str, int] = {
     Source.REFERRAL: 100,
     Source.PARTNER: 85,
     Source.WEBSITE: 75,
@@ -65,7 +65,7 @@ DEFAULT_SOURCE_SCORES = {
     Source.IMPORT: 30,
     Source.OTHER: 20,
 }
-DEFAULT_LEVEL_SCORES = {Level.A: 100, Level.B: 60, Level.C: 30}
+DEFAULT_LEVEL_SCORES: dict[str, int] = {Level.A: 100, Level.B: 60, Level.C: 30}
 
 # Engagement points: per earlier follow-up, per earlier deal, extra per won deal; capped at 100.
 FOLLOWUP_POINTS, DEAL_POINTS, WON_POINTS = 10, 25, 35
@@ -108,8 +108,10 @@ def _recency_score(horizon_days: int, now: datetime) -> Case:
     )
 
 
-def _count(model: type, **filters: object) -> Coalesce:
-    rows = model.objects.filter(customer_id=OuterRef("pk"), **filters).order_by().values("customer_id")
+def _count(model: type[Model], **filters: object) -> Coalesce:
+    rows = (
+        model._default_manager.filter(customer_id=OuterRef("pk"), **filters).order_by().values("customer_id")
+    )
     return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")[:1]), Value(0))
 
 
@@ -122,7 +124,7 @@ def _engagement_score() -> Least:
     return Least(points, Value(100), output_field=IntegerField())
 
 
-def priority_expression(weights: PriorityWeights, now: datetime) -> CombinedExpression | Value:
+def priority_expression(weights: PriorityWeights, now: datetime) -> ExpressionWrapper | Value:
     """The 0–1000 score of a customer row under ``weights`` at ``now``, as a SQL expression."""
     terms = [
         (
@@ -226,5 +228,5 @@ def update_priority_weights(*, actor: User, pool_id: int, data: WeightsData) -> 
     weights, _created = PriorityWeights.objects.update_or_create(
         pool=pool, defaults={**values, "updated_at": timezone.now()}
     )
-    tasks.recompute_pool_priorities_task.delay_on_commit(pool_id=pool.pk)
+    tasks.recompute_pool_priorities_task.delay_on_commit(pool_id=pool.pk)  # type: ignore[attr-defined]  # Celery 5.4+, not in celery-types
     return weights

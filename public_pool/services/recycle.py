@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -52,6 +53,15 @@ from public_pool.services.policies import (
 )
 from public_pool.services.priority import priority_expression, weights_for
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _DueAnnotations(TypedDict):
+    live_due: datetime
+    recycle_trigger: str
+
+
 # pg advisory lock key of the recycle job (any constant bigint unique to this job).
 RECYCLE_LOCK_KEY = 7_210_431_001
 
@@ -66,7 +76,9 @@ class RecycleResult:
     skipped: bool = False  # another run held the lock; this one did nothing
 
 
-def due_customers(*, rule: RecycleRule, as_of: datetime) -> QuerySet[Customer]:
+def due_customers(
+    *, rule: RecycleRule, as_of: datetime
+) -> "QuerySet[WithAnnotations[Customer, _DueAnnotations]]":
     """Customers ``rule`` recycles at ``as_of``, re-verified against the rule's current values."""
     data = RuleData.from_rule(rule)
     return (
@@ -111,7 +123,7 @@ def iter_recycle_candidates(*, as_of: datetime, chunk_size: int = 2000) -> Itera
                 owner_id=owner_id,
                 rule_id=rule.pk,
                 target_pool_id=rule.effective_target_id,
-                due_at=due_at,
+                due_at=cast(datetime, due_at),  # due_customers filters on it: never NULL here
                 trigger=trigger,
             )
 

@@ -17,6 +17,7 @@ import logging
 import urllib.error
 import urllib.request
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -35,7 +36,11 @@ log = logging.getLogger(__name__)
 MAX_LINES = 30
 TIMEOUT_SECONDS = 10
 # Error codes in a 200 answer that mean "too many messages, try later".
-RATE_LIMITED = {ChatKind.WECOM: {45009}, ChatKind.DINGTALK: {130101, 410100}, ChatKind.FEISHU: {9499, 11232}}
+RATE_LIMITED: dict[str, set[int]] = {
+    ChatKind.WECOM: {45009},
+    ChatKind.DINGTALK: {130101, 410100},
+    ChatKind.FEISHU: {9499, 11232},
+}
 
 
 def any_team_chat() -> bool:
@@ -51,13 +56,20 @@ def announce_where(notifications: QuerySet[Notification]) -> int:
     ):
         by_team[team_id].append(pk)
     for team_id, ids in by_team.items():
-        transaction.on_commit(
-            lambda team_id=team_id, ids=ids: tasks.post_team_chat_task.apply_async(
-                kwargs={"team_id": team_id, "notification_ids": ids},
-                queue=settings.PUBLIC_POOL_TEAM_CHAT_QUEUE,
-            )
-        )
+        transaction.on_commit(_post_later(team_id=team_id, notification_ids=ids))
     return len(by_team)
+
+
+def _post_later(*, team_id: int, notification_ids: list[int]) -> Callable[[], None]:
+    def enqueue() -> None:
+        options = (
+            {"queue": settings.PUBLIC_POOL_TEAM_CHAT_QUEUE} if settings.PUBLIC_POOL_TEAM_CHAT_QUEUE else {}
+        )
+        tasks.post_team_chat_task.apply_async(
+            kwargs={"team_id": team_id, "notification_ids": notification_ids}, **options
+        )
+
+    return enqueue
 
 
 def announce(*, notification_ids: list[int]) -> int:
@@ -67,7 +79,7 @@ def announce(*, notification_ids: list[int]) -> int:
 
 # --- Posting -----------------------------------------------------------------------------------
 
-HEADINGS = {
+HEADINGS: dict[str, Callable[[], str]] = {
     NotificationKind.RECYCLE_WARNING: lambda: _("About to go back to the pool"),
     NotificationKind.RECYCLE_ESCALATION: lambda: _("About to go back to the pool, nothing done yet"),
     NotificationKind.RECYCLED: lambda: _("Returned to the pool"),

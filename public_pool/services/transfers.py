@@ -88,8 +88,8 @@ def transfer_customers(
         by_pool.setdefault(pool_id, []).append(pk)
     pools = Pool.objects.in_bulk([pool_id for pool_id in by_pool if pool_id is not None])
     overridden: set[int] = set()
-    for pool_id, ids in by_pool.items():
-        pool = pools.get(pool_id) if pool_id is not None else None
+    for home_id, ids in by_pool.items():
+        pool = pools.get(home_id) if home_id is not None else None
         if pool is None or pool.max_held_per_rep is None:
             continue
         if override:

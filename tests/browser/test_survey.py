@@ -62,7 +62,7 @@ def test_contact_answers_a_survey_link_on_a_phone_and_the_nps_changes(
     page.screenshot(path=str(artifacts / "survey-sent.png"), full_page=True)
 
     assert len(mail.outbox) == 1
-    link = re.search(r"https?://\S+/s/\S+/", mail.outbox[0].body).group(0)
+    link = re.search(r"https?://\S+/s/\S+/", str(mail.outbox[0].body)).group(0)
     assert link.startswith(live_server.url)
 
     # The contact opens the link on a phone: no login, big buttons.

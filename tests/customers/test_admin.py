@@ -1,5 +1,6 @@
 """The Django admin: everything registered, lists stay cheap, and writes go through services."""
 
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -161,7 +162,7 @@ def test_customer_history_inlines_show_only_the_newest_rows(admin_client, rep):
     customer = CustomerFactory(owner=rep)
     now = timezone.now()
     for days in range(15):
-        FollowUpFactory(customer=customer, at=now - timezone.timedelta(days=days), note=f"note {days}")
+        FollowUpFactory(customer=customer, at=now - timedelta(days=days), note=f"note {days}")
 
     response = admin_client.get(reverse("admin:customers_customer_change", args=[customer.pk]))
 
@@ -188,7 +189,7 @@ def test_logging_a_follow_up_in_the_admin_moves_last_followup_at(admin_client, a
     customer = CustomerFactory(owner=rep, last_followup_at=None)
     url = reverse("admin:customers_followup_add")
     data = form_data(admin_client.get(url))
-    at = timezone.localtime() - timezone.timedelta(hours=1)
+    at = timezone.localtime() - timedelta(hours=1)
     data.update(
         customer=[str(customer.pk)],
         kind=[FollowUpKind.VISIT],

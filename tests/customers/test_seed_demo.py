@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
@@ -28,7 +29,7 @@ from public_pool.models import Pool
 pytestmark = pytest.mark.django_db
 
 AS_OF = "2025-06-30T18:00:00+08:00"
-SMALL = {"customers": 120, "reps": 4, "managers": 2, "as_of": AS_OF}
+SMALL: dict[str, Any] = {"customers": 120, "reps": 4, "managers": 2, "as_of": AS_OF}
 
 
 def seed(**options) -> str:
@@ -37,7 +38,7 @@ def seed(**options) -> str:
     return out.getvalue()
 
 
-def check_empty() -> tuple[int, str]:
+def check_empty() -> tuple[int | str | None, str]:
     out = StringIO()
     with pytest.raises(SystemExit) as exit_info:
         call_command("seed_demo", check_empty=True, stdout=out)

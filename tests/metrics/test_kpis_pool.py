@@ -26,8 +26,8 @@ SH = ZoneInfo("Asia/Shanghai")
 MARCH = Period(dt.date(2025, 3, 1), dt.date(2025, 4, 1))
 
 
-def at(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=SH)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=SH)
 
 
 def event(customer, kind, when, **fields):

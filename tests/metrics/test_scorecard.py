@@ -325,7 +325,10 @@ def test_targets_need_a_quarter_start_and_a_known_kpi(admin_user):
 def test_only_admins_set_targets_and_weights(manager):
     with pytest.raises(exceptions.ScorecardNotAllowed):
         scorecard.set_kpi_targets(
-            actor=manager, quarter=Q1.start, target_scope=scorecard.TargetScope(), targets={"test_sales": 1}
+            actor=manager,
+            quarter=Q1.start,
+            target_scope=scorecard.TargetScope(),
+            targets={"test_sales": Decimal(1)},
         )
     with pytest.raises(exceptions.ScorecardNotAllowed):
         scorecard.update_scorecard(actor=manager, weights={"test_sales": Decimal(100)}, cap=Decimal(120))

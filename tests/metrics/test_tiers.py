@@ -23,8 +23,8 @@ SH = ZoneInfo("Asia/Shanghai")
 AS_OF = dt.datetime(2026, 1, 1, 12, tzinfo=SH)
 
 
-def at(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=SH)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=SH)
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ The defaults (2 teams, 6 reps, 300 customers) seed SQLite in seconds; the benchm
 import os
 import sys
 import time
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
@@ -65,7 +66,7 @@ class Command(BaseCommand):
             "--print-logins", action="store_true", help="only print the logins of an existing seed"
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["check_empty"]:
             sys.exit(0 if demo.database_is_empty() else 1)
         if options["print_logins"]:

@@ -1,5 +1,7 @@
 """``manage.py flag_churn_risk [--as-of DATETIME]``: refresh the churn early-warning flags."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from metrics import churn
@@ -12,6 +14,6 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--as-of", help="Evaluate as if it were this moment (ISO date/time).")
 
-    def handle(self, *args: object, **options: object) -> None:
-        flags = churn.flag_churn_risk(as_of=parse_as_of(options["as_of"]))  # type: ignore[arg-type]
+    def handle(self, *args: Any, **options: Any) -> None:
+        flags = churn.flag_churn_risk(as_of=parse_as_of(options["as_of"]))
         self.stdout.write(self.style.SUCCESS(f"{flags} churn warnings current"))

@@ -1,5 +1,7 @@
 """``manage.py recompute_value_tiers [--as-of DATETIME]``: recompute CLV value tiers A/B/C."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from metrics import tiers
@@ -12,8 +14,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--as-of", help="Evaluate as if it were this moment (ISO date/time).")
 
-    def handle(self, *args: object, **options: object) -> None:
-        result = tiers.recompute_value_tiers(as_of=parse_as_of(options["as_of"]))  # type: ignore[arg-type]
+    def handle(self, *args: Any, **options: Any) -> None:
+        result = tiers.recompute_value_tiers(as_of=parse_as_of(options["as_of"]))
         self.stdout.write(
             self.style.SUCCESS(
                 f"{result.changed} tiers changed; A {result.a}, B {result.b}, C {result.c}, none {result.none}"

@@ -1,5 +1,7 @@
 """``manage.py recompute_pool_priorities [--pool ID]``: re-score pooled leads."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from public_pool import services
@@ -11,6 +13,6 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--pool", type=int, default=None, help="Only this pool (id).")
 
-    def handle(self, *args: object, **options: object) -> None:
-        count = services.recompute_pool_priorities(pool_id=options["pool"])  # type: ignore[arg-type]
+    def handle(self, *args: Any, **options: Any) -> None:
+        count = services.recompute_pool_priorities(pool_id=options["pool"])
         self.stdout.write(self.style.SUCCESS(f"scored {count} leads"))

@@ -1,5 +1,7 @@
 """``manage.py recycle_pool [--dry-run] [--as-of DATETIME] [--batch-size N]``: the recycle job by hand."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
@@ -17,8 +19,8 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-size", type=int, default=None, help="Customers per transaction.")
 
-    def handle(self, *args: object, **options: object) -> None:
-        as_of = parse_as_of(options["as_of"]) or timezone.now()  # type: ignore[arg-type]
+    def handle(self, *args: Any, **options: Any) -> None:
+        as_of = parse_as_of(options["as_of"]) or timezone.now()
         if options["dry_run"]:
             for candidate in services.iter_recycle_candidates(as_of=as_of):
                 self.stdout.write(
@@ -29,7 +31,7 @@ class Command(BaseCommand):
         result = services.recycle_stale_customers(
             as_of=as_of,
             dry_run=bool(options["dry_run"]),
-            batch_size=options["batch_size"],  # type: ignore[arg-type]
+            batch_size=options["batch_size"],
         )
         if result.skipped:
             self.stdout.write(self.style.WARNING("Another recycle run is in progress; nothing done."))

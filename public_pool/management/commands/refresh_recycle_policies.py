@@ -4,6 +4,8 @@ The recycle job does this itself before recycling; run it by hand after bulk-loa
 customers (COPY, seeds, benchmarks) so that the first job run does not pay for it.
 """
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from public_pool import services
@@ -19,9 +21,9 @@ class Command(BaseCommand):
             "--pool", type=int, default=None, help="Re-match every owned customer of this pool."
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["pool"] is not None:
-            count = services.refresh_pool_recycle_policies(pool_id=options["pool"])  # type: ignore[arg-type]
+            count = services.refresh_pool_recycle_policies(pool_id=options["pool"])
         else:
             count = services.refresh_changed_pools() + services.refresh_stale_recycle_policies()
         self.stdout.write(self.style.SUCCESS(f"re-matched {count} customers"))

@@ -1,5 +1,7 @@
 """``manage.py warn_recycle [--as-of DATETIME]``: warn owners and managers before recycling."""
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from public_pool import services
@@ -12,8 +14,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--as-of", help="Evaluate as if it were this moment (ISO date/time).")
 
-    def handle(self, *args: object, **options: object) -> None:
-        result = services.warn_recycle(as_of=parse_as_of(options["as_of"]))  # type: ignore[arg-type]
+    def handle(self, *args: Any, **options: Any) -> None:
+        result = services.warn_recycle(as_of=parse_as_of(options["as_of"]))
         self.stdout.write(
             self.style.SUCCESS(
                 f"{result.warned} warnings, {result.escalated} escalations, {result.emails_sent} e-mails sent"
