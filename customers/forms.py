@@ -17,6 +17,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm_site.bounds import DayRangeValidator
 from customers import selectors
 from customers.models import (
     CompanySize,
@@ -30,6 +31,7 @@ from customers.models import (
     User,
 )
 from customers.services import CustomerData
+from customers.services.activity import BLANK_NOTE_MESSAGE
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
@@ -339,8 +341,8 @@ class FollowUpForm(BootstrapFormMixin, forms.Form):
     )
     note = forms.CharField(
         label=_("Note"),
-        required=False,
         max_length=5000,
+        error_messages={"required": BLANK_NOTE_MESSAGE},
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("What was said, what happens next?")}),
     )
     at = forms.DateTimeField(
@@ -380,6 +382,7 @@ class DealForm(BootstrapFormMixin, forms.Form):
     expected_close = forms.DateField(
         label=_("Expected close"),
         required=False,
+        validators=[DayRangeValidator()],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 

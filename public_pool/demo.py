@@ -211,7 +211,7 @@ class _SeedPolicy:
             self.rules.setdefault(rule.pool_id, {})["A" if rule.level == Level.A else ""] = rule
         self.now = ctx.now
         self.recycle_targets = {pool.pk: pool.recycle_target_id for pool in pools}
-        self.recycled: list[tuple[int, int, int, str, int, int, int]] = []
+        self.recycled: list[tuple[int, int | None, int, str, int, int, int]] = []
         self.scorers = {pool.pk: _Scorer(priority.weights_for(pool.pk), ctx.now) for pool in pools}
 
     def recycle(self, customer_id: int, facts: customer_history.CustomerFacts) -> tuple[int, int] | None:
@@ -275,15 +275,14 @@ def _deadline_parts(
     deal_off = rule.no_deal_days is None or won_since_claim
     if idle_off and deal_off:
         return None
-    idle_days = rule.no_followup_days
-    deal_days = None if deal_off else rule.no_deal_days
+    idle_days, deal_days = rule.no_followup_days, None if deal_off else rule.no_deal_days
     idle_due = None if idle_days is None else clock + idle_days * MINUTES_PER_DAY
     deal_due = None if deal_days is None else claimed + deal_days * MINUTES_PER_DAY
     if idle_due is not None and idle_days is not None and (deal_due is None or idle_due <= deal_due):
         return idle_due, "no_followup", clock, idle_days
-    if deal_due is not None and deal_days is not None:
-        return deal_due, "no_deal", claimed, deal_days
-    return None
+    if deal_due is None or deal_days is None:  # cannot happen: not both off (checked above)
+        return None
+    return deal_due, "no_deal", claimed, deal_days
 
 
 class _Scorer:

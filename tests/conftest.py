@@ -1,11 +1,21 @@
 """Named actors shared by every test: a team with a manager and two reps, a second team, an admin."""
 
 import pytest
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import Role
 from tests.factories import TeamFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request in Chinese leaves its thread in Chinese (LocaleMiddleware activates the language
+    and nothing switches back): start every test in the default language."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,16 @@ from customers.models import (
     User,
 )
 from customers.normalization import normalize_phone
-from customers.services._common import _ensure_may_work
+from customers.services._common import _lock_for_work
 from customers.services.deadlines import refresh_recycle_due
+
+# What the follow-up form and the API answer for a blank (or whitespace-only) note.
+BLANK_NOTE_MESSAGE = _("Write what happened: the note cannot be empty.")
+
+
+def followup_earliest() -> datetime:
+    """The earliest ``at`` a follow-up may have: 1 January 2000, 00:00 in the company's time zone."""
+    return datetime(2000, 1, 1, tzinfo=timezone.get_default_timezone())
 
 
 @transaction.atomic
@@ -37,14 +45,19 @@ def log_followup(
 ) -> FollowUp:
     """Record a call, visit, e-mail, meeting or message.
 
-    ``last_followup_at`` only moves forward (``GREATEST``), so back-dated entries and
-    concurrent loggers cannot move it back.
+    ``at`` (default now) may not be in the future (5 minutes of clock skew allowed) nor before
+    :data:`FOLLOWUP_EARLIEST` (``CustomerInvalid`` with ``fields["at"]``); a year-1 date is
+    refused here, never written. The pages and the API also refuse a blank note
+    (:data:`BLANK_NOTE_MESSAGE`). ``last_followup_at`` only moves forward (``GREATEST``), so
+    back-dated entries and concurrent loggers cannot move it back.
     """
-    _ensure_may_work(actor=actor, customer=customer)
+    customer = _lock_for_work(actor=actor, customer_id=customer.pk)
     now = timezone.now()
     at = at or now
     if at > now + timedelta(minutes=5):
         raise CustomerInvalid({"at": str(_("A follow-up cannot be in the future."))})
+    if at < followup_earliest():
+        raise CustomerInvalid({"at": str(_("A follow-up cannot be before 1 January 2000."))})
     followup = FollowUp.objects.create(
         customer=customer, kind=kind, note=note, at=at, by=actor, created_at=now
     )
@@ -65,7 +78,7 @@ def create_deal(
     stage: str = DealStage.LEAD,
     expected_close=None,
 ) -> Deal:
-    _ensure_may_work(actor=actor, customer=customer)
+    customer = _lock_for_work(actor=actor, customer_id=customer.pk)
     now = timezone.now()
     deal = Deal.objects.create(
         customer=customer,
@@ -87,7 +100,7 @@ def create_deal(
 @transaction.atomic
 def move_deal(*, actor: User, deal: Deal, stage: str) -> Deal:
     """Move a deal to ``stage``. Winning sets the customer's ``first_won_at`` if it is the first win."""
-    _ensure_may_work(actor=actor, customer=deal.customer)
+    _lock_for_work(actor=actor, customer_id=deal.customer_id)
     if stage not in DealStage.values:
         raise CustomerInvalid({"stage": str(_("Unknown stage."))})
     now = timezone.now()
@@ -129,7 +142,7 @@ def add_contact(
     wechat: str = "",
     is_primary: bool = False,
 ) -> Contact:
-    _ensure_may_work(actor=actor, customer=customer)
+    customer = _lock_for_work(actor=actor, customer_id=customer.pk)
     if not name.strip():
         raise CustomerInvalid({"name": str(_("A contact needs a name."))})
     if is_primary:

@@ -20,12 +20,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_POST
@@ -247,10 +248,16 @@ def extensions(request: AuthenticatedRequest) -> HttpResponse:
 @manager_or_admin
 @require_POST
 def extension_decide(request: AuthenticatedRequest, request_id: int) -> HttpResponse:
+    """Approve or refuse from the requests page or the customer's page (``next``); the service's
+    refusal (e.g. the customer already left the rep) comes back as a message, nothing changed."""
+    back = reverse("pool_manage:extensions")
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        back = target
     form = ExtensionDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose approve or refuse."))
-        return redirect("pool_manage:extensions")
+        return redirect(back)
     approve = form.cleaned_data["decision"] == "approve"
     try:
         services.decide_extension(
@@ -266,7 +273,7 @@ def extension_decide(request: AuthenticatedRequest, request_id: int) -> HttpResp
         raise Http404 from None
     else:
         messages.success(request, _("Extension approved.") if approve else _("Extension refused."))
-    return redirect("pool_manage:extensions")
+    return redirect(back)
 
 
 # --- event log ----------------------------------------------------------------------------------
@@ -288,6 +295,8 @@ def _events_page(request: AuthenticatedRequest, *, template: str, extra: dict, *
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # A filter that does not validate (a date out of range) shows its error with a 400.
+    status = 400 if form.is_bound and not form.is_valid() else 200
     return render(
         request,
         template,
@@ -298,6 +307,7 @@ def _events_page(request: AuthenticatedRequest, *, template: str, extra: dict, *
             "query": query.urlencode(),
             **extra,
         },
+        status=status,
     )
 
 
@@ -359,6 +369,8 @@ def _csv_rows(events, reason_labels: dict[str, str]) -> Iterator[list[str]]:
 def events_csv(request: AuthenticatedRequest) -> StreamingHttpResponse:
     """The filtered log as CSV, streamed in chunks (bounded memory), UTF-8 with a BOM."""
     form = _event_filter_form(request)
+    if form.is_bound and not form.is_valid():
+        raise BadRequest("event filters")  # the page shows why; a download has nowhere to say it
     events = selectors.pool_events(user=request.user, filters=form.event_filters())
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return spreadsheets.streaming_csv_response(

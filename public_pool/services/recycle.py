@@ -13,7 +13,8 @@ the partial index on ``recycle_due_at`` (owned rows only); the moved leads are s
 the pool list in the same UPDATE (one row version per customer), and nothing is loaded into
 Python but the ids of one batch.
 
-Correctness under overlap (DESIGN.md invariant 5): a run takes a session advisory lock and an
+Correctness under overlap (DESIGN.md invariant 5): a run takes the job's run lock (a session
+advisory lock on PostgreSQL, a ``JobLock`` row elsewhere: ``services/run_lock.py``) and an
 overlapping run returns at once (``skipped``); with ``exclusive=False`` several runs share the
 work instead, kept apart by ``SKIP LOCKED`` and by the candidate query re-checking the row
 (PostgreSQL re-evaluates it on the latest row version before locking): a customer is recycled
@@ -27,7 +28,7 @@ customer who is no longer due.
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict, cast
@@ -36,6 +37,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, DateTimeField, Expression, F, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Coalesce
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from customers import services as customer_services
@@ -52,6 +54,12 @@ from public_pool.services.policies import (
     rule_conditions,
 )
 from public_pool.services.priority import priority_expression, weights_for
+from public_pool.services.run_lock import job_lock
+
+
+def _no_renew() -> None:
+    return None
+
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -126,22 +134,6 @@ def iter_recycle_candidates(*, as_of: datetime, chunk_size: int = 2000) -> Itera
                 due_at=cast(datetime, due_at),  # due_customers filters on it: never NULL here
                 trigger=trigger,
             )
-
-
-@contextmanager
-def _run_lock(exclusive: bool) -> Iterator[bool]:
-    if not exclusive or connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [RECYCLE_LOCK_KEY])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [RECYCLE_LOCK_KEY])
 
 
 def _notice_columns(data: RuleData) -> dict[str, Expression]:
@@ -240,7 +232,12 @@ def _batch_postgres(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_
 
 
 def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_size: int) -> list[int]:
-    """The same batch in three ORM statements, for SQLite (which serialises writers anyway)."""
+    """The same batch for SQLite: read the candidates, move them, log what the UPDATE moved.
+
+    The transaction began IMMEDIATE (settings), so no other writer runs between the read and
+    the UPDATE; still, the UPDATE re-checks ``owner IS NOT NULL`` and answers the ids it
+    really moved (``RETURNING``), and only those get an event.
+    """
     rows = list(
         due_customers(rule=rule, as_of=as_of)
         .annotate(**_notice_columns(RuleData.from_rule(rule)))
@@ -249,11 +246,21 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
             "pk", "owner_id", "recycle_trigger", "name", "recycle_due_at", "notice_since", "notice_days"
         )[:batch_size]
     )
+    if not rows:
+        return []
     target = rule.effective_target_id
-    ids = [row[0] for row in rows]
-    Customer.objects.filter(pk__in=ids, owner__isnull=False).update(
-        **pooled_state(pool_id=target, now=now), priority_score=priority_expression(weights_for(target), now)
+    update = Customer.objects.filter(pk__in=[row[0] for row in rows], owner__isnull=False)
+    query = cast(UpdateQuery, update.query.chain(UpdateQuery))
+    query.add_update_values(
+        {
+            **pooled_state(pool_id=target, now=now),
+            "priority_score": priority_expression(weights_for(target), now),
+        }
     )
+    sql, params = query.get_compiler(connection.alias).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {connection.ops.quote_name('id')}", params)
+        moved = {row[0] for row in cursor.fetchall()}
     PoolEvent.objects.bulk_create(
         PoolEvent(
             customer_id=pk,
@@ -265,6 +272,7 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
             at=now,
         )
         for pk, owner_id, trigger, *_notice in rows
+        if pk in moved
     )
     pool_name = Pool.objects.filter(pk=target).values_list("name", flat=True).first() or ""
     Notification.objects.bulk_create(
@@ -284,8 +292,9 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
             created_at=now,
         )
         for pk, owner_id, trigger, name, due_at, since, days in rows
+        if pk in moved
     )
-    return ids
+    return [row[0] for row in rows if row[0] in moved]
 
 
 def recycle_stale_customers(
@@ -320,7 +329,12 @@ def recycle_stale_customers(
         return RecycleResult(as_of=as_of, dry_run=True, recycled=sum(counts.values()), by_rule=counts)
 
     batch = _batch_postgres if connection.vendor == "postgresql" else _batch_generic
-    with _run_lock(exclusive) as acquired:
+    lock = (
+        job_lock("recycle_pool", advisory_key=RECYCLE_LOCK_KEY)
+        if exclusive
+        else nullcontext((True, _no_renew))
+    )
+    with lock as (acquired, renew):
         if not acquired:
             return RecycleResult(as_of=as_of, dry_run=False, recycled=0, skipped=True)
         refreshed = refresh_changed_pools(batch_size=batch_size)
@@ -341,6 +355,7 @@ def recycle_stale_customers(
                     )
                 if moved:
                     by_rule[rule.pk] = by_rule.get(rule.pk, 0) + len(moved)
+                renew()  # a long run keeps its lock
                 if len(moved) < batch_size:
                     break
     return RecycleResult(

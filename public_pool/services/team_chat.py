@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -47,6 +48,13 @@ def any_team_chat() -> bool:
     return TeamChatWebhook.objects.filter(enabled=True).exists()
 
 
+def _enqueue(team_id: int, notification_ids: list[int]) -> None:
+    options = {"queue": settings.PUBLIC_POOL_TEAM_CHAT_QUEUE} if settings.PUBLIC_POOL_TEAM_CHAT_QUEUE else {}
+    tasks.post_team_chat_task.apply_async(
+        kwargs={"team_id": team_id, "notification_ids": notification_ids}, **options
+    )
+
+
 def announce_where(notifications: QuerySet[Notification]) -> int:
     """Enqueue, on commit, one post per team with an enabled webhook for ``notifications`` whose
     user is in that team. One query; returns the number of posts queued."""
@@ -56,20 +64,8 @@ def announce_where(notifications: QuerySet[Notification]) -> int:
     ):
         by_team[team_id].append(pk)
     for team_id, ids in by_team.items():
-        transaction.on_commit(_post_later(team_id=team_id, notification_ids=ids))
+        transaction.on_commit(partial(_enqueue, team_id, ids))
     return len(by_team)
-
-
-def _post_later(*, team_id: int, notification_ids: list[int]) -> Callable[[], None]:
-    def enqueue() -> None:
-        options = (
-            {"queue": settings.PUBLIC_POOL_TEAM_CHAT_QUEUE} if settings.PUBLIC_POOL_TEAM_CHAT_QUEUE else {}
-        )
-        tasks.post_team_chat_task.apply_async(
-            kwargs={"team_id": team_id, "notification_ids": notification_ids}, **options
-        )
-
-    return enqueue
 
 
 def announce(*, notification_ids: list[int]) -> int:
