@@ -116,7 +116,7 @@ class ImportCustomersApi(APIView):
             file_name=upload.name,
         )
         batch = result.batch
-        batch.preview_rows = result.preview  # type: ignore[attr-defined]
+        batch.preview_rows = result.preview  # type: ignore[attr-defined]  # read by the serializer
         batch.truncated = result.truncated  # type: ignore[attr-defined]
         data = self.OutputSerializer(batch, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
