@@ -1,20 +1,27 @@
 """DRF glue shared by every app: pagination, errors, request typing."""
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from crm_site import bounds
 from crm_site.exceptions import ConflictError, DomainError
 
 if TYPE_CHECKING:
@@ -49,6 +56,16 @@ def paginated_response(
     return pager.get_paginated_response(serializer_class(page, many=True).data)
 
 
+class BoundedDateTimeField(serializers.DateTimeField):
+    """A ``DateTimeField`` limited to ``crm_site.bounds`` (years 2000–2999). The range is checked
+    before DRF applies the time zone, which overflows near year 1 and year 9999."""
+
+    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
+        if not bounds.day_in_range(value):
+            raise serializers.ValidationError(bounds.out_of_range_message(), code="date_out_of_range")
+        return super().enforce_timezone(value)
+
+
 _CODES_BY_EXCEPTION: list[tuple[type[Exception], str]] = [
     (exceptions.NotAuthenticated, "not_authenticated"),
     (exceptions.AuthenticationFailed, "authentication_failed"),
@@ -70,7 +87,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         domain_fields = getattr(exc, "fields", None)
         if domain_fields:
             body["fields"] = _as_field_lists(domain_fields)
-        return Response(body, status=status_code)
+        retry_after = getattr(exc, "retry_after", None)  # crm_site.lockout.LockedOut
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return Response(body, status=status_code, headers=headers)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        return Response(
+            {"code": "too_large", "detail": gettext("The request is too large.")},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -81,11 +105,31 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     code = next((c for cls, c in _CODES_BY_EXCEPTION if isinstance(exc, cls)), "error")
     if isinstance(exc, exceptions.ValidationError):
-        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = {"code": code, "detail": _validation_summary(), "fields": fields}
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {"code": code, "detail": _validation_summary(), "fields": _flat_fields(detail)}
     else:
         response.data = {"code": code, "detail": str(getattr(exc, "detail", exc))}
     return response
+
+
+def _flat_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors (a list field's items, a nested serializer) as one flat mapping
+    ``{"tags.0": ["message"]}``, the ``FieldErrors`` shape the schema documents."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, Mapping):
+        items: Any = detail.items()
+    elif (
+        isinstance(detail, Sequence)
+        and not isinstance(detail, str)
+        and any(isinstance(item, Mapping | list) for item in detail)
+    ):
+        items = ((str(index), item) for index, item in enumerate(detail) if item)
+    else:
+        messages = detail if isinstance(detail, Sequence) and not isinstance(detail, str) else [detail]
+        return {prefix or "non_field_errors": [str(message) for message in messages]}
+    for key, value in items:
+        flat.update(_flat_fields(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
 
 
 def _validation_summary() -> str:
@@ -102,6 +146,21 @@ def _as_field_lists(fields: Mapping[str, Any]) -> dict[str, list[str]]:
     }
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "description": "Messages per input field. A nested field is named by its path: "
+        "`tags.0`, `contacts.1.email`; errors of the whole input are under `non_field_errors`.",
+    },
+    component_name="FieldErrors",
+)
+class FieldErrorsField(serializers.DictField):
+    """``{"<field>": ["message", ...]}``: the one shape of ``fields`` in every error answer."""
+
+    child = serializers.ListField(child=serializers.CharField())
+
+
 class ErrorSerializer(serializers.Serializer):
     """The body of every error answer (for the OpenAPI schema; the handler above builds it)."""
 
@@ -110,8 +169,7 @@ class ErrorSerializer(serializers.Serializer):
     )
     detail = serializers.CharField(help_text=_("Human-readable, in the request's language."))
     # Shadows Serializer.fields for the type checker only: DRF moves declared fields aside.
-    fields = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.CharField()),
+    fields = FieldErrorsField(  # type: ignore[assignment]
         required=False,
         help_text=_("Validation errors only: messages per input field."),
     )
@@ -128,6 +186,9 @@ def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
         403: _("Signed in, but not allowed."),
         404: _("No such object, or not one the caller may see."),
         409: _("Clashes with the current state."),
+        413: _("The request body is too large (`too_large`)."),
+        415: _("The body is not JSON, a form or multipart."),
+        429: _("Too many requests (`throttled`) or failed sign-ins (`locked_out`): see `Retry-After`."),
     }
     return {
         code: OpenApiResponse(response=ErrorSerializer, description=descriptions.get(code, ""))

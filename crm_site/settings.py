@@ -6,10 +6,12 @@ Production is declared with ``DJANGO_DEBUG=0``; then ``DJANGO_SECRET_KEY`` and
 ``DATABASE_URL`` are required and the boot stops with a clear message without them.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -57,11 +59,14 @@ INSTALLED_APPS = [
     "customers",
     "public_pool",
     "metrics",
+    "csp",  # Content-Security-Policy (see "Headers" below)
+    "axes",  # sign-in lockout (see "Sign-in" below); its admin lists and unlocks lockouts
 ]
 
 MIDDLEWARE = [
     "crm_site.health.HealthCheckMiddleware",  # first: probes come by IP, before host validation
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -71,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in that axes refused into the lockout answer (crm_site/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm_site.urls"
@@ -101,8 +108,15 @@ if not DEBUG and "DATABASE_URL" not in env:
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server and the Celery worker share the file without "database is locked".
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}
+    # A small team on one file: every transaction takes the write lock when it begins
+    # (IMMEDIATE), so two writers queue for up to ``timeout`` seconds instead of one failing with
+    # "database is locked" when it tries to upgrade a read to a write; WAL lets readers (pages,
+    # the Celery worker) go on while one writes; synchronous=NORMAL is safe with WAL.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # No JIT compilation: our heavy statements (roll-ups, KPI aggregates, recycle batches) run
     # for tens to hundreds of milliseconds, and compiling them cost more than it saved (the
@@ -117,6 +131,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# axes' backend first: it refuses a locked-out username or address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "crm_site.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -171,19 +190,98 @@ if not DEBUG:
     # /healthz is answered before SecurityMiddleware, so plain-HTTP probes keep working.
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=False)
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+
+# --- Headers ----------------------------------------------------------------------------------
+# Every answer says what it may load: scripts and styles only from our own static files (no
+# inline <script>, no on*= handlers, no style="" attributes: JavaScript lives in static/js and
+# sets styles through the DOM, which CSP allows). The one allowance is style-src-attr, for
+# ECharts' SVG charts (see below); scripts have no 'unsafe-inline' at all. img-src allows data: URIs for
+# Bootstrap's inline SVG icons and the empty favicon. tests/browser/test_csp.py loads every
+# main page in Chromium with this policy and fails on any violation.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # style="" attributes only (never <style> elements or stylesheets from elsewhere):
+        # ECharts' SVG renderer writes them with setAttribute, which CSP judges as inline.
+        # An attribute can restyle an element but runs no code; our own templates use none.
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"  # other sites never see our URLs (customer ids, searches)
+SECURE_CONTENT_TYPE_NOSNIFF = True  # X-Content-Type-Options: nosniff
+
+# --- Sign-in: lockout (django-axes) and API tokens -----------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username, or from one address, further
+# sign-ins (the login page, the admin login and POST /api/auth/token/) are refused for the
+# cool-off time, the right password included: 429 ``locked_out`` with ``Retry-After``.
+# Admins unlock early in the admin (Axes → Access attempts: delete the row).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("CRM_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("CRM_LOGIN_LOCKOUT_MINUTES", default=15))
+# Each parameter counts on its own: one username from any address, one address for any username.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The lock ends cool-off after the failure that set it; tries while locked do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets that user's earlier failures
+AXES_LOCKOUT_CALLABLE = "crm_site.lockout.lockout_response"
+# Behind DJANGO_NUM_PROXIES proxies the client's address is taken from X-Forwarded-For (the
+# right-most entries are the proxies'); with none it is the connection's address.
+NUM_PROXIES = env.int("DJANGO_NUM_PROXIES", default=0)
+if NUM_PROXIES:
+    AXES_IPWARE_PROXY_COUNT = NUM_PROXIES
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# An API token stops working after this many days without use (each use restarts the count).
+API_TOKEN_IDLE_DAYS = env.int("CRM_API_TOKEN_IDLE_DAYS", default=30)
+
+# --- Request size limits ----------------------------------------------------------------------
+# A body other than uploaded files (JSON, form fields) over 2.5 MB is refused (400 on a page,
+# 413 ``too_large`` under /api/); so is a form with more than 2,000 fields. Uploaded files over
+# 2.5 MB go to a temporary file instead of memory; an import file is capped by
+# ``public_pool.services.imports.MAX_FILE_BYTES`` (50 MB) with a message saying so.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token first: its ``WWW-Authenticate: Token`` makes refusals 401 rather than 403.
+        "customers.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "crm_site.api.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm_site.schema.AutoSchema",
     "EXCEPTION_HANDLER": "crm_site.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "crm_site.parsers.SizeLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Request rates per signed-in user and per anonymous address; beyond them 429 ``throttled``.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "crm_site.throttling.AnonRateThrottle",
+        "crm_site.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("CRM_API_ANON_RATE", default="60/min"),
+        "user": env.str("CRM_API_USER_RATE", default="1200/min"),
+    },
+    "NUM_PROXIES": NUM_PROXIES or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM API",
@@ -202,6 +300,11 @@ SPECTACULAR_SETTINGS = {
         "ExtensionStatusEnum": "public_pool.models.ExtensionStatus",
         "ImportStatusEnum": "public_pool.models.ImportStatus",
     },
+    # Read-only text with no value answers "" (never null): crm_site/schema.py documents it.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm_site.schema.allow_blank_read_only_strings",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -240,6 +343,12 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "public_pool.tasks.warn_recycle_task",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Public pool: every day at 08:10, e-mail each manager the team's customers recycled since
+    # the last digest.
+    "public_pool.team_recycled_digest": {
+        "task": "public_pool.tasks.team_recycled_digest_task",
+        "schedule": crontab(hour=8, minute=10),
+    },
     # Public pool: every night at 01:15, re-score pooled leads (recency decays with time).
     "public_pool.priorities": {
         "task": "public_pool.tasks.recompute_pool_priorities_task",
@@ -275,6 +384,8 @@ PUBLIC_POOL_RECYCLE_BATCH_SIZE = env.int("PUBLIC_POOL_RECYCLE_BATCH_SIZE", defau
 PUBLIC_POOL_EXTENSION_DAYS = 14  # days an extension asks for unless the rep says otherwise
 PUBLIC_POOL_MAX_EXTENSION_DAYS = 90
 PUBLIC_POOL_ESCALATE_HOURS = 24  # tell the manager when a warned deadline is this close
+# The Celery queue of team group-chat posts (outbound HTTP); empty: the default queue.
+PUBLIC_POOL_TEAM_CHAT_QUEUE = env.str("PUBLIC_POOL_TEAM_CHAT_QUEUE", default="") or None
 PUBLIC_POOL_DISTRIBUTE_MAX = 500  # leads one automatic distribution hands out at most
 
 # --- Metrics: surveys -------------------------------------------------------------------------

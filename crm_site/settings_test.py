@@ -18,3 +18,9 @@ LANGUAGE_CODE = "en"
 # Nothing kept between requests: tests build different histories for the same periods.
 # tests/metrics/test_figures_cache.py switches a real cache on for itself.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+# The suite makes many requests a minute from one address and user: rates no test reaches
+# (DummyCache counts nothing anyway). tests/test_sign_in_security.py lowers them for itself.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
+}

@@ -4,6 +4,8 @@ from django.urls import include, path
 
 from crm_site import views
 from crm_site.health import healthz
+from customers import urls as customers_urls
+from public_pool import services as pool_services
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -16,7 +18,16 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("customers/", include("customers.urls")),
+    # The new-customer page creates through the public pool's service, which logs the event.
+    path(
+        "customers/",
+        include(
+            (
+                customers_urls.build_urlpatterns(create_service=pool_services.create_owned_customer),
+                "customers",
+            )
+        ),
+    ),
     path("pool/imports/", include("public_pool.import_urls")),
     path("pool/manage/", include("public_pool.manage_urls")),
     path("pool/", include("public_pool.urls")),

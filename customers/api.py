@@ -16,8 +16,10 @@ This module never imports ``public_pool`` (DESIGN.md: dependencies point
 ``CustomerListCreateApi`` in ``public_pool/api/claims.py``; see its docstring.
 """
 
+from collections.abc import Sequence
 from dataclasses import fields as dataclass_fields
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import authenticate
@@ -25,7 +27,6 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,7 +34,8 @@ from rest_framework.views import APIView
 
 from crm_site.api import AuthedRequest, PageNumberPagination, error_responses, paginated_response
 from crm_site.exceptions import DomainError
-from customers import selectors, services
+from crm_site.lockout import LockedOut, forget_failures, retry_after_seconds
+from customers import selectors, services, tokens
 from customers.exceptions import PoolNotSupported
 from customers.models import (
     Campaign,
@@ -67,6 +69,17 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
     pool = serializers.IntegerField(source="pool_id", allow_null=True, read_only=True)
     campaign = serializers.IntegerField(source="campaign_id", allow_null=True, read_only=True)
     tags = serializers.SerializerMethodField()
+    recycle_due_at = serializers.SerializerMethodField(
+        help_text=_("While owned: when the customer goes back to the pool (null: no rule applies).")
+    )
+    recycle_rule = serializers.SerializerMethodField(
+        help_text=_("While owned: the recycle rule that applies.")
+    )
+    recycle_trigger = serializers.SerializerMethodField(
+        help_text=_(
+            "While owned: what the owner must do to keep it (no_followup: follow up; no_deal: win a deal)."
+        )
+    )
 
     class Meta:
         model = Customer
@@ -95,6 +108,9 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
             "note",
             "last_followup_at",
             "first_won_at",
+            "recycle_due_at",
+            "recycle_rule",
+            "recycle_trigger",
             "created_at",
             "updated_at",
         ]
@@ -105,6 +121,19 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
         if owner is None:
             return None
         return owner.get_full_name() or owner.username
+
+    def get_recycle_due_at(self, customer: Customer) -> datetime | None:
+        return customer.recycle_due_at if customer.owner_id is not None else None
+
+    def get_recycle_rule(self, customer: Customer) -> int | None:
+        return customer.recycle_rule_id if customer.recycle_due_at and customer.owner_id is not None else None
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=["no_followup", "no_deal"], allow_null=True, read_only=True)
+    )
+    def get_recycle_trigger(self, customer: Customer) -> str | None:
+        # From the row's own columns (no query): the same formula as the stored deadline.
+        return services.recycle_trigger(customer)
 
     def get_team_name(self, customer: Customer) -> str | None:
         team = customer.team
@@ -457,17 +486,17 @@ class CustomerFollowUpsApi(APIView):
 
 
 class ObtainTokenApi(APIView):
-    """``POST /api/auth/token/`` ``{"username", "password"}`` → ``{"token"}`` (DRF authtoken).
+    """``POST /api/auth/token/`` ``{"username", "password"}`` → ``{"token", "expires_at"}``;
+    ``DELETE /api/auth/token/`` revokes the caller's token.
 
-    The same key is returned until it is deleted (admin → Tokens), so several clients of one
-    user share it. No authentication runs here, so a stale ``Authorization`` header cannot
-    block getting a new key. Wrong credentials, or an inactive user, answer 400
-    ``invalid_credentials``. Issuing a key is sign-in plumbing, not a business rule, so it has
-    no service.
+    One key per user (``customers.tokens``), returned until it is revoked or
+    expires after ``settings.API_TOKEN_IDLE_DAYS`` without use, so several clients of one user
+    share it. POST runs no authentication, so a stale ``Authorization`` header cannot block
+    getting a new key. Wrong credentials, or an inactive user, answer 400
+    ``invalid_credentials``; after too many of them django-axes locks the username and the
+    address out: 429 ``locked_out`` with ``Retry-After`` (``crm_site/lockout.py``). Issuing a
+    key is sign-in plumbing, not a business rule, so it has no service.
     """
-
-    authentication_classes: list[type] = []
-    permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer[Any]):
         username = serializers.CharField(max_length=150)
@@ -480,32 +509,71 @@ class ObtainTokenApi(APIView):
 
     class OutputSerializer(serializers.Serializer[Any]):
         token = serializers.CharField(help_text=_("Send it as “Authorization: Token <token>”."))
+        expires_at = serializers.DateTimeField(
+            help_text=_("When the token stops working unless it is used again; each use moves this on.")
+        )
 
         class Meta:
             ref_name = "Token"
 
+    def _signing_in(self) -> bool:
+        # ``request`` is None while drf-spectacular builds the schema (POST says ``auth=[]``).
+        return getattr(self.request, "method", None) == "POST"
+
+    def get_authenticators(self) -> list[Any]:
+        return [] if self._signing_in() else super().get_authenticators()
+
+    def get_permissions(self) -> Sequence[Any]:
+        return [AllowAny()] if self._signing_in() else super().get_permissions()
+
     @extend_schema(
         operation_id="auth_token_create",
         summary=_("Get an API token"),
-        description=_("Send the token as `Authorization: Token <token>` on every request."),
+        description=_(
+            "Send the token as `Authorization: Token <token>` on every request. Too many wrong "
+            "passwords for a username or from an address lock sign-in for a while: 429 "
+            "`locked_out` with `Retry-After`."
+        ),
         request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(400)},
+        responses={200: OutputSerializer, **error_responses(400, 429)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request=request,
-            username=serializer.validated_data["username"],
-            password=serializer.validated_data["password"],
-        )
+        credentials = {
+            "username": serializer.validated_data["username"],
+            "password": serializer.validated_data["password"],
+        }
+        # axes reads and flags the Django request, which its middleware then answers from.
+        http_request = request._request
+        user = authenticate(request=http_request, **credentials)
         if user is None:
+            if getattr(http_request, "axes_locked_out", False):
+                raise LockedOut(
+                    retry_after=retry_after_seconds(http_request, {"username": credentials["username"]})
+                )
             raise DomainError(
                 _("Unable to sign in with this username and password."), code="invalid_credentials"
             )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response(self.OutputSerializer({"token": token.key}).data)
+        # A successful sign-in forgets the earlier failures, as on the login page (not through
+        # ``user_logged_in``: axes' access log would start a session for a token client).
+        forget_failures(http_request, credentials["username"])
+        token = tokens.issue_token(user)
+        return Response(
+            self.OutputSerializer({"token": token.key, "expires_at": tokens.expires_at(token)}).data
+        )
+
+    @extend_schema(
+        operation_id="auth_token_destroy",
+        summary=_("Revoke your API token"),
+        description=_("Deletes the caller's token; requests with it answer 401 from then on."),
+        request=None,
+        responses={204: None, **error_responses(401)},
+    )
+    def delete(self, request: AuthedRequest) -> Response:
+        tokens.revoke_token(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):

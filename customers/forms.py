@@ -17,6 +17,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm_site.bounds import DayRangeValidator
 from customers import selectors
 from customers.models import (
     CompanySize,
@@ -380,6 +381,7 @@ class DealForm(BootstrapFormMixin, forms.Form):
     expected_close = forms.DateField(
         label=_("Expected close"),
         required=False,
+        validators=[DayRangeValidator()],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 

@@ -607,3 +607,29 @@ class CampaignParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} – {self.customer}"
+
+
+class TokenActivity(models.Model):
+    """When an API token (DRF's ``authtoken.Token``) was last used, for idle expiry.
+
+    A token stops working after ``settings.API_TOKEN_IDLE_DAYS`` without use, counted from
+    ``last_used_at`` or, before its first recorded use, from the token's ``created``.
+    ``customers.authentication`` refreshes ``last_used_at`` at most once a minute, so a busy
+    client does not write on every request. Deleting the token deletes this row.
+    """
+
+    token = models.OneToOneField(
+        "authtoken.Token",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="activity",
+        verbose_name=_("token"),
+    )
+    last_used_at = models.DateTimeField(_("last used"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("API token use")
+        verbose_name_plural = _("API token uses")
+
+    def __str__(self) -> str:
+        return str(self.last_used_at)

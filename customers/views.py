@@ -261,7 +261,10 @@ def move_deal(request: AuthenticatedRequest, pk: int, deal_pk: int) -> HttpRespo
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def customer_create(request: AuthenticatedRequest) -> HttpResponse:
+def customer_create(
+    request: AuthenticatedRequest, create_service: Callable[..., Customer] = services.create_customer
+) -> HttpResponse:
+    """``create_service``: see ``customers.urls.build_urlpatterns``."""
     user = request.user
     owners = list(selectors.reps_visible_to(user)) if _leads_people(user) else []
     form = forms.CustomerForm(
@@ -274,9 +277,7 @@ def customer_create(request: AuthenticatedRequest) -> HttpResponse:
         created: list[Customer] = []
 
         def create() -> None:
-            created.append(
-                services.create_customer(actor=user, data=form.customer_data(), owner=form.chosen_owner())
-            )
+            created.append(create_service(actor=user, data=form.customer_data(), owner=form.chosen_owner()))
 
         try:
             if _run_service(form, create):

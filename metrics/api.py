@@ -34,6 +34,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm_site.api import AuthedRequest, error_responses
+from crm_site.bounds import DayRangeValidator
 from customers import selectors as customer_selectors
 from customers.models import Role, Source
 from metrics import kpis, rollups
@@ -121,8 +122,8 @@ class KpisApi(APIView):
     """``GET /api/metrics/kpis/?from=&to=&scope=&id=`` (see the module docstring)."""
 
     class InputSerializer(serializers.Serializer[Any]):
-        start = serializers.DateField(required=False, allow_null=True)
-        end = serializers.DateField(required=False, allow_null=True)
+        start = serializers.DateField(required=False, allow_null=True, validators=[DayRangeValidator()])
+        end = serializers.DateField(required=False, allow_null=True, validators=[DayRangeValidator()])
         scope = serializers.ChoiceField(choices=[kind.value for kind in ScopeKind], default=ScopeKind.COMPANY)
         id = serializers.CharField(required=False, allow_blank=True, default="")
 

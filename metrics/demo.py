@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Min
 
 from customers.demo.context import SeedContext
-from customers.models import Customer, Deal, FollowUp
-from metrics import rollups
+from customers.models import Customer, Deal, FollowUp, Role, User
+from metrics import rollups, scorecard
 from metrics.models import DailyRollup, RollupDay
 from metrics.periods import company_zone, local_today
 from public_pool.models import PoolEvent
@@ -55,3 +56,44 @@ def _first_day() -> dt.date | None:
     if first is None:
         return None
     return first.astimezone(company_zone()).date()
+
+
+# Company-wide quarterly targets (KPI.md units) and the scorecard's weights, so the targets and
+# scorecard pages show figures. Money and counts scale with the number of seeded customers.
+SCORECARD_WEIGHTS = {"sales": 40, "win_rate": 20, "followups": 20, "new_customers": 10, "recycle_rate": 10}
+
+
+def _demo_targets(customers: int) -> dict[str, Decimal]:
+    return {
+        "sales": Decimal(max(customers, 1) * 500),
+        "win_rate": Decimal(30),
+        "followups": Decimal(max(customers // 2, 1)),
+        "new_customers": Decimal(max(customers // 12, 1)),
+        "recycle_rate": Decimal(10),
+        "sales_cycle": Decimal(45),
+        "nps": Decimal(30),
+        "claim_rate": Decimal(20),
+    }
+
+
+def seed_scorecard(ctx: SeedContext) -> None:
+    """Targets for this quarter and the last, for everyone, and the scorecard weights (through
+    ``metrics.scorecard``'s services, as an admin would set them)."""
+    admin = User.objects.filter(pk=ctx.admin_id).first() if ctx.admin_id else None
+    admin = admin or User.objects.filter(role=Role.ADMIN).order_by("pk").first()
+    if admin is None:
+        return
+    today = local_today()
+    this_quarter = scorecard.quarter_of(today).start
+    last_quarter = scorecard.quarter_of(this_quarter - dt.timedelta(days=1)).start
+    targets = _demo_targets(Customer.objects.count())
+    for quarter in (last_quarter, this_quarter):
+        scorecard.set_kpi_targets(
+            actor=admin, quarter=quarter, target_scope=scorecard.TargetScope(), targets=dict(targets)
+        )
+    scorecard.update_scorecard(
+        actor=admin,
+        weights={code: Decimal(weight) for code, weight in SCORECARD_WEIGHTS.items()},
+        cap=scorecard.DEFAULT_SCORECARD_CAP,
+    )
+    ctx.counted("KPI targets", 2 * len(targets))

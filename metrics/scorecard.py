@@ -39,6 +39,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from crm_site import bounds
 from customers import selectors as customer_selectors
 from customers.models import Team, User
 from metrics import kpis
@@ -77,9 +78,10 @@ def quarter_label(quarter: Period) -> str:
 
 
 def parse_quarter(text: str) -> Period | None:
-    """``2025-Q1`` (or ``2025q1``) → that quarter; None when it does not parse."""
+    """``2025-Q1`` (or ``2025q1``) → that quarter; None when it does not parse or lies outside
+    ``crm_site.bounds`` (a quarter of year 9999 would end past Python's last date)."""
     match = _QUARTER.match(text.strip())
-    if match is None:
+    if match is None or not bounds.EARLIEST_DAY.year <= int(match["year"]) <= bounds.LATEST_DAY.year:
         return None
     return quarter_of(dt.date(int(match["year"]), int(match["number"]) * 3 - 2, 1))
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,7 +45,14 @@ def admin_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 
 def _quarter(request: AuthenticatedRequest) -> Period:
-    return scorecard.parse_quarter(request.GET.get("quarter", "")) or scorecard.quarter_of(local_today())
+    """``?quarter=`` (default: this quarter); one that does not parse or is out of range is a 400."""
+    text = request.GET.get("quarter", "")
+    if not text:
+        return scorecard.quarter_of(local_today())
+    quarter = scorecard.parse_quarter(text)
+    if quarter is None:
+        raise BadRequest(f"quarter {text[:20]!r}")
+    return quarter
 
 
 def _quarter_choices(selected: Period) -> list[tuple[str, str]]:

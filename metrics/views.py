@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET
 
+from crm_site.bounds import DayRangeValidator
 from crm_site.http import AuthenticatedRequest
 from metrics import rollups, scorecard, selectors
 from metrics.dashboard import LIST_PAGE_SIZE, Dashboard, chart_data
@@ -94,9 +95,12 @@ class DashboardForm(forms.Form):
             attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d"
         )
         # "from" is a Python keyword, so these two are added here rather than declared above.
-        self.fields["from"] = forms.DateField(label=gettext_lazy("From"), required=False, widget=date_input)
+        bounded = [DayRangeValidator()]
+        self.fields["from"] = forms.DateField(
+            label=gettext_lazy("From"), required=False, widget=date_input, validators=bounded
+        )
         self.fields["to"] = forms.DateField(
-            label=gettext_lazy("To (included)"), required=False, widget=date_input
+            label=gettext_lazy("To (included)"), required=False, widget=date_input, validators=bounded
         )
         for name in ("period", "grain"):
             self.fields[name].widget.attrs["class"] = "form-select form-select-sm"

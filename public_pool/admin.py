@@ -25,6 +25,7 @@ from public_pool.models import (
     PriorityWeights,
     RecycleRule,
     ReleaseReason,
+    TeamChatWebhook,
 )
 from public_pool.services.policies import validate_rule
 
@@ -320,3 +321,15 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: ImportBatch | None = None) -> bool:
         return False
+
+
+@admin.register(TeamChatWebhook)
+class TeamChatWebhookAdmin(admin.ModelAdmin):
+    """A team's group robot (WeCom, DingTalk, Feishu): the team's recycle warnings, recycled
+    notices and extension decisions are also posted there (``services.team_chat``)."""
+
+    list_display = ("team", "kind", "enabled", "created_at")
+    list_filter = ("kind", "enabled")
+    search_fields = ("team__name",)
+    autocomplete_fields = ("team",)
+    fields = ("team", "kind", "url", "enabled")

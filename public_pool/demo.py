@@ -41,6 +41,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, cast
 
 from django.db import connection
@@ -48,9 +49,17 @@ from django.db import connection
 from customers import services as customer_services
 from customers.demo import customer_history, vocabulary
 from customers.demo.context import SeedContext
-from customers.demo.writers import MINUTES_PER_DAY, CopyWriter
+from customers.demo.writers import MINUTES_PER_DAY, CopyWriter, datetime_of
 from customers.models import Customer, DealStage, FollowUp, Level, Role, User
-from public_pool.models import Pool, PoolEvent, PriorityWeights, RecycleRule, ReleaseReason
+from public_pool.models import (
+    Notification,
+    NotificationKind,
+    Pool,
+    PoolEvent,
+    PriorityWeights,
+    RecycleRule,
+    ReleaseReason,
+)
 from public_pool.services import priority
 
 RULES = [
@@ -59,6 +68,11 @@ RULES = [
     ("Everyone", 100, "", 30, 90, "proposal"),
 ]
 WARN_DAYS = 7
+# An owned customer whose deadline falls before now + this many minutes was recycled at its
+# deadline (the job ran all along): the first real run after the seed has little left to do.
+RECYCLE_MARGIN_MINUTES = 60
+RECENT_DAYS = 30  # recycled this recently: the former owner's notice is seeded too
+RECYCLED_KEY = "pool_demo_recycled"
 EARLIER_ROUND_PER_TEN = 3  # owned customers taken from a pool that had an earlier owner
 RECYCLED_PER_TEN = 4  # of losses, the share by recycling rather than release
 FALLBACK_REASONS = ["no_need", "no_budget", "unreachable", "competitor", "other"]
@@ -71,7 +85,10 @@ def seed_pool_rules(ctx: SeedContext) -> None:
     if not pools:
         return
     _seed_rules(ctx, pools)
-    ctx.shared[customer_history.POLICY_KEY] = _SeedPolicy(ctx, pools)
+    policy = _SeedPolicy(ctx, pools)
+    ctx.shared[customer_history.POLICY_KEY] = policy
+    ctx.shared[customer_history.RECYCLER_KEY] = policy.recycle
+    ctx.shared[RECYCLED_KEY] = policy.recycled
 
 
 def seed_pool_history(ctx: SeedContext) -> None:
@@ -90,7 +107,9 @@ def seed_pool_history(ctx: SeedContext) -> None:
     actor = ctx.admin_id or User.objects.filter(role=Role.ADMIN).values_list("pk", flat=True).first()
     region_pools = _region_pools(ctx, pools)
     started = time.monotonic()
+    recycled = ctx.shared.get(RECYCLED_KEY, [])
     arguments: dict[str, Any] = {
+        "lost": {row[0]: (row[2], row[3], row[1]) for row in recycled},
         "region_pools": region_pools,
         "rule_for_pool": everyone_rule,
         "reasons": reasons,
@@ -104,6 +123,72 @@ def seed_pool_history(ctx: SeedContext) -> None:
         events = _events_python(**arguments)
     ctx.counted("pool events", events)
     ctx.log(f"  pool events: {time.monotonic() - started:.1f} s")
+    ctx.counted("recycled notices", _seed_recycled_notices(ctx, recycled))
+    ctx.counted("recycle warnings", _seed_warnings(ctx))
+
+
+def _seed_warnings(ctx: SeedContext) -> int:
+    """Today's ``recycle_warning`` notices, as the daily warn job writes them, for owned
+    customers inside their rule's warning window (marked e-mailed: the seed sends no mail)."""
+    now = datetime_of(ctx.now)
+    due = (
+        Customer.objects.filter(owner__isnull=False, recycle_due_at__gt=now, recycle_rule__isnull=False)
+        .filter(recycle_due_at__lte=now + timedelta(days=WARN_DAYS))
+        .values_list("pk", "owner_id", "recycle_due_at", "name", "recycle_rule__warn_days")
+    )
+    notices = [
+        Notification(
+            user_id=owner_id,
+            kind=NotificationKind.RECYCLE_WARNING,
+            customer_id=pk,
+            due_at=due_at,
+            params={"customer": name},
+            created_at=now,
+            emailed_at=now,
+        )
+        for pk, owner_id, due_at, name, warn_days in due.iterator(chunk_size=2000)
+        if due_at is not None and due_at <= now + timedelta(days=warn_days)
+    ]
+    Notification.objects.bulk_create(notices, batch_size=1000, ignore_conflicts=True)
+    return len(notices)
+
+
+def _seed_recycled_notices(ctx: SeedContext, recycled: list[tuple[int, int, int, str, int, int, int]]) -> int:
+    """The former owner's ``recycled`` notice for each customer the seed recycled in the last
+    :data:`RECENT_DAYS` days, as the recycle job writes it; those older than a day count as
+    already e-mailed (the first digest does not flood anyone)."""
+    recent = [row for row in recycled if row[4] >= ctx.now - RECENT_DAYS * MINUTES_PER_DAY]
+    if not recent:
+        return 0
+    names = dict(Customer.objects.filter(pk__in=[row[0] for row in recent]).values_list("pk", "name"))
+    rules = {rule.pk: rule for rule in RecycleRule.objects.filter(pk__in={row[2] for row in recent})}
+    pool_names = dict(Pool.objects.values_list("pk", "name"))
+    targets = dict(Customer.objects.filter(pk__in=[row[0] for row in recent]).values_list("pk", "pool_id"))
+    day_ago = datetime_of(ctx.now - MINUTES_PER_DAY)
+    notices = []
+    for customer_id, owner_id, rule_id, trigger, due, since, days in recent:
+        at = datetime_of(due)
+        notices.append(
+            Notification(
+                user_id=owner_id,
+                kind=NotificationKind.RECYCLED,
+                customer_id=customer_id,
+                due_at=at,
+                params={
+                    "customer": names.get(customer_id, ""),
+                    "rule": rules[rule_id].name,
+                    "pool": pool_names.get(targets.get(customer_id) or 0, ""),
+                    "trigger": trigger,
+                    "since": datetime_of(since).isoformat(),
+                    "days": days,
+                },
+                created_at=at,
+                emailed_at=at if at < day_ago else None,
+                team_digested_at=at if at < day_ago else None,
+            )
+        )
+    Notification.objects.bulk_create(notices, batch_size=1000)
+    return len(notices)
 
 
 class _SeedPolicy:
@@ -125,7 +210,24 @@ class _SeedPolicy:
         for rule in RecycleRule.objects.filter(pool__in=pools, enabled=True):
             self.rules.setdefault(rule.pool_id, {})["A" if rule.level == Level.A else ""] = rule
         self.now = ctx.now
+        self.recycle_targets = {pool.pk: pool.recycle_target_id for pool in pools}
+        self.recycled: list[tuple[int, int | None, int, str, int, int, int]] = []
         self.scorers = {pool.pk: _Scorer(priority.weights_for(pool.pk), ctx.now) for pool in pools}
+
+    def recycle(self, customer_id: int, facts: customer_history.CustomerFacts) -> tuple[int, int] | None:
+        """``(pool, moment)`` when the customer's rule would already have recycled it (the
+        generator then writes it pooled since that moment), else None. Remembers the loss for
+        the history step: ``(customer, owner, rule, trigger, due, since, days)``."""
+        claimed_from_pool = facts.claimed_at is not None and facts.claimed_at > facts.created
+        home = self.region_pools.get(facts.region) if claimed_from_pool else None
+        rule = self.rules[home or self.default_pool]["A" if facts.level == Level.A else ""]
+        parts = _deadline_parts(facts, rule)
+        if parts is None or parts[0] > self.now + RECYCLE_MARGIN_MINUTES:
+            return None
+        due, trigger, since, days = parts
+        target = rule.target_pool_id or self.recycle_targets.get(rule.pool_id) or rule.pool_id
+        self.recycled.append((customer_id, facts.owner_id, rule.pk, trigger, due, since, days))
+        return target, due
 
     def __call__(self, facts: customer_history.CustomerFacts) -> tuple:
         if facts.owner_id is None:
@@ -149,6 +251,16 @@ class _SeedPolicy:
 
 def _deadline(facts: customer_history.CustomerFacts, rule: RecycleRule) -> int | None:
     """``recycle_due_at`` in minutes, as ``recycle_due_at_expression`` computes it (no extension)."""
+    parts = _deadline_parts(facts, rule)
+    return parts[0] if parts else None
+
+
+def _deadline_parts(
+    facts: customer_history.CustomerFacts, rule: RecycleRule
+) -> tuple[int, str, int, int] | None:
+    """``(due, trigger, since, days)`` in minutes: the deadline, the trigger that sets it
+    (``no_followup`` first on a tie, as the recycle job decides), when its clock started and
+    its length in days; None without a deadline."""
     exempt_stages = customer_services.stages_at_or_past(rule.exempt_open_deal_from_stage)
     if facts.is_protected or any(stage in exempt_stages for stage, _closed in facts.deals):
         return None
@@ -161,11 +273,14 @@ def _deadline(facts: customer_history.CustomerFacts, rule: RecycleRule) -> int |
     deal_off = rule.no_deal_days is None or won_since_claim
     if idle_off and deal_off:
         return None
-    idle_due = None if rule.no_followup_days is None else clock + rule.no_followup_days * MINUTES_PER_DAY
-    deal_due = (
-        None if deal_off or rule.no_deal_days is None else claimed + rule.no_deal_days * MINUTES_PER_DAY
-    )
-    return min(due for due in (idle_due, deal_due) if due is not None)
+    idle_days, deal_days = rule.no_followup_days, None if deal_off else rule.no_deal_days
+    idle_due = None if idle_days is None else clock + idle_days * MINUTES_PER_DAY
+    deal_due = None if deal_days is None else claimed + deal_days * MINUTES_PER_DAY
+    if idle_due is not None and idle_days is not None and (deal_due is None or idle_due <= deal_due):
+        return idle_due, "no_followup", clock, idle_days
+    if deal_due is None or deal_days is None:  # cannot happen: not both off (checked above)
+        return None
+    return deal_due, "no_deal", claimed, deal_days
 
 
 class _Scorer:
@@ -281,24 +396,32 @@ _COLUMNS = "customer_id, kind, actor_id, from_owner_id, to_owner_id, from_pool_i
 _BASE = """
 WITH region_pool(region, pool_id) AS (SELECT * FROM unnest(%(regions)s::text[], %(region_pools)s::int[])),
 rule_of(pool_id, rule_id) AS (SELECT * FROM unnest(%(rule_pools)s::int[], %(rule_ids)s::int[])),
+lost(id, rule_id, trigger, owner_id) AS (
+    SELECT * FROM unnest(%(lost_ids)s::bigint[], %(lost_rules)s::int[], %(lost_triggers)s::text[], %(lost_owners)s::int[])
+),
 base AS (
     SELECT c.id, c.owner_id, c.created_at, c.claimed_at, c.pooled_at,
            CASE WHEN c.source = 'import' THEN 'import' ELSE 'create' END AS entry_kind,
            COALESCE(c.pool_id, rp.pool_id) AS pool_id,
-           ro.rule_id,
+           COALESCE(lost.rule_id, ro.rule_id) AS rule_id,
            (%(reps)s::int[])[1 + (c.id * 7 + 3) %% cardinality(%(reps)s::int[])] AS other_rep,
            (%(reasons)s::text[])[1 + (c.id / 10) %% cardinality(%(reasons)s::text[])] AS reason,
-           c.id %% 10 < %(recycled)s AS recycled
+           lost.id IS NOT NULL OR c.id %% 10 < %(recycled)s AS recycled,
+           COALESCE(lost.trigger, 'no_followup') AS trigger,
+           lost.owner_id AS lost_owner
     FROM customers_customer c
     JOIN region_pool rp ON rp.region = c.region
     LEFT JOIN rule_of ro ON ro.pool_id = COALESCE(c.pool_id, rp.pool_id)
+    LEFT JOIN lost ON lost.id = c.id
     WHERE {where}
 )
 """
 
+# Customers the seed recycled at their deadline (``_SeedPolicy.recycle``) lose them to that
+# rule and trigger; other pooled ones by the share ``RECYCLED_PER_TEN``.
 _LOSS = """
     CASE WHEN b.recycled THEN 'recycle' ELSE 'release' END, NULL::bigint, {owner}, NULL::bigint, NULL::bigint, b.pool_id,
-    CASE WHEN b.recycled THEN 'no_followup' ELSE b.reason END, '', CASE WHEN b.recycled THEN b.rule_id END, false
+    CASE WHEN b.recycled THEN b.trigger ELSE b.reason END, '', CASE WHEN b.recycled THEN b.rule_id END, false
 """
 
 _STATEMENTS = [
@@ -311,7 +434,7 @@ _STATEMENTS = [
     (
         "c.pool_id IS NOT NULL AND c.pooled_at > c.created_at",
         """, worked AS (
-            SELECT b.*, COALESCE(
+            SELECT b.*, COALESCE(b.lost_owner,
                 (SELECT f.by_id FROM customers_followup f WHERE f.customer_id = b.id ORDER BY f.at, f.id LIMIT 1),
                 b.other_rep) AS worker
             FROM base b
@@ -352,8 +475,13 @@ def _events_sql(
     reasons: list[str],
     rep_ids: list[int],
     admin_id: int | None,
+    lost: dict[int, tuple[int, str, int]],
 ) -> int:
     params: dict[str, Any] = {
+        "lost_ids": list(lost),
+        "lost_rules": [rule for rule, _trigger, _owner in lost.values()],
+        "lost_triggers": [trigger for _rule, trigger, _owner in lost.values()],
+        "lost_owners": [owner for _rule, _trigger, owner in lost.values()],
         "regions": list(region_pools),
         "region_pools": list(region_pools.values()),
         "rule_pools": list(rule_for_pool),
@@ -384,6 +512,7 @@ def _events_python(
     reasons: list[str],
     rep_ids: list[int],
     admin_id: int | None,
+    lost: dict[int, tuple[int, str, int]],
     chunk: int = 2000,
 ) -> int:
     written = 0
@@ -408,18 +537,26 @@ def _events_python(
             entry = "import" if source == "import" else "create"
             other = rep_ids[(pk * 7 + 3) % len(rep_ids)]
             reason = reasons[(pk // 10) % len(reasons)]
-            recycled = pk % 10 < RECYCLED_PER_TEN
+            recycled = pk in lost or pk % 10 < RECYCLED_PER_TEN
+            rule_id, trigger, lost_owner = lost.get(pk, (rule_for_pool.get(home), "no_followup", None))
 
             def loss(
-                rep: int, at, customer: int = pk, pool: int = home, why: str = reason, rec: bool = recycled
+                rep: int,
+                at,
+                customer: int = pk,
+                pool: int = home,
+                why: str = reason,
+                rec: bool = recycled,
+                rule: int | None = rule_id,
+                fired: str = trigger,
             ):
                 return PoolEvent(
                     customer_id=customer,
                     kind="recycle" if rec else "release",
                     from_owner_id=rep,
                     to_pool_id=pool,
-                    reason="no_followup" if rec else why,
-                    rule_id=rule_for_pool.get(pool) if rec else None,
+                    reason=fired if rec else why,
+                    rule_id=rule if rec else None,
                     at=at,
                 )
 
@@ -438,7 +575,7 @@ def _events_python(
                     PoolEvent(customer_id=pk, kind=entry, actor_id=admin_id, to_pool_id=home, at=created)
                 )
                 if pooled > created:
-                    worker = first_worker.get(pk, other)
+                    worker = lost_owner or first_worker.get(pk, other)
                     events += [take(worker, created), loss(worker, pooled)]
             elif claimed and claimed > created:
                 events.append(

@@ -167,3 +167,14 @@ class ImportFileInvalid(DomainError):
     def __init__(self, message: str | Promise) -> None:
         super().__init__(message)
         self.fields = {"file": [str(message)]}
+
+
+# --- Team group chats (not domain errors: the chat task raises them, nobody shows them) ------
+
+
+class TeamChatUnavailable(Exception):
+    """The chat could not take the message now (timeout, 5xx, rate limit): retry later."""
+
+
+class TeamChatRefused(Exception):
+    """The chat refused the message for good (bad URL or key, 4xx): retrying will not help."""

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from customers.models import Customer, Role, User
 from customers.selectors import managed_team_ids
-from public_pool.models import LOSS_KINDS, TAKE_KINDS, Pool, PoolEvent, PoolEventKind
+from public_pool.models import LOSS_KINDS, TAKE_KINDS, Notification, Pool, PoolEvent, PoolEventKind
 from public_pool.selectors import event_reason_labels, local_midnight, pools_for_user
 
 
@@ -257,3 +257,65 @@ def rep_choices(
         )
         for rep in reps
     ]
+
+
+@dataclass(frozen=True)
+class ReturnedRow:
+    """One line of "Returned to the pool": the notice, and whether the rep may claim it back now."""
+
+    notice: Notification
+    state: (
+        str  # "" (decide from lead_context/quota), "gone" (someone took it), "mine" (yours again), "closed"
+    )
+    lead_context: LeadContext
+    quota: Quota | None
+
+
+def returned_rows(
+    *, user: User, notices: Sequence[Notification], now: datetime | None = None
+) -> list[ReturnedRow]:
+    """The claim state of a page of ``recycled`` notices: a fixed number of queries (the pools the
+    user may use, the user's last loss per customer, the quotas) whatever the page size."""
+    now = now or timezone.now()
+    customers = [n.customer for n in notices if n.customer is not None]
+    pools = {c.pool.pk: c.pool for c in customers if c.pool is not None}
+    usable = (
+        set(pools_for_user(user).filter(pk__in=list(pools)).values_list("pk", flat=True)) if pools else set()
+    )
+    last_loss: dict[int, datetime] = {}
+    if customers:
+        last_loss = dict(
+            PoolEvent.objects.filter(
+                customer_id__in=[c.pk for c in customers], from_owner_id=user.pk, kind__in=LOSS_KINDS
+            )
+            .values("customer_id")
+            .annotate(last=Max("at"))
+            .values_list("customer_id", "last")
+        )
+    quotas = quotas_for(user=user, pools=[pools[pk] for pk in usable], now=now) if usable else {}
+    rows = []
+    for notice in notices:
+        customer = notice.customer
+        context = LeadContext()
+        state = ""
+        if customer is None:
+            state = "gone"
+        elif customer.owner_id == user.pk:
+            state = "mine"
+        elif customer.owner_id is not None:
+            state = "gone"
+        elif customer.pool_id not in usable:
+            state = "closed"
+        elif customer.pool is not None and customer.pool.cooldown_days > 0 and customer.pk in last_loss:
+            until = last_loss[customer.pk] + timedelta(days=customer.pool.cooldown_days)
+            if until > now:
+                context = LeadContext(cooldown_until=until)
+        rows.append(
+            ReturnedRow(
+                notice=notice,
+                state=state,
+                lead_context=context,
+                quota=quotas.get(customer.pool_id) if customer is not None and customer.pool_id else None,
+            )
+        )
+    return rows

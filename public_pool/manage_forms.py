@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm_site.bounds import DayRangeValidator
 from customers.models import Customer, Level, Role, Source, Tag, Team, User, ValueTier
 from public_pool import services
 from public_pool.models import EXEMPT_STAGE_CHOICES, Pool, PoolEventKind, ReleaseReason
@@ -236,11 +237,13 @@ class EventFilterForm(forms.Form):
     from_ = forms.DateField(
         label=pgettext_lazy("start of a date range", "From"),
         required=False,
+        validators=[DayRangeValidator()],
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
     to = forms.DateField(
         label=pgettext_lazy("end of a date range", "To"),
         required=False,
+        validators=[DayRangeValidator()],
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
     )
 

@@ -16,10 +16,13 @@ days". The applying rule's parameters are copied onto the customer row
 current from the row's own columns without importing this app.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -338,8 +341,14 @@ class PoolEvent(models.Model):
     (``no_followup``/``no_deal``) for recycling, the strategy for automatic distribution.
     """
 
+    # No single-column index: ``poolevent_customer_at`` leads with the customer, and every claim,
+    # release and recycle writes an event, so an index less is time saved on each.
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="pool_events", verbose_name=_("customer")
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="pool_events",
+        verbose_name=_("customer"),
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=24, choices=PoolEventKind.choices)
     actor = models.ForeignKey(
@@ -493,6 +502,43 @@ class NotificationKind(models.TextChoices):
     RECYCLE_ESCALATION = "recycle_escalation", _("Recycle warning for a team member")
     EXTENSION_REQUESTED = "extension_requested", _("Extension requested")
     EXTENSION_DECIDED = "extension_decided", _("Extension decided")
+    RECYCLED = "recycled", _("Returned to the pool")
+
+
+def recycle_trigger_words(*, trigger: str, since: datetime | None, days: int | None) -> str:
+    """A recycle trigger in words: "no follow-up since 3 Oct for 30 days" (active language)."""
+    params = {
+        "since": formats.date_format(timezone.localtime(since), "MONTH_DAY_FORMAT") if since else "",
+        "days": days if days is not None else "",
+    }
+    if trigger == RecycleTrigger.NO_DEAL:
+        if since is None:
+            return gettext("no deal won in time")
+        return gettext("no deal won since %(since)s for %(days)s days") % params
+    if since is None:
+        return gettext("no follow-up in time")
+    return gettext("no follow-up since %(since)s for %(days)s days") % params
+
+
+def recycled_reason_words(params: dict) -> str:
+    """The trigger of a ``recycled`` notice in words, from its ``params``."""
+    since = params.get("since")
+    return recycle_trigger_words(
+        trigger=params.get("trigger", ""),
+        since=parse_datetime(since) if isinstance(since, str) else None,
+        days=params.get("days"),
+    )
+
+
+def recycled_message(params: dict) -> str:
+    """The ``recycled`` notice, from the values the recycle batch stored (see ``services.recycle``)."""
+    words = recycled_reason_words(params)
+    return gettext("%(customer)s went back to the pool %(pool)s by the rule “%(rule)s”: %(why)s.") % {
+        "customer": params.get("customer", ""),
+        "pool": params.get("pool", ""),
+        "rule": params.get("rule", ""),
+        "why": words,
+    }
 
 
 # One warning per (user, customer, deadline): the warn job may run any number of times.
@@ -506,11 +552,15 @@ class Notification(models.Model):
     reader's language (:attr:`message`). ``emailed_at`` marks those the warn job mailed.
     """
 
+    # No single-column indexes on the two keys: ``notification_user_created`` and
+    # ``notification_customer_due`` lead with them, and the recycle job writes a notice per
+    # customer moved, so every index less is time saved there.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="notifications",
         verbose_name=_("user"),
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=24, choices=NotificationKind.choices)
     customer = models.ForeignKey(
@@ -520,12 +570,15 @@ class Notification(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("customer"),
+        db_index=False,
     )
     due_at = models.DateTimeField(_("recycle due"), null=True, blank=True)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    # ``recycled`` notices: when the owner's manager got them in the daily team digest.
+    team_digested_at = models.DateTimeField(_("in the team digest at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -558,6 +611,8 @@ class Notification(models.Model):
             return gettext("%(customer)s will be recycled on %(due)s unless you follow up.") % params
         if self.kind == NotificationKind.RECYCLE_ESCALATION:
             return gettext("%(owner)s's customer %(customer)s will be recycled on %(due)s.") % params
+        if self.kind == NotificationKind.RECYCLED:
+            return recycled_message(self.params)
         if self.kind == NotificationKind.EXTENSION_REQUESTED:
             return gettext("%(owner)s asks for %(days)s more days for %(customer)s.") % params
         if self.params.get("approved"):
@@ -610,3 +665,49 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class JobLock(models.Model):
+    """A named run lock for periodic jobs where PostgreSQL's advisory locks are missing (SQLite).
+
+    Taken by one conditional UPDATE (free or expired → ours), so two processes can never both
+    hold it; ``expires_at`` frees the lock of a run that died without releasing it, and a live
+    run moves it on as it goes. See ``public_pool.services.run_lock``.
+    """
+
+    name = models.CharField(_("job"), max_length=50, primary_key=True)
+    holder = models.CharField(_("held by"), max_length=64, blank=True)
+    expires_at = models.DateTimeField(_("held until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job lock")
+        verbose_name_plural = _("job locks")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChatKind(models.TextChoices):
+    WECOM = "wecom", _("WeCom group robot")
+    DINGTALK = "dingtalk", _("DingTalk group robot")
+    FEISHU = "feishu", _("Feishu group robot")
+
+
+class TeamChatWebhook(models.Model):
+    """A team's group-chat robot: recycle warnings, recycled notices and extension decisions of
+    the team's reps are also posted there (``services.team_chat``), each kind in its own format."""
+
+    team = models.OneToOneField(
+        "customers.Team", on_delete=models.CASCADE, related_name="chat_webhook", verbose_name=_("team")
+    )
+    kind = models.CharField(_("chat"), max_length=16, choices=ChatKind.choices)
+    url = models.URLField(_("webhook URL"), max_length=500)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("team chat webhook")
+        verbose_name_plural = _("team chat webhooks")
+
+    def __str__(self) -> str:
+        return f"{self.team} · {self.get_kind_display()}"

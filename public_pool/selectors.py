@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, TypedDict
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from customers.models import Customer, Role, User
+from customers import services as customer_services
+from customers.models import Customer, DealStage, Role, User
 from customers.normalization import normalize_phone
 from customers.selectors import managed_team_ids
 from public_pool.models import (
@@ -24,6 +25,7 @@ from public_pool.models import (
     ExtensionRequest,
     ExtensionStatus,
     Notification,
+    NotificationKind,
     Pool,
     PoolEvent,
     RecycleRule,
@@ -367,4 +369,80 @@ def in_cooldown(*, rep_id: int, pool: Pool, now: datetime) -> Exists:
             kind__in=LOSS_KINDS,
             at__gt=now - timedelta(days=pool.cooldown_days),
         )
+    )
+
+
+# --- A customer's recycle deadline, explained ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadlineExplained:
+    """What the customer page's deadline card says: when, by which rule, and what moves it."""
+
+    due_at: datetime
+    rule: RecycleRule
+    trigger: str  # no_followup / no_deal: the trigger that comes first
+    trigger_since: datetime | None  # when that trigger's clock started
+    trigger_days: int  # the rule's days plus any extension granted
+    moved_by_followup: bool  # a follow-up logged now pushes the deadline out
+    due_after_followup: datetime | None  # where a follow-up logged now would put it
+    deal_due_at: datetime | None  # the "no deal" deadline still ahead (a won deal lifts it)
+    exempt_stage_label: str  # an open deal at this stage or further keeps the customer
+
+    @property
+    def trigger_label(self) -> str:
+        return str(RecycleTrigger(self.trigger).label)
+
+
+def explain_deadline(customer: Customer, now: datetime | None = None) -> DeadlineExplained | None:
+    """The deadline of an owned customer in words (None without one). Two queries: the rule, and
+    whether a deal was won since the claim (which lifts the "no deal" trigger)."""
+    parts = customer_services.deadline_parts(customer)
+    if parts is None or customer.recycle_rule_id is None or customer.recycle_due_at is None:
+        return None
+    rule = RecycleRule.objects.filter(pk=customer.recycle_rule_id).select_related("pool").first()
+    if rule is None:
+        return None
+    now = now or timezone.now()
+    deal_due = parts.deal_due
+    if deal_due is not None and parts.trigger == "no_followup":
+        won = customer_services.won_since_claim()
+        if Customer.objects.filter(pk=customer.pk).filter(won).exists():
+            deal_due = None
+    due_after = None
+    if customer.recycle_idle_days is not None:
+        due_after = now + timedelta(days=customer.recycle_idle_days + parts.extension_days)
+        if deal_due is not None:
+            due_after = min(due_after, deal_due)
+    moved = due_after is not None and due_after > customer.recycle_due_at
+    if parts.trigger == "no_followup":
+        since, days = parts.idle_since, (customer.recycle_idle_days or 0) + parts.extension_days
+    else:
+        since, days = parts.deal_since, (customer.recycle_deal_days or 0) + parts.extension_days
+    stage = customer.recycle_exempt_stage
+    return DeadlineExplained(
+        due_at=customer.recycle_due_at,
+        rule=rule,
+        trigger=parts.trigger,
+        trigger_since=since,
+        trigger_days=days,
+        moved_by_followup=moved,
+        due_after_followup=due_after if moved else None,
+        deal_due_at=deal_due,
+        exempt_stage_label=str(DealStage(stage).label) if stage else "",
+    )
+
+
+RETURNED_DAYS = 30
+
+
+def returned_to_pool(*, user: User, now: datetime | None = None) -> QuerySet[Notification]:
+    """``user``'s customers recycled in the last :data:`RETURNED_DAYS` days, newest first: their
+    ``recycled`` notices (which name the rule and the trigger), customer and pool joined.
+    Served by the index ``notification_user_created``."""
+    since = (now or timezone.now()) - timedelta(days=RETURNED_DAYS)
+    return (
+        Notification.objects.filter(user=user, kind=NotificationKind.RECYCLED, created_at__gte=since)
+        .select_related("customer__pool")
+        .order_by("-created_at", "-id")
     )

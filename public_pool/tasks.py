@@ -14,6 +14,7 @@ from django.db import OperationalError
 from django.utils.dateparse import parse_datetime
 
 from public_pool import services
+from public_pool.exceptions import TeamChatUnavailable
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -44,6 +45,13 @@ def warn_recycle_task(*, as_of: str | None = None) -> dict[str, Any]:
     return _json(services.warn_recycle(as_of=_as_of(as_of)))
 
 
+@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=5, acks_late=True)
+def team_recycled_digest_task() -> int:
+    """E-mail each manager the team's customers recycled since the last digest
+    (``services.send_team_recycled_digests``); OSError: the mail server. Answers mails sent."""
+    return services.send_team_recycled_digests()
+
+
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
 def recompute_pool_priorities_task(*, pool_id: int | None = None) -> int:
     """Re-score the leads of one pool, or of all pools (nightly: recency decays)."""
@@ -54,3 +62,17 @@ def recompute_pool_priorities_task(*, pool_id: int | None = None) -> int:
 def refresh_pool_recycle_policies_task(*, pool_id: int) -> int:
     """Re-match a pool's owned customers after its rules changed (enqueued on commit of the edit)."""
     return services.refresh_pool_recycle_policies(pool_id=pool_id)
+
+
+# TeamChatUnavailable: the chat timed out, answered 5xx/429 or a rate limit; it heals. Backoff
+# 1 s, 2 s, 4 s … up to 10 minutes, then give up (the notifications stay in the app).
+@shared_task(
+    autoretry_for=(TeamChatUnavailable, OperationalError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+    acks_late=True,
+)
+def post_team_chat_task(*, team_id: int, notification_ids: list[int]) -> bool:
+    """Post notifications to the team's group chat (``services.post_to_team_chat``)."""
+    return services.post_to_team_chat(team_id=team_id, notification_ids=notification_ids)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("mine/", views.my_customers, name="mine"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.mark_read, name="mark_read"),
+    path("returned/", views.returned, name="returned"),
     path("<int:pool_id>/", views.pool_detail, name="detail"),
     path("<int:pool_id>/claim-next/", views.claim_next, name="claim_next"),
     path("customers/<int:customer_id>/claim/", views.claim, name="claim"),

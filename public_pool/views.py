@@ -10,7 +10,9 @@ Query budgets (asserted in ``tests/public_pool/test_views.py``) do not grow with
 
 - pool page: the pool, the count, one page of leads (pool joined);
 - my customers: the count, one page (rule joined), the reasons, the page's extension requests;
-- notifications: one page of notifications (customer joined).
+- notifications: one page of notifications (customer joined);
+- returned to the pool: the count, one page of notices (customer and pool joined), the usable
+  pools, the user's last losses, the quotas.
 """
 
 from collections.abc import Mapping
@@ -312,6 +314,21 @@ def notifications(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     page = Paginator(selectors.notifications_for(user=user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "public_pool/notifications.html", {"page": page})
+
+
+@login_required
+@require_GET
+def returned(request: AuthenticatedRequest) -> HttpResponse:
+    """ "Returned to the pool": the user's customers recycled in the last 30 days, by which rule,
+    each with Claim where the user may take it back now, or why not and until when."""
+    user = request.user
+    page = Paginator(selectors.returned_to_pool(user=user), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = lead_selectors.returned_rows(user=user, notices=list(page.object_list))
+    return render(
+        request,
+        "public_pool/returned.html",
+        {"page": page, "rows": rows, "days": selectors.RETURNED_DAYS, "next_url": request.get_full_path()},
+    )
 
 
 @login_required

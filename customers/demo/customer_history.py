@@ -78,6 +78,13 @@ class CustomerFacts:
 POLICY_KEY = "customer_policy"
 CustomerPolicy = Callable[[CustomerFacts], tuple]
 
+# A later app's step may set ``ctx.shared[RECYCLER_KEY]`` to a function from a generated owned
+# customer's id and ``CustomerFacts`` to ``(pool_id, moment)`` when its rule would already have
+# sent it back to a pool (the public pool: the recycle job ran all along), else None. The
+# customer is then written pooled there since that moment; its history stays the rep's.
+RECYCLER_KEY = "customer_recycler"
+CustomerRecycler = Callable[[int, CustomerFacts], "tuple[int, int] | None"]
+
 
 CUSTOMERS = Table(
     Customer,
@@ -292,6 +299,7 @@ class _CustomerGenerator:
         followup_span = self.followup_span + 1
         tag_ids = ctx.tag_ids
         policy: CustomerPolicy | None = ctx.shared.get(POLICY_KEY)
+        recycler: CustomerRecycler | None = ctx.shared.get(RECYCLER_KEY)
         for _ in range(count):
             customer_id = take(CUSTOMERS)
             created = now - MINUTES_PER_DAY - int(rnd() * year)
@@ -459,6 +467,16 @@ class _CustomerGenerator:
                 latest = pooled_at
             created_by = admin_id if source == "import" or worker_id is None else worker_id
             protected = owner_id is not None and level == "A" and rnd() < 0.15
+            if recycler is not None and owner_id is not None:
+                lost = recycler(
+                    customer_id,
+                    CustomerFacts(owner_id, pool_id, region, level, industry, size, source, protected,
+                                  created, claimed_at, last_followup, followup_count, customer_deals),
+                )  # fmt: skip
+                if lost is not None:
+                    pool_id, pooled_at = lost
+                    owner_id = team_id = claimed_at = None
+                    latest = max(latest, pooled_at)
             policy_values = NO_POLICY
             if policy is not None:
                 policy_values = policy(

@@ -35,3 +35,16 @@ def _ensure_may_work(*, actor: User, customer: Customer) -> None:
     ):
         return
     raise NotAllowed(_("Only the customer's owner may do this."))
+
+
+def _lock_for_work(*, actor: User, customer_id: int) -> Customer:
+    """The customer row locked until the transaction ends, after checking who may work on it
+    *as it is now*: the caller's instance may predate a release, transfer or recycle that just
+    took the customer from the actor (then ``NotAllowed``, nothing written). Holding the lock,
+    no ownership change can land between the check and the write; one in flight is waited for."""
+    try:
+        customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer_id)
+    except Customer.DoesNotExist:
+        raise NotAllowed(_("Only the customer's owner may do this.")) from None
+    _ensure_may_work(actor=actor, customer=customer)
+    return customer

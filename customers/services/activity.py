@@ -27,7 +27,7 @@ from customers.models import (
     User,
 )
 from customers.normalization import normalize_phone
-from customers.services._common import _ensure_may_work
+from customers.services._common import _lock_for_work
 from customers.services.deadlines import refresh_recycle_due
 
 
@@ -40,7 +40,7 @@ def log_followup(
     ``last_followup_at`` only moves forward (``GREATEST``), so back-dated entries and
     concurrent loggers cannot move it back.
     """
-    _ensure_may_work(actor=actor, customer=customer)
+    customer = _lock_for_work(actor=actor, customer_id=customer.pk)
     now = timezone.now()
     at = at or now
     if at > now + timedelta(minutes=5):
@@ -65,7 +65,7 @@ def create_deal(
     stage: str = DealStage.LEAD,
     expected_close=None,
 ) -> Deal:
-    _ensure_may_work(actor=actor, customer=customer)
+    customer = _lock_for_work(actor=actor, customer_id=customer.pk)
     now = timezone.now()
     deal = Deal.objects.create(
         customer=customer,
@@ -87,7 +87,7 @@ def create_deal(
 @transaction.atomic
 def move_deal(*, actor: User, deal: Deal, stage: str) -> Deal:
     """Move a deal to ``stage``. Winning sets the customer's ``first_won_at`` if it is the first win."""
-    _ensure_may_work(actor=actor, customer=deal.customer)
+    _lock_for_work(actor=actor, customer_id=deal.customer_id)
     if stage not in DealStage.values:
         raise CustomerInvalid({"stage": str(_("Unknown stage."))})
     now = timezone.now()
@@ -129,7 +129,7 @@ def add_contact(
     wechat: str = "",
     is_primary: bool = False,
 ) -> Contact:
-    _ensure_may_work(actor=actor, customer=customer)
+    customer = _lock_for_work(actor=actor, customer_id=customer.pk)
     if not name.strip():
         raise CustomerInvalid({"name": str(_("A contact needs a name."))})
     if is_primary:

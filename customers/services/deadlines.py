@@ -1,6 +1,9 @@
 """The recycle deadline (``recycle_due_at``) of a customer row, as SQL expressions the public pool's
 services and recycle job reuse."""
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from django.db.models import (
     Case,
     DateTimeField,
@@ -136,3 +139,59 @@ def refresh_recycle_due(*, customers: QuerySet[Customer]) -> int:
     computed from the committed state, so the last writer leaves the right deadline.
     """
     return customers.update(recycle_due_at=recycle_due_at_expression())
+
+
+# --- The deadline of one loaded row, in Python (no query) ------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadlineParts:
+    """What sets a loaded customer's ``recycle_due_at``: the trigger that comes first and when
+    each trigger's clock started, from the row's own columns (the same formula as
+    :func:`recycle_due_at_expression`, evaluated in Python)."""
+
+    trigger: str  # "no_followup" or "no_deal"
+    idle_since: datetime | None  # when the "no follow-up" clock last restarted (None: off)
+    idle_due: datetime | None
+    deal_since: datetime | None  # the claim (None: the "no deal" trigger is off or met)
+    deal_due: datetime | None
+    extension_days: int
+
+
+def deadline_parts(customer: Customer) -> DeadlineParts | None:
+    """None when the customer is not owned or has no deadline."""
+    due = customer.recycle_due_at
+    if customer.owner_id is None or due is None or customer.recycle_rule_id is None:
+        return None
+    claimed = customer.claimed_at or customer.created_at
+    extension = customer.recycle_extension_days or 0
+    idle_since = idle_due = deal_since = deal_due = None
+    if customer.recycle_idle_days is not None:
+        idle_since = max(customer.last_followup_at or claimed, claimed)
+        idle_due = idle_since + timedelta(days=customer.recycle_idle_days + extension)
+    if customer.recycle_deal_days is not None:
+        deal_since = claimed
+        deal_due = claimed + timedelta(days=customer.recycle_deal_days + extension)
+    # The stored deadline is the earlier live trigger. A deadline equal to the idle one (within
+    # rounding) is the "no follow-up" trigger; a "no deal" deadline earlier than it is met (a
+    # deal was won since the claim), so it no longer applies.
+    if idle_due is not None and abs((idle_due - due).total_seconds()) < 1:
+        trigger = "no_followup"
+        if deal_due is not None and deal_due < due - timedelta(seconds=1):
+            deal_since = deal_due = None
+    else:
+        trigger = "no_deal" if deal_due is not None else "no_followup"
+    return DeadlineParts(
+        trigger=trigger,
+        idle_since=idle_since,
+        idle_due=idle_due,
+        deal_since=deal_since,
+        deal_due=deal_due,
+        extension_days=extension,
+    )
+
+
+def recycle_trigger(customer: Customer) -> str | None:
+    """``no_followup`` / ``no_deal``: what the owner must do to keep the customer (None: no deadline)."""
+    parts = deadline_parts(customer)
+    return parts.trigger if parts else None

@@ -1,9 +1,10 @@
 """Customer records: normalising names and phones, create and update with validation and tags,
 and duplicate detection (same normalised company name, phone or e-mail)."""
 
+import hashlib
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -99,6 +100,7 @@ def create_customer(*, actor: User, data: CustomerData, owner: User | None = Non
     _validate(data)
     if data.is_protected and not _may_protect(actor):
         raise NotAllowed(_("Only managers and admins may protect a customer."))
+    lock_identities(data=data)  # the check below and the insert are one step for this company
     ensure_not_duplicate(data=data)  # DuplicateCustomer (409 "duplicate"): creates nothing
     owner = owner or actor
     if owner.pk != actor.pk and not _may_act_for(actor=actor, rep=owner):
@@ -133,6 +135,41 @@ def update_customer(*, actor: User, customer: Customer, data: CustomerData) -> C
     refresh_recycle_due(customers=Customer.objects.filter(pk=customer.pk))
     customer.refresh_from_db()
     return customer
+
+
+# First key of the two-key advisory locks that serialise creating one company (any constant
+# int4 unique to this use; the second key is a hash of the normalised name, phone or e-mail).
+IDENTITY_LOCK_NAMESPACE = 0x43555354  # "CUST"
+
+
+def _identity_keys(data: CustomerData) -> list[int]:
+    identities = [
+        f"name:{normalize_company_name(data.name)}",
+        f"phone:{normalize_phone(data.phone)}" if normalize_phone(data.phone) else "",
+        f"email:{data.email.strip().lower()}" if data.email.strip() else "",
+    ]
+    keys = {
+        int.from_bytes(hashlib.blake2b(identity.encode(), digest_size=4).digest(), "big", signed=True)
+        for identity in identities
+        if identity
+    }
+    return sorted(keys)  # one order for every caller: two creators never deadlock
+
+
+def lock_identities(*, data: CustomerData) -> None:
+    """Serialise the duplicate check and the insert of one company until the transaction ends.
+
+    A transaction-scoped PostgreSQL advisory lock per normalised name, phone and e-mail (taken
+    in one order): a second creator of the same company waits here, then its duplicate check
+    sees the first one's committed row and answers ``duplicate``. A hash collision only makes
+    two different companies wait for each other. Must run inside the creating transaction. On
+    SQLite, writers are serialised by the database itself, so nothing is taken.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for key in _identity_keys(data):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IDENTITY_LOCK_NAMESPACE, key])
 
 
 def ensure_not_duplicate(*, data: CustomerData) -> None:

@@ -33,7 +33,7 @@ class PooledCustomerListCreateApi(customers_api.CustomerListCreateApi):
     ) -> Customer:
         pool_id = payload.get("pool")
         if pool_id is None:
-            return super().create_customer(request=request, data=data, payload=payload)
+            return services.create_owned_customer(actor=request.user, data=data, owner=payload.get("owner"))
         return services.create_pooled_customer(actor=request.user, pool_id=pool_id, data=data)
 
 
@@ -85,12 +85,21 @@ class ReleaseCustomerApi(APIView):
         )
 
         class Meta:
+            ref_name = "ReleaseInputParsed"
+
+    class DocumentedInputSerializer(InputSerializer):
+        """The body as documented: ``reason`` is required. (The parser above lets a missing one
+        through so that the service answers 400 ``reason_required`` rather than ``invalid``.)"""
+
+        reason = serializers.CharField(min_length=1, max_length=40, help_text=_("A release reason code."))
+
+        class Meta:
             ref_name = "ReleaseInput"
 
     @extend_schema(
         operation_id="customers_release",
         summary=_("Release a customer to a pool"),
-        request=InputSerializer,
+        request=DocumentedInputSerializer,
         responses={200: access.CustomerOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request: AuthedRequest, customer_id: int) -> Response:

@@ -8,7 +8,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm_site.api import AuthedRequest, PageNumberPagination, error_responses, paginated_response
+from crm_site.api import (
+    AuthedRequest,
+    BoundedDateTimeField,
+    PageNumberPagination,
+    error_responses,
+    paginated_response,
+)
 from public_pool import selectors
 from public_pool.models import (
     PoolEvent,
@@ -28,8 +34,8 @@ class PoolEventsApi(APIView):
         pool = serializers.IntegerField(required=False, min_value=1)
         kind = serializers.ChoiceField(choices=PoolEventKind.choices, required=False, allow_blank=True)
         actor = serializers.IntegerField(required=False, min_value=1)
-        since = serializers.DateTimeField(required=False)
-        until = serializers.DateTimeField(required=False)
+        since = BoundedDateTimeField(required=False)
+        until = BoundedDateTimeField(required=False)
 
         class Meta:
             ref_name = "PoolEventFilters"

@@ -9,7 +9,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm_site.api import AuthedRequest, PageNumberPagination, error_responses, paginated_response
+from crm_site.api import (
+    AuthedRequest,
+    BoundedDateTimeField,
+    PageNumberPagination,
+    error_responses,
+    paginated_response,
+)
 from customers.models import Level, Source, ValueTier
 from public_pool import selectors, services
 from public_pool.api import access
@@ -188,7 +194,7 @@ class RecycleRulePreviewApi(APIView):
 
     class InputSerializer(RuleFieldsSerializer):
         pool = serializers.IntegerField(min_value=1)
-        as_of = serializers.DateTimeField(required=False, allow_null=True, help_text=_("Default: now."))
+        as_of = BoundedDateTimeField(required=False, allow_null=True, help_text=_("Default: now."))
         sample_size = serializers.IntegerField(required=False, min_value=0, max_value=100, default=10)
 
         class Meta:

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -288,6 +288,8 @@ def _events_page(request: AuthenticatedRequest, *, template: str, extra: dict, *
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # A filter that does not validate (a date out of range) shows its error with a 400.
+    status = 400 if form.is_bound and not form.is_valid() else 200
     return render(
         request,
         template,
@@ -298,6 +300,7 @@ def _events_page(request: AuthenticatedRequest, *, template: str, extra: dict, *
             "query": query.urlencode(),
             **extra,
         },
+        status=status,
     )
 
 
@@ -359,6 +362,8 @@ def _csv_rows(events, reason_labels: dict[str, str]) -> Iterator[list[str]]:
 def events_csv(request: AuthenticatedRequest) -> StreamingHttpResponse:
     """The filtered log as CSV, streamed in chunks (bounded memory), UTF-8 with a BOM."""
     form = _event_filter_form(request)
+    if form.is_bound and not form.is_valid():
+        raise BadRequest("event filters")  # the page shows why; a download has nowhere to say it
     events = selectors.pool_events(user=request.user, filters=form.event_filters())
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return spreadsheets.streaming_csv_response(

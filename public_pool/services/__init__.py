@@ -13,6 +13,9 @@ Rules (``policies``): :func:`create_recycle_rule`, :func:`update_recycle_rule`,
 Recycling (``recycle``): :func:`recycle_stale_customers`.
 Warnings and extensions (``alerts``): :func:`warn_recycle`, :func:`request_extension`,
 :func:`decide_extension`, :func:`mark_notifications_read`.
+Managers' daily digest (``digests``): :func:`send_team_recycled_digests`.
+Team group chats (``team_chat``): :func:`announce`, :func:`announce_where`,
+:func:`post_to_team_chat`.
 Priority (``priority``): :func:`recompute_priorities`, :func:`recompute_pool_priorities`,
 :func:`update_priority_weights`. Pools (``pools``): :func:`create_pool`, :func:`update_pool`.
 """
@@ -32,12 +35,14 @@ from public_pool.services.claims import (
     assign_customers,
     claim_customer,
     claim_next_best,
+    create_owned_customer,
     create_pooled_customer,
     move_customer_to_pool,
     register_imported_customers,
     release_customer,
     transfer_customer,
 )
+from public_pool.services.digests import send_team_recycled_digests
 from public_pool.services.distribution import DistributionResult, DistributionStrategy, distribute_pool_leads
 from public_pool.services.policies import (
     PreviewRow,
@@ -70,6 +75,7 @@ from public_pool.services.recycle import (
     iter_recycle_candidates,
     recycle_stale_customers,
 )
+from public_pool.services.team_chat import announce, announce_where, post_to_team_chat
 from public_pool.services.transfers import MAX_BULK_TRANSFER, TransferResult, transfer_customers
 
 __all__ = [
@@ -88,10 +94,13 @@ __all__ = [
     "TransferResult",
     "WarnResult",
     "WeightsData",
+    "announce",
+    "announce_where",
     "assign_customer",
     "assign_customers",
     "claim_customer",
     "claim_next_best",
+    "create_owned_customer",
     "create_pool",
     "create_pooled_customer",
     "create_recycle_rule",
@@ -103,6 +112,7 @@ __all__ = [
     "mark_notifications_read",
     "move_customer_to_pool",
     "policy_updates",
+    "post_to_team_chat",
     "preview_rule",
     "recompute_pool_priorities",
     "recompute_priorities",
@@ -115,6 +125,7 @@ __all__ = [
     "release_customer",
     "request_extension",
     "send_pending_recycle_emails",
+    "send_team_recycled_digests",
     "set_recycle_rule_enabled",
     "transfer_customer",
     "transfer_customers",

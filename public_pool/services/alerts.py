@@ -44,6 +44,7 @@ from public_pool.models import (
     PoolEvent,
     PoolEventKind,
 )
+from public_pool.services import team_chat
 from public_pool.services._common import by_ids, ensure_manages, get_customer
 
 CHUNK = 2000
@@ -161,14 +162,23 @@ def _mail_body(user: User, notifications: list[Notification]) -> str:
             for n in team
             if n.due_at
         ]
+        lines.append("")
+    recycled = [n for n in notifications if n.kind == NotificationKind.RECYCLED]
+    if recycled:
+        lines.append(_("These customers of yours went back to the pool:"))
+        lines += [f"- {n.message}" for n in recycled]
     return "\n".join(lines)
 
 
 def send_pending_recycle_emails(*, as_of: datetime | None = None) -> int:
-    """One e-mail per person for their deadline notifications not mailed yet; returns mails sent."""
+    """One e-mail per person for their deadline and ``recycled`` notifications not mailed yet;
+    returns mails sent."""
     as_of = as_of or timezone.now()
     pending = list(
-        Notification.objects.filter(kind__in=DEADLINE_KINDS, emailed_at__isnull=True, due_at__gt=as_of)
+        Notification.objects.filter(
+            Q(kind__in=DEADLINE_KINDS, due_at__gt=as_of) | Q(kind=NotificationKind.RECYCLED),
+            emailed_at__isnull=True,
+        )
         .values_list("pk", "user_id")
         .order_by("user_id", "due_at", "pk")
     )
@@ -188,8 +198,11 @@ def send_pending_recycle_emails(*, as_of: datetime | None = None) -> int:
                 continue
             notifications = list(Notification.objects.filter(pk__in=ids, emailed_at=stamp).order_by("due_at"))
             claimed = [n.pk for n in notifications]
+            only_recycled = all(n.kind == NotificationKind.RECYCLED for n in notifications)
             message = mail.EmailMessage(
-                subject=_("Customers about to be recycled"),
+                subject=_("Customers returned to the pool")
+                if only_recycled
+                else _("Customers about to be recycled"),
                 body=_mail_body(user, notifications),
                 to=[user.email],
             )
@@ -209,6 +222,7 @@ def warn_recycle(*, as_of: datetime | None = None) -> WarnResult:
     with transaction.atomic():
         warned = _warn(as_of=as_of, stamp=stamp)
         escalated = _escalate(as_of=as_of, stamp=stamp)
+    team_chat.announce_where(Notification.objects.filter(kind__in=DEADLINE_KINDS, created_at=stamp))
     emails = send_pending_recycle_emails(as_of=as_of)
     return WarnResult(warned=warned, escalated=escalated, emails_sent=emails)
 
@@ -321,6 +335,11 @@ def decide_extension(
         customer_id=request.customer_id,
         params={"customer": request.customer.name, "days": granted, "approved": approve},
         created_at=now,
+    )
+    team_chat.announce_where(
+        Notification.objects.filter(
+            kind=NotificationKind.EXTENSION_DECIDED, customer_id=request.customer_id, created_at=now
+        )
     )
     request.refresh_from_db()
     return request

@@ -58,6 +58,25 @@ from public_pool.services.policies import policy_updates, take_policy
 from public_pool.services.priority import priority_expression, weights_for
 
 
+def _team_is_member(user: User, pool_id: int) -> bool:
+    """Whether ``user``'s own team may use ``pool_id`` (for admins, whom ``may_use_pool`` lets
+    see every pool: a lead an admin holds is counted in the team views and KPIs of that team)."""
+    return (
+        user.team_id is not None
+        and Pool.teams.through.objects.filter(pool_id=pool_id, team_id=user.team_id).exists()
+    )
+
+
+def _ensure_may_take(*, rep: User, pool_id: int) -> None:
+    """The taker's team must be a member of the pool. Admins see every pool, but a lead they
+    take themselves lands in their own team, so they too must belong to a member team; to give
+    a lead to anyone else they assign it (a non-member rep only with a logged override)."""
+    if not selectors.may_use_pool(rep, pool_id):
+        raise NotPoolMember()
+    if rep.is_admin and not _team_is_member(rep, pool_id):
+        raise NotPoolMember()
+
+
 def _ensure_not_in_cooldown(*, rep: User, customer_id: int, pool: Pool, now: datetime) -> None:
     if pool.cooldown_days <= 0:
         return
@@ -118,8 +137,7 @@ def claim_customer(*, rep: User, customer_id: int) -> Customer:
     pool = customer.pool
     if pool is None:
         raise AlreadyClaimed(customer_id=customer_id)
-    if not selectors.may_use_pool(rep, pool.pk):
-        raise NotPoolMember()
+    _ensure_may_take(rep=rep, pool_id=pool.pk)
     _ensure_not_in_cooldown(rep=rep, customer_id=customer_id, pool=pool, now=now)
     if limits_apply(pool):
         lock_reps([rep.pk])
@@ -143,8 +161,7 @@ def claim_next_best(*, rep: User, pool_id: int) -> Customer:
     """
     now = timezone.now()
     pool = get_pool(pool_id)
-    if not selectors.may_use_pool(rep, pool.pk):
-        raise NotPoolMember()
+    _ensure_may_take(rep=rep, pool_id=pool.pk)
     if limits_apply(pool):
         lock_reps([rep.pk])
         ensure_room(pool=pool, rep_id=rep.pk, count=1, now=now)
@@ -160,6 +177,11 @@ def claim_next_best(*, rep: User, pool_id: int) -> Customer:
         customer_id=customer.pk, kind=PoolEventKind.CLAIM, actor=rep, from_pool=pool, to_owner=rep, at=now
     )
     return customer
+
+
+def _lost_by(user: User, customer_id: int) -> bool:
+    """Whether ``user`` once owned the customer and lost it (an event moved it from them)."""
+    return PoolEvent.objects.filter(customer_id=customer_id, from_owner_id=user.pk).exists()
 
 
 def _release_target(*, actor: User, customer: Customer, pool_id: int | None) -> Pool:
@@ -201,6 +223,10 @@ def release_customer(
     if customer.owner is None:
         raise NotOwned(customer_id=customer_id)
     if customer.owner_id != actor.pk:
+        if not selectors.manages(actor, customer.owner) and _lost_by(actor, customer_id):
+            # A transfer, recycle or move took it from the actor a moment ago: a conflict with
+            # the current state (409), as when the update below finds the owner changed.
+            raise NotOwned(customer_id=customer_id)
         ensure_manages(actor, customer.owner)
     pool = _release_target(actor=actor, customer=customer, pool_id=pool_id)
     released = Customer.objects.filter(pk=customer_id, owner_id=customer.owner_id).update(
@@ -242,8 +268,10 @@ def assign_customers(
     past a pool's held or daily limit, nothing is assigned (``LimitReached`` /
     ``DailyLimitReached``). With ``override`` the limits are skipped and, where they were
     actually exceeded, the events say so (``override=True``). Leads someone else took first are
-    skipped and reported. The rep must be allowed to use each lead's pool (admins may assign
-    across). Writes one ``assign`` event per lead assigned.
+    skipped and reported. The rep's team must be a member of each lead's pool
+    (``NotPoolMember``); only an admin may assign past that, with ``override``, which the events
+    log, and never to someone without a team (the lead's team is the rep's). Writes one
+    ``assign`` event per lead assigned.
     """
     ensure_manages(actor, rep)
     if not rep.is_active:
@@ -268,10 +296,15 @@ def assign_customers(
     overridden: set[int] = set()
     for pool_id, ids in by_pool.items():
         pool = pools[pool_id]
-        if not actor.is_admin and not (
-            selectors.may_use_pool(rep, pool_id) and selectors.may_use_pool(actor, pool_id)
-        ):
+        if not actor.is_admin and not selectors.may_use_pool(actor, pool_id):
             raise NotPoolMember()
+        member = selectors.may_use_pool(rep, pool_id) and (not rep.is_admin or _team_is_member(rep, pool_id))
+        if not member:
+            # Only an admin may give a lead to someone whose team may not use its pool, with an
+            # explicit override that the events log; never to someone with no team at all.
+            if not (actor.is_admin and override and rep.team_id is not None):
+                raise NotPoolMember()
+            overridden.add(pool_id)
         if override:
             if would_exceed(pool=pool, rep_id=rep.pk, count=len(ids), now=now):
                 overridden.add(pool_id)
@@ -394,6 +427,24 @@ def move_customer_to_pool(*, actor: User, customer_id: int, pool_id: int, note: 
         at=now,
     )
     return get_customer(customer_id)
+
+
+@transaction.atomic
+def create_owned_customer(
+    *, actor: User, data: customer_services.CustomerData, owner: User | None = None
+) -> Customer:
+    """Create an owned customer (``customers.services.create_customer``: a rep's is their own, a
+    manager may name a member of a team they manage, an admin anyone) and log its ``create``
+    event in the same transaction, so the log shows where every owned customer came from."""
+    customer = customer_services.create_customer(actor=actor, data=data, owner=owner)
+    PoolEvent.objects.create(
+        customer_id=customer.pk,
+        kind=PoolEventKind.CREATE,
+        actor=actor,
+        to_owner_id=customer.owner_id,
+        at=customer.created_at,
+    )
+    return customer
 
 
 @transaction.atomic

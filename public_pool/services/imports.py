@@ -75,6 +75,7 @@ from public_pool.services.claims import register_imported_customers
 CHUNK_SIZE = 2000
 PREVIEW_ROWS = 100
 MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_COLUMNS = 200  # a wider .xlsx is refused before its rows are read (one 16,000-cell row is slow)
 # pg advisory lock key serialising the chunks of concurrent imports (any bigint unique to this).
 IMPORT_LOCK_KEY = 7_346_201_905
 
@@ -221,10 +222,29 @@ def _xlsx_rows(stream: IO[bytes]) -> Generator[list[str], None, None]:
     except Exception as error:  # zipfile.BadZipFile, KeyError, InvalidFileException...
         raise ImportFileInvalid(gettext_lazy("The file could not be read as an .xlsx workbook.")) from error
     try:
-        for values in workbook.worksheets[0].iter_rows(values_only=True):
-            yield [_cell(value) for value in values]
+        sheet = workbook.worksheets[0]
+        # Excel's <dimension> says the width up front; a file without one is checked row by row.
+        if (sheet.max_column or 0) > MAX_COLUMNS:
+            raise _too_wide()
+        width: int | None = None
+        for values in sheet.iter_rows(values_only=True):
+            if len(values) > MAX_COLUMNS:
+                raise _too_wide()
+            row = [_cell(value) for value in values[:width]]
+            if width is None:  # the header: the columns end at its last named cell
+                while row and not row[-1]:
+                    row.pop()
+                width = max(len(row), 1)
+            yield row
     finally:
         workbook.close()
+
+
+def _too_wide() -> ImportFileInvalid:
+    return ImportFileInvalid(
+        _("The sheet is wider than %(count)d columns: keep only the columns to import and try again.")
+        % {"count": MAX_COLUMNS}
+    )
 
 
 def _records(stream: IO[bytes], file_name: str) -> Generator[list[str], None, None]:

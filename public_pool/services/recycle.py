@@ -5,6 +5,7 @@ each batch ONE statement on PostgreSQL::
 
     WITH cand AS (SELECT … ORDER BY recycle_due_at LIMIT n FOR UPDATE SKIP LOCKED),
          moved AS (UPDATE customers … FROM cand … RETURNING …)
+    , notices AS (INSERT INTO notifications SELECT … FROM moved)  -- the former owner's notice
     INSERT INTO pool events SELECT … FROM moved
 
 in its own short transaction. Rows are reached through
@@ -12,7 +13,8 @@ the partial index on ``recycle_due_at`` (owned rows only); the moved leads are s
 the pool list in the same UPDATE (one row version per customer), and nothing is loaded into
 Python but the ids of one batch.
 
-Correctness under overlap (DESIGN.md invariant 5): a run takes a session advisory lock and an
+Correctness under overlap (DESIGN.md invariant 5): a run takes the job's run lock (a session
+advisory lock on PostgreSQL, a ``JobLock`` row elsewhere: ``services/run_lock.py``) and an
 overlapping run returns at once (``skipped``); with ``exclusive=False`` several runs share the
 work instead, kept apart by ``SKIP LOCKED`` and by the candidate query re-checking the row
 (PostgreSQL re-evaluates it on the latest row version before locking): a customer is recycled
@@ -26,18 +28,22 @@ customer who is no longer due.
 """
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Case, DateTimeField, Expression, F, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Coalesce
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
+from customers import services as customer_services
 from customers.models import Customer
-from public_pool.models import PoolEvent, PoolEventKind, RecycleRule
+from public_pool.models import Notification, NotificationKind, Pool, PoolEvent, PoolEventKind, RecycleRule
+from public_pool.services import team_chat
 from public_pool.services._common import pooled_state, without_jit
 from public_pool.services.policies import (
     RuleData,
@@ -48,6 +54,12 @@ from public_pool.services.policies import (
     rule_conditions,
 )
 from public_pool.services.priority import priority_expression, weights_for
+from public_pool.services.run_lock import job_lock
+
+
+def _no_renew() -> None:
+    return None
+
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -124,37 +136,56 @@ def iter_recycle_candidates(*, as_of: datetime, chunk_size: int = 2000) -> Itera
             )
 
 
-@contextmanager
-def _run_lock(exclusive: bool) -> Iterator[bool]:
-    if not exclusive or connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [RECYCLE_LOCK_KEY])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [RECYCLE_LOCK_KEY])
+def _notice_columns(data: RuleData) -> dict[str, Expression]:
+    """What the ``recycled`` notice says besides names: since when the trigger's clock ran
+    (last follow-up or claim; the claim for "no deal") and for how many days (the rule's,
+    plus any extension granted), read from the row before the UPDATE clears it."""
+    extension = Coalesce(F("recycle_extension_days"), Value(0))
+    idle = Value(data.no_followup_days) if data.no_followup_days is not None else Value(None)
+    deal = Value(data.no_deal_days) if data.no_deal_days is not None else Value(None)
+    return {
+        "notice_since": Case(
+            When(recycle_trigger="no_followup", then=customer_services.recycle_clock_start()),
+            default=customer_services.recycle_claim_time(),
+            output_field=DateTimeField(),
+        ),
+        "notice_days": Case(
+            When(recycle_trigger="no_followup", then=idle + extension),
+            default=deal + extension,
+            output_field=IntegerField(),
+        ),
+    }
 
 
 def _batch_postgres(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_size: int) -> list[int]:
     target = rule.effective_target_id
     candidates = (
         due_customers(rule=rule, as_of=as_of)
-        .annotate(new_priority=priority_expression(weights_for(target), now))
+        .annotate(
+            new_priority=priority_expression(weights_for(target), now),
+            **_notice_columns(RuleData.from_rule(rule)),
+        )
         # Index order only (no tie-breaker): a batch stops after ``batch_size`` index entries
         # instead of sorting every row that shares a deadline.
         .order_by("recycle_due_at")
         .select_for_update(skip_locked=True, of=("self",))
-        .values("pk", "owner_id", "recycle_trigger", "new_priority")[:batch_size]
+        .values(
+            "pk",
+            "owner_id",
+            "recycle_trigger",
+            "new_priority",
+            "recycle_due_at",
+            "notice_since",
+            "notice_days",
+        )[:batch_size]
     )
     select_sql, select_params = candidates.query.sql_with_params()
     customers, events = Customer._meta.db_table, PoolEvent._meta.db_table
+    notices = Notification._meta.db_table
+    # The former owner's ``recycled`` notice is written by the same statement (exactly one per
+    # customer moved): ``params`` as ``Notification.message`` reads them.
     sql = f"""
-        WITH cand (id, owner_id, recycle_trigger, priority) AS ({select_sql}),
+        WITH cand (id, owner_id, recycle_trigger, priority, due_at, since, days) AS ({select_sql}),
         moved AS (
             UPDATE {customers} AS c
             SET owner_id = NULL, team_id = NULL, pool_id = %s, home_pool_id = %s, pooled_at = %s,
@@ -163,7 +194,15 @@ def _batch_postgres(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_
                 recycle_extension_days = 0, recycle_policy_stale = false, priority_score = cand.priority
             FROM cand
             WHERE c.id = cand.id AND c.owner_id IS NOT NULL
-            RETURNING c.id, cand.owner_id, cand.recycle_trigger
+            RETURNING c.id, c.name, cand.owner_id, cand.recycle_trigger, cand.due_at, cand.since, cand.days
+        ),
+        notices AS (
+            INSERT INTO {notices} (user_id, kind, customer_id, due_at, params, created_at)
+            SELECT owner_id, %s, id, due_at,
+                   jsonb_build_object('customer', name, 'rule', %s::text, 'pool', %s::text,
+                                      'trigger', recycle_trigger, 'since', since, 'days', days),
+                   %s
+            FROM moved
         )
         INSERT INTO {events}
             (customer_id, kind, actor_id, from_owner_id, to_owner_id, from_pool_id, to_pool_id,
@@ -171,24 +210,57 @@ def _batch_postgres(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_
         SELECT id, %s, NULL, owner_id, NULL, NULL, %s, recycle_trigger, '', %s, false, %s FROM moved
         RETURNING customer_id
     """  # noqa: S608 -- table names come from model metadata; every value is a parameter
-    params = [*select_params, target, target, now, now, PoolEventKind.RECYCLE.value, target, rule.pk, now]
+    pool_name = Pool.objects.filter(pk=target).values_list("name", flat=True).first() or ""
+    params = [
+        *select_params,
+        target,
+        target,
+        now,
+        now,
+        NotificationKind.RECYCLED.value,
+        rule.name,
+        pool_name,
+        now,
+        PoolEventKind.RECYCLE.value,
+        target,
+        rule.pk,
+        now,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 
 def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_size: int) -> list[int]:
-    """The same batch in three ORM statements, for SQLite (which serialises writers anyway)."""
+    """The same batch for SQLite: read the candidates, move them, log what the UPDATE moved.
+
+    The transaction began IMMEDIATE (settings), so no other writer runs between the read and
+    the UPDATE; still, the UPDATE re-checks ``owner IS NOT NULL`` and answers the ids it
+    really moved (``RETURNING``), and only those get an event.
+    """
     rows = list(
         due_customers(rule=rule, as_of=as_of)
+        .annotate(**_notice_columns(RuleData.from_rule(rule)))
         .order_by("recycle_due_at", "pk")
-        .values_list("pk", "owner_id", "recycle_trigger")[:batch_size]
+        .values_list(
+            "pk", "owner_id", "recycle_trigger", "name", "recycle_due_at", "notice_since", "notice_days"
+        )[:batch_size]
     )
+    if not rows:
+        return []
     target = rule.effective_target_id
-    ids = [pk for pk, _owner, _trigger in rows]
-    Customer.objects.filter(pk__in=ids, owner__isnull=False).update(
-        **pooled_state(pool_id=target, now=now), priority_score=priority_expression(weights_for(target), now)
+    update = Customer.objects.filter(pk__in=[row[0] for row in rows], owner__isnull=False)
+    query = cast(UpdateQuery, update.query.chain(UpdateQuery))
+    query.add_update_values(
+        {
+            **pooled_state(pool_id=target, now=now),
+            "priority_score": priority_expression(weights_for(target), now),
+        }
     )
+    sql, params = query.get_compiler(connection.alias).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {connection.ops.quote_name('id')}", params)
+        moved = {row[0] for row in cursor.fetchall()}
     PoolEvent.objects.bulk_create(
         PoolEvent(
             customer_id=pk,
@@ -199,9 +271,30 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
             rule=rule,
             at=now,
         )
-        for pk, owner_id, trigger in rows
+        for pk, owner_id, trigger, *_notice in rows
+        if pk in moved
     )
-    return ids
+    pool_name = Pool.objects.filter(pk=target).values_list("name", flat=True).first() or ""
+    Notification.objects.bulk_create(
+        Notification(
+            user_id=owner_id,
+            kind=NotificationKind.RECYCLED,
+            customer_id=pk,
+            due_at=due_at,
+            params={
+                "customer": name,
+                "rule": rule.name,
+                "pool": pool_name,
+                "trigger": trigger,
+                "since": since.isoformat() if since else None,
+                "days": days,
+            },
+            created_at=now,
+        )
+        for pk, owner_id, trigger, name, due_at, since, days in rows
+        if pk in moved
+    )
+    return [row[0] for row in rows if row[0] in moved]
 
 
 def recycle_stale_customers(
@@ -217,8 +310,10 @@ def recycle_stale_customers(
     re-matched either; ``selectors.recycle_candidates`` lists the stored deadlines). Otherwise:
     re-match stale policies, then recycle rule by rule in batches of ``batch_size`` (default
     ``PUBLIC_POOL_RECYCLE_BATCH_SIZE``), each batch its own transaction, one ``recycle`` event
-    per customer naming the rule and the trigger (``reason`` = ``no_followup``/``no_deal``).
-    Events and ``pooled_at`` carry the real time of the move, not ``as_of``.
+    per customer naming the rule and the trigger (``reason`` = ``no_followup``/``no_deal``), and
+    one ``recycled`` notification to the former owner, written by the same statement.
+    Events and ``pooled_at`` carry the real time of the move, not ``as_of``. After each batch
+    commits, its notices are queued for the former owners' team chats (``team_chat``).
 
     ``exclusive`` (default) makes an overlapping run return at once with ``skipped=True``;
     without it, overlapping runs split the work. At-least-once safe: run it as often as you like.
@@ -234,20 +329,33 @@ def recycle_stale_customers(
         return RecycleResult(as_of=as_of, dry_run=True, recycled=sum(counts.values()), by_rule=counts)
 
     batch = _batch_postgres if connection.vendor == "postgresql" else _batch_generic
-    with _run_lock(exclusive) as acquired:
+    lock = (
+        job_lock("recycle_pool", advisory_key=RECYCLE_LOCK_KEY)
+        if exclusive
+        else nullcontext((True, _no_renew))
+    )
+    with lock as (acquired, renew):
         if not acquired:
             return RecycleResult(as_of=as_of, dry_run=False, recycled=0, skipped=True)
         refreshed = refresh_changed_pools(batch_size=batch_size)
         refreshed += refresh_stale_recycle_policies(batch_size=batch_size)
         by_rule: dict[int, int] = {}
+        chats = team_chat.any_team_chat()
         for rule in rules:
             while True:
                 now = timezone.now()
                 with transaction.atomic():
                     without_jit()
                     moved = batch(rule=rule, as_of=as_of, now=now, batch_size=batch_size)
+                if moved and chats:  # after the commit: never an HTTP call inside the batch
+                    team_chat.announce_where(
+                        Notification.objects.filter(
+                            kind=NotificationKind.RECYCLED, created_at=now, customer_id__in=moved
+                        )
+                    )
                 if moved:
                     by_rule[rule.pk] = by_rule.get(rule.pk, 0) + len(moved)
+                renew()  # a long run keeps its lock
                 if len(moved) < batch_size:
                     break
     return RecycleResult(

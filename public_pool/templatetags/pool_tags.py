@@ -6,7 +6,8 @@ queries whatever the data:
 
 - ``{% days_left_badge customer %}``: none (reads ``recycle_due_at`` on the row);
 - ``{% pool_panel customer %}`` (customer detail): the active reasons, the owner's extension
-  request, the customer's latest pool events — three queries;
+  request, the customer's latest pool events, and the deadline card — five queries;
+- ``{% deadline_card customer %}``: the rule and whether a deal was won since the claim — two;
 - ``{% duplicate_notice duplicates %}`` (create page): one query for the user's pools.
 """
 
@@ -18,7 +19,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from public_pool import selectors, services
-from public_pool.models import ExtensionRequest
+from public_pool.models import ExtensionRequest, recycle_trigger_words, recycled_reason_words
 from public_pool.views import customer_history
 
 register = template.Library()
@@ -48,6 +49,22 @@ def days_left_badge(customer: Any) -> dict[str, Any]:
     else:
         tone = "ok"
     return {"show": True, "days": days, "due": due, "tone": tone}
+
+
+@register.inclusion_tag("public_pool/_deadline_card.html")
+def deadline_card(customer: Any, oob: bool = False, after_followup: bool = False) -> dict[str, Any]:
+    """The deadline card of an owned customer: date, rule in words, what resets it (two queries)."""
+    info = selectors.explain_deadline(customer)
+    words = ""
+    if info is not None:
+        words = recycle_trigger_words(trigger=info.trigger, since=info.trigger_since, days=info.trigger_days)
+    return {
+        "customer": customer,
+        "info": info,
+        "trigger_words": words,
+        "oob": oob,
+        "after_followup": after_followup,
+    }
 
 
 @register.inclusion_tag("public_pool/_pool_panel.html", takes_context=True)
@@ -126,3 +143,9 @@ def time_in_pool(since: datetime | None) -> str:
 @register.filter
 def get_item(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def recycled_reason(notice: Any) -> str:
+    """A ``recycled`` notice's trigger in words: "no follow-up since 3 Oct for 30 days"."""
+    return recycled_reason_words(notice.params)

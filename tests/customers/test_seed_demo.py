@@ -103,7 +103,10 @@ def test_every_customer_is_owned_with_the_owners_team_or_pooled():
     owned = [c for c in customers if c.owner_id is not None]
     pooled = [c for c in customers if c.pool_id is not None]
     assert len(owned) + len(pooled) == len(customers)
-    assert 0 < len(pooled) < len(owned)
+    # Both kinds; since the public pool's step recycles customers whose rule fired before now
+    # (the job ran all along), the pools may hold more than the reps.
+    assert len(pooled) > 0
+    assert len(owned) > 0
     for customer in owned:
         assert customer.pool_id is None
         assert customer.team_id == customer.owner.team_id
