@@ -161,6 +161,17 @@ class FieldErrorsField(serializers.DictField):
     child = serializers.ListField(child=serializers.CharField())
 
 
+class SafeDateTimeField(serializers.DateTimeField):
+    """A ``DateTimeField`` that answers 400 ``Datetime value out of range.`` for a naive time
+    that cannot be placed in the time zone (year 1 east of UTC), where DRF raises OverflowError."""
+
+    def enforce_timezone(self, value: Any) -> Any:
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 class ErrorSerializer(serializers.Serializer):
     """The body of every error answer (for the OpenAPI schema; the handler above builds it)."""
 

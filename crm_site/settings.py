@@ -382,7 +382,6 @@ CELERY_BEAT_SCHEDULE |= {
 # Customers per recycle transaction (each batch is one statement plus its scoring).
 PUBLIC_POOL_RECYCLE_BATCH_SIZE = env.int("PUBLIC_POOL_RECYCLE_BATCH_SIZE", default=5000)
 PUBLIC_POOL_EXTENSION_DAYS = 14  # days an extension asks for unless the rep says otherwise
-PUBLIC_POOL_MAX_EXTENSION_DAYS = 90
 PUBLIC_POOL_ESCALATE_HOURS = 24  # tell the manager when a warned deadline is this close
 # The Celery queue of team group-chat posts (outbound HTTP); empty: the default queue.
 PUBLIC_POOL_TEAM_CHAT_QUEUE = env.str("PUBLIC_POOL_TEAM_CHAT_QUEUE", default="") or None

@@ -32,7 +32,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm_site.api import AuthedRequest, PageNumberPagination, error_responses, paginated_response
+from crm_site.api import (
+    AuthedRequest,
+    PageNumberPagination,
+    SafeDateTimeField,
+    error_responses,
+    paginated_response,
+)
 from crm_site.exceptions import DomainError
 from crm_site.lockout import LockedOut, forget_failures, retry_after_seconds
 from customers import selectors, services, tokens
@@ -50,6 +56,7 @@ from customers.models import (
     Source,
     User,
 )
+from customers.services.activity import BLANK_NOTE_MESSAGE
 
 # --- Shared serializers -----------------------------------------------------------------------
 
@@ -421,17 +428,28 @@ class CustomerFollowUpsApi(APIView):
 
     Both answer 404 for a customer the caller may not see. Who may log is the service's rule
     (``services.log_followup``: the owner, the owner's manager, an admin); a visible customer
-    the caller may not work on answers 403 ``permission_denied``. A future ``at`` is refused by
-    the service (400 with ``fields.at``).
+    the caller may not work on answers 403 ``permission_denied``. A blank (or whitespace-only)
+    note answers 400 with ``fields.note``; an ``at`` in the future or before 2000-01-01 is
+    refused by the service (400 with ``fields.at``), a year-1 date included. ``at`` is answered
+    in RFC 3339 (``2024-03-01T09:30:00+08:00``).
     """
 
     pagination_class = PageNumberPagination
 
     class InputSerializer(serializers.Serializer[Any]):
         kind = serializers.ChoiceField(choices=FollowUpKind.choices)
-        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
-        at = serializers.DateTimeField(
-            required=False, allow_null=True, default=None, help_text=_("When it happened; default: now.")
+        note = serializers.CharField(
+            max_length=10_000,
+            help_text=_("What happened; required, not blank."),
+            error_messages={"required": BLANK_NOTE_MESSAGE, "blank": BLANK_NOTE_MESSAGE},
+        )
+        at = SafeDateTimeField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text=_(
+                "When it happened, RFC 3339; default: now. Not in the future, not before 2000-01-01."
+            ),
         )
 
         class Meta:
@@ -469,7 +487,8 @@ class CustomerFollowUpsApi(APIView):
         operation_id="customers_follow_ups_create",
         summary=_("Log a follow-up"),
         description=_(
-            "For the owner, the owner's manager and admins. `at` defaults to now and cannot be in the future."
+            "For the owner, the owner's manager and admins. The note may not be blank. `at` defaults "
+            "to now and may be neither in the future nor before 2000-01-01."
         ),
         request=InputSerializer,
         responses={201: OutputSerializer, **error_responses(400, 401, 403, 404)},

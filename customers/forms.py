@@ -31,6 +31,7 @@ from customers.models import (
     User,
 )
 from customers.services import CustomerData
+from customers.services.activity import BLANK_NOTE_MESSAGE
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
@@ -340,8 +341,8 @@ class FollowUpForm(BootstrapFormMixin, forms.Form):
     )
     note = forms.CharField(
         label=_("Note"),
-        required=False,
         max_length=5000,
+        error_messages={"required": BLANK_NOTE_MESSAGE},
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("What was said, what happens next?")}),
     )
     at = forms.DateTimeField(

@@ -148,6 +148,16 @@ class ExtensionAlreadyDecided(ConflictError):
         super().__init__(_("This extension request has already been decided."))
 
 
+class CustomerLeftRep(ConflictError):
+    """An extension cannot be approved: the customer is no longer the requesting rep's (recycled,
+    released or transferred since the request). ``message`` says how and when."""
+
+    code = "customer_left"
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__(message)
+
+
 class InvalidInput(DomainError):
     """Shape is fine but values are not: ``fields`` maps field names to messages."""
 

@@ -89,4 +89,23 @@ class ReleaseForm(forms.Form):
 
 
 class ExtensionForm(forms.Form):
-    note = forms.CharField(label=_("Why do you need more time?"), required=False, max_length=1000)
+    """The "Request more time" dialog. Both fields are checked by ``services.request_extension``
+    (a blank reason, days outside 1 to the pool's maximum), so the dialog shows the service's
+    own messages; the form only parses. ``limit`` is the pool's ``max_extension_days``."""
+
+    reason = forms.CharField(
+        label=_("Why do you need more time?"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    days = forms.IntegerField(label=_("Days asked for"), required=False)
+
+    def __init__(self, *args: Any, limit: int, default_days: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+        self.fields["days"].initial = min(default_days, limit)
+        self.fields["days"].widget.attrs.update({"min": 1, "max": limit, "inputmode": "numeric"})
+        self.fields["days"].help_text = _("1 to %(max)d days.") % {"max": limit}
+        for field in self.fields.values():
+            field.widget.attrs["required"] = True  # announced; the server says what is wrong

@@ -16,7 +16,13 @@ from django.utils.translation import pgettext_lazy
 from crm_site.bounds import DayRangeValidator
 from customers.models import Customer, Level, Role, Source, Tag, Team, User, ValueTier
 from public_pool import services
-from public_pool.models import EXEMPT_STAGE_CHOICES, Pool, PoolEventKind, ReleaseReason
+from public_pool.models import (
+    EXEMPT_STAGE_CHOICES,
+    MAX_EXTENSION_DAYS_CEILING,
+    Pool,
+    PoolEventKind,
+    ReleaseReason,
+)
 
 if TYPE_CHECKING:
     from public_pool.selectors import EventFilters
@@ -205,7 +211,9 @@ class TransferForm(forms.Form):
 
 class ExtensionDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("refuse", _("Refuse"))])
-    days = forms.IntegerField(label=_("Days"), min_value=1, max_value=365, required=False)
+    days = forms.IntegerField(
+        label=_("Days"), min_value=1, max_value=MAX_EXTENSION_DAYS_CEILING, required=False
+    )
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
 
 
@@ -319,6 +327,13 @@ class PoolForm(forms.Form):
     hide_contacts = forms.BooleanField(
         label=_("Hide contact details while pooled"), required=False, initial=True
     )
+    max_extension_days = forms.IntegerField(
+        label=_("Max extension days"),
+        min_value=1,
+        max_value=MAX_EXTENSION_DAYS_CEILING,
+        initial=14,
+        help_text=_("The most days a rep may ask for in one request for more time."),
+    )
     recycle_target = forms.ModelChoiceField(
         label=_("Recycle into"), queryset=Pool.objects.none(), required=False, empty_label="—"
     )
@@ -350,6 +365,7 @@ class PoolForm(forms.Form):
             max_claims_per_day=data["max_claims_per_day"],
             cooldown_days=data["cooldown_days"],
             hide_contacts=data["hide_contacts"],
+            max_extension_days=data["max_extension_days"],
             recycle_target_id=data["recycle_target"].pk if data["recycle_target"] else None,
             is_default=data["is_default"],
         )
@@ -365,6 +381,7 @@ class PoolForm(forms.Form):
             "max_claims_per_day": pool.max_claims_per_day,
             "cooldown_days": pool.cooldown_days,
             "hide_contacts": pool.hide_contacts,
+            "max_extension_days": pool.max_extension_days,
             "recycle_target": pool.recycle_target_id,
             "is_default": pool.is_default,
         }

@@ -17,6 +17,7 @@ current from the row's own columns without importing this app.
 """
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -27,6 +28,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import DealStage, Level, Source, ValueTier
+
+# The most a pool's ``max_extension_days`` may be set to (a year).
+MAX_EXTENSION_DAYS_CEILING = 365
 
 
 class Pool(models.Model):
@@ -67,6 +71,12 @@ class Pool(models.Model):
         help_text=_("Days before a previous owner may claim a lead they released or lost again."),
     )
     hide_contacts = models.BooleanField(_("hide contact details while pooled"), default=True)
+    max_extension_days = models.PositiveIntegerField(
+        _("max extension days"),
+        default=14,
+        db_default=14,
+        help_text=_("The most days a rep may ask for in one request for more time."),
+    )
     recycle_target = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
@@ -100,6 +110,10 @@ class Pool(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["is_default"], condition=Q(is_default=True), name="pool_one_default"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_extension_days__gte=1, max_extension_days__lte=MAX_EXTENSION_DAYS_CEILING),
+                name="pool_max_extension_days_range",
             ),
         ]
 
@@ -496,6 +510,14 @@ class ExtensionRequest(models.Model):
     def __str__(self) -> str:
         return f"{self.customer} +{self.days}d ({self.get_status_display()})"
 
+    @property
+    def customer_still_theirs(self) -> bool:
+        """The requesting rep still owns the customer, in the ownership the request was made in
+        (not recycled, released or transferred since, even if taken back later)."""
+        customer = self.customer
+        owned_since = customer.claimed_at or customer.created_at
+        return customer.owner_id == self.owner_id and owned_since == self.owned_since
+
 
 class NotificationKind(models.TextChoices):
     RECYCLE_WARNING = "recycle_warning", _("Recycle warning")
@@ -615,9 +637,25 @@ class Notification(models.Model):
             return recycled_message(self.params)
         if self.kind == NotificationKind.EXTENSION_REQUESTED:
             return gettext("%(owner)s asks for %(days)s more days for %(customer)s.") % params
-        if self.params.get("approved"):
-            return gettext("Your extension of %(days)s days for %(customer)s was approved.") % params
-        return gettext("Your extension for %(customer)s was refused.") % params
+        return self._extension_decided_message(params)
+
+    def _extension_decided_message(self, params: dict[str, Any]) -> str:
+        params["by"] = self.params.get("by", "")
+        approved = bool(self.params.get("approved"))
+        if approved and params["by"] and params["due"]:
+            text = gettext(
+                "%(by)s approved %(days)s more days for %(customer)s. New recycle deadline: %(due)s."
+            )
+        elif approved:
+            text = gettext("Your extension of %(days)s days for %(customer)s was approved.")
+        elif params["by"] and params["due"]:
+            text = gettext("%(by)s refused more time for %(customer)s. The recycle deadline stays %(due)s.")
+        else:
+            text = gettext("Your extension for %(customer)s was refused.")
+        message = text % params
+        if self.params.get("note"):
+            message += " " + gettext("Note: %(note)s") % {"note": self.params["note"]}
+        return message
 
 
 class ImportStatus(models.TextChoices):

@@ -348,6 +348,40 @@ def pending_extension_requests(*, user: User) -> QuerySet[ExtensionRequest]:
     return requests.select_related("customer", "owner").order_by("requested_at", "id")
 
 
+# Used when a customer's rule, home pool and the default pool are all unknown.
+DEFAULT_MAX_EXTENSION_DAYS = 14
+
+
+def extension_day_limit(customer: Customer) -> int:
+    """The most days the owner of ``customer`` may ask for (and a manager grant) in one extension:
+    the ``max_extension_days`` of the pool whose rule sets the deadline (else the customer's home
+    pool, else the default pool). One query."""
+    pools = Pool.objects.none()
+    if customer.recycle_rule_id is not None:
+        pools = Pool.objects.filter(recycle_rules__pk=customer.recycle_rule_id)
+    elif customer.home_pool_id is not None:
+        pools = Pool.objects.filter(pk=customer.home_pool_id)
+    else:
+        pools = Pool.objects.filter(is_default=True)
+    limit = pools.values_list("max_extension_days", flat=True).first()
+    return limit if limit is not None else DEFAULT_MAX_EXTENSION_DAYS
+
+
+def current_extension_request(customer: Customer) -> ExtensionRequest | None:
+    """The extension request of the customer's current ownership (at most one), or None."""
+    if customer.owner_id is None:
+        return None
+    return (
+        ExtensionRequest.objects.filter(
+            customer_id=customer.pk,
+            owner_id=customer.owner_id,
+            owned_since=customer.claimed_at or customer.created_at,
+        )
+        .select_related("owner", "decided_by")
+        .first()
+    )
+
+
 def notifications_for(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
     notifications = Notification.objects.filter(user=user)
     if unread_only:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -28,14 +29,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm_site.exceptions import DomainError
 from crm_site.http import AuthenticatedRequest
 from customers import selectors as customer_selectors
 from customers.models import Customer, User
 from public_pool import lead_selectors, selectors, services
-from public_pool.exceptions import AlreadyClaimed, Cooldown, CustomerNotFound
+from public_pool.exceptions import AlreadyClaimed, Cooldown, CustomerNotFound, InvalidInput
 from public_pool.forms import PAGE_SIZE, ExtensionForm, PoolFilterForm, ReleaseForm
 from public_pool.models import ExtensionRequest, PoolEvent
 
@@ -186,13 +187,15 @@ def claim_next(request: AuthenticatedRequest, pool_id: int) -> HttpResponse:
 # --- my customers, release, extension ----------------------------------------------------------
 
 
-def _extension_states(user: User, customer_ids: list[int]) -> dict[int, ExtensionRequest]:
-    """The user's extension request per customer (the newest), one query for the page."""
+def _extension_states(user: User, customers: list[Customer]) -> dict[int, ExtensionRequest]:
+    """The user's extension request per customer in its current ownership, one query for the page."""
+    owned_since = {c.pk: c.claimed_at or c.created_at for c in customers}
     states: dict[int, ExtensionRequest] = {}
-    for request in ExtensionRequest.objects.filter(owner=user, customer_id__in=customer_ids).order_by(
-        "requested_at", "id"
-    ):
-        states[request.customer_id] = request
+    for request in ExtensionRequest.objects.filter(
+        owner=user, customer_id__in=list(owned_since)
+    ).select_related("owner"):
+        if request.owned_since == owned_since[request.customer_id]:
+            states[request.customer_id] = request
     return states
 
 
@@ -203,7 +206,7 @@ def my_customers(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     page = Paginator(selectors.customers_at_risk(user=user), PAGE_SIZE).get_page(request.GET.get("page"))
     customers = list(page.object_list)
-    extensions = _extension_states(user, [c.pk for c in customers])
+    extensions = _extension_states(user, customers)
     rows = [(customer, extensions.get(customer.pk)) for customer in customers]
     return render(
         request,
@@ -274,35 +277,60 @@ def release(request: AuthenticatedRequest, customer_id: int) -> HttpResponse:
     return redirect(target)
 
 
+def extension_form(customer: Customer, data: Any = None) -> ExtensionForm:
+    """The "Request more time" form for ``customer``, bounded by its pool's ``max_extension_days``."""
+    return ExtensionForm(
+        data,
+        limit=selectors.extension_day_limit(customer),
+        default_days=settings.PUBLIC_POOL_EXTENSION_DAYS,
+        prefix=f"extension-{customer.pk}",
+    )
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def request_extension(request: AuthenticatedRequest, customer_id: int) -> HttpResponse:
-    """Ask the manager for more time before a customer is recycled (once per ownership)."""
+    """Ask the manager for more time before a customer is recycled (once per ownership), with a
+    reason and the days asked for.
+
+    On the customer page this is a dialog (``_extension_dialog.html``); GET renders the same form
+    as a page of its own (the dialog's link without JavaScript, and the "days left" list). A
+    refused request changes nothing and comes back with the service's messages under the fields:
+    htmx swaps the form in place (422), a plain POST re-renders the page. A request goes back to
+    ``next`` (the customer page) where it shows as pending — htmx is told to navigate there.
+    """
     user = request.user
     customer = customer_selectors.get_visible_customer(user=user, customer_id=customer_id)
-    form = ExtensionForm(request.POST)
-    form.is_valid()
-    error = ""
-    extension = None
-    try:
-        extension = services.request_extension(
-            rep=user, customer_id=customer.pk, note=form.cleaned_data.get("note", "")
-        )
-    except DomainError as failure:
-        error = str(failure.message)
+    back = _next_url(request, reverse("customers:detail", args=[customer.pk]))
+    if request.method == "GET":
+        form = extension_form(customer)
+        context = {"customer": customer, "form": form, "next": back}
+        return render(request, "public_pool/extension_request.html", context)
+    form = extension_form(customer, request.POST)
+    if form.is_valid():
+        try:
+            services.request_extension(
+                rep=user,
+                customer_id=customer.pk,
+                reason=form.cleaned_data["reason"],
+                days=form.cleaned_data["days"],
+            )
+        except InvalidInput as failure:
+            for name, message in failure.fields.items():
+                form.add_error(name if name in form.fields else None, message)
+        except DomainError as failure:
+            form.add_error(None, str(failure.message))
+    if form.errors:
+        context = {"customer": customer, "form": form, "next": back, "in_dialog": "dialog" in request.POST}
+        if request.htmx:
+            return render(request, "public_pool/_extension_form.html", context, status=422)
+        return render(request, "public_pool/extension_request.html", context, status=422)
+    messages.success(request, _("More time requested; your manager will decide."))
     if request.htmx:
-        if extension is None:
-            extension = _extension_states(user, [customer.pk]).get(customer.pk)
-        return render(
-            request,
-            "public_pool/_extension.html",
-            {"customer": customer, "extension": extension, "error": error},
-        )
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, _("Extension requested; your manager will decide."))
-    return redirect(_next_url(request, reverse("public_pool:mine")))
+        response = HttpResponse()
+        response["HX-Redirect"] = back
+        return response
+    return redirect(back)
 
 
 # --- notifications -----------------------------------------------------------------------------

@@ -1,13 +1,21 @@
 """Named actors shared by every test: a team with a manager and two reps, a second team, an admin."""
 
 import pytest
-from django.conf import settings
 from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import Role
 from tests.factories import TeamFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request in Chinese leaves its thread in Chinese (LocaleMiddleware activates the language
+    and nothing switches back): start every test in the default language."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session")
@@ -22,15 +30,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 name = connection.ops.quote_name(connection.settings_dict["NAME"])
                 cursor.execute(f"ALTER DATABASE {name} SET crm.allow_event_truncate = 'on'")
                 cursor.execute("SET crm.allow_event_truncate = 'on'")
-
-
-@pytest.fixture(autouse=True)
-def _default_language():
-    """Each test starts in the default language: a request in Chinese (LocaleMiddleware) leaves
-    zh-hans active in the thread, and a later test calling a service would read Chinese."""
-    translation.activate(settings.LANGUAGE_CODE)
-    yield
-    translation.deactivate()
 
 
 @pytest.fixture

@@ -30,6 +30,14 @@ from customers.normalization import normalize_phone
 from customers.services._common import _lock_for_work
 from customers.services.deadlines import refresh_recycle_due
 
+# What the follow-up form and the API answer for a blank (or whitespace-only) note.
+BLANK_NOTE_MESSAGE = _("Write what happened: the note cannot be empty.")
+
+
+def followup_earliest() -> datetime:
+    """The earliest ``at`` a follow-up may have: 1 January 2000, 00:00 in the company's time zone."""
+    return datetime(2000, 1, 1, tzinfo=timezone.get_default_timezone())
+
 
 @transaction.atomic
 def log_followup(
@@ -37,14 +45,19 @@ def log_followup(
 ) -> FollowUp:
     """Record a call, visit, e-mail, meeting or message.
 
-    ``last_followup_at`` only moves forward (``GREATEST``), so back-dated entries and
-    concurrent loggers cannot move it back.
+    ``at`` (default now) may not be in the future (5 minutes of clock skew allowed) nor before
+    :data:`FOLLOWUP_EARLIEST` (``CustomerInvalid`` with ``fields["at"]``); a year-1 date is
+    refused here, never written. The pages and the API also refuse a blank note
+    (:data:`BLANK_NOTE_MESSAGE`). ``last_followup_at`` only moves forward (``GREATEST``), so
+    back-dated entries and concurrent loggers cannot move it back.
     """
     customer = _lock_for_work(actor=actor, customer_id=customer.pk)
     now = timezone.now()
     at = at or now
     if at > now + timedelta(minutes=5):
         raise CustomerInvalid({"at": str(_("A follow-up cannot be in the future."))})
+    if at < followup_earliest():
+        raise CustomerInvalid({"at": str(_("A follow-up cannot be before 1 January 2000."))})
     followup = FollowUp.objects.create(
         customer=customer, kind=kind, note=note, at=at, by=actor, created_at=now
     )

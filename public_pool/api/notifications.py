@@ -23,6 +23,7 @@ class ExtensionRequestOutputSerializer(serializers.ModelSerializer[ExtensionRequ
     customer = serializers.IntegerField(source="customer_id", read_only=True)
     owner = serializers.IntegerField(source="owner_id", read_only=True)
     decided_by = serializers.IntegerField(source="decided_by_id", allow_null=True, read_only=True)
+    reason = serializers.CharField(source="note", read_only=True, help_text=_("Why the rep asks."))
 
     class Meta:
         model = ExtensionRequest
@@ -32,6 +33,7 @@ class ExtensionRequestOutputSerializer(serializers.ModelSerializer[ExtensionRequ
             "customer",
             "owner",
             "days",
+            "reason",
             "note",
             "status",
             "requested_at",
@@ -43,12 +45,35 @@ class ExtensionRequestOutputSerializer(serializers.ModelSerializer[ExtensionRequ
 
 
 class RequestExtensionApi(APIView):
-    """``POST /api/customers/{id}/extension/`` ``{"days"?, "note"?}``: the owner asks once per
-    ownership to push the recycle deadline out (409 ``extension_already_requested``)."""
+    """``POST /api/customers/{id}/extension/`` ``{"reason", "days"?}``: the owner asks once per
+    ownership to push the recycle deadline out (409 ``extension_already_requested``).
+
+    ``reason`` is required (400 ``invalid`` with ``fields.reason`` when blank); ``days`` is at
+    most the pool's ``max_extension_days`` (400 with ``fields.days``). ``note`` is the older
+    name of ``reason`` and still accepted.
+    """
 
     class InputSerializer(serializers.Serializer[Any]):
-        days = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
-        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+        reason = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=1000,
+            help_text=_("Why more time is needed."),
+        )
+        days = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text=_("Days asked for: 1 to the pool's max_extension_days; default 14 or that maximum."),
+        )
+        note = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=1000,
+            help_text=_("Older name of reason."),
+        )
 
         class Meta:
             ref_name = "ExtensionRequestInput"
@@ -63,8 +88,12 @@ class RequestExtensionApi(APIView):
         access.visible_customer_or_404(request.user, customer_id)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         extension = services.request_extension(
-            rep=request.user, customer_id=customer_id, **serializer.validated_data
+            rep=request.user,
+            customer_id=customer_id,
+            reason=data["reason"] or data["note"],
+            days=data["days"],
         )
         return Response(ExtensionRequestOutputSerializer(extension).data, status=status.HTTP_201_CREATED)
 
@@ -90,11 +119,17 @@ class PendingExtensionRequestsApi(APIView):
 
 class DecideExtensionApi(APIView):
     """``POST /api/extension-requests/{id}/decide/`` ``{"approve", "days"?, "note"?}``: the rep's
-    manager or an admin (409 ``extension_decided`` when someone already did)."""
+    manager or an admin (409 ``extension_decided`` when someone already did; 409
+    ``customer_left`` when approving for a customer no longer the rep's — nothing changes)."""
 
     class InputSerializer(serializers.Serializer[Any]):
         approve = serializers.BooleanField()
-        days = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+        days = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text=_("Days granted: 1 to the pool's max_extension_days; default: the days asked for."),
+        )
         note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
 
         class Meta:

@@ -14,6 +14,7 @@ from customers.models import CompanySize, Customer, Industry, Level, Source
 from public_pool import selectors, services
 from public_pool.api import access
 from public_pool.models import (
+    MAX_EXTENSION_DAYS_CEILING,
     Pool,
 )
 
@@ -40,6 +41,7 @@ class PoolOutputSerializer(serializers.ModelSerializer[Pool]):
             "max_claims_per_day",
             "cooldown_days",
             "hide_contacts",
+            "max_extension_days",
             "recycle_target",
             "is_default",
             "lead_count",
@@ -83,6 +85,7 @@ class PoolDetailApi(APIView):
         max_claims_per_day = serializers.IntegerField(min_value=0, allow_null=True)
         cooldown_days = serializers.IntegerField(min_value=0, max_value=3650)
         hide_contacts = serializers.BooleanField()
+        max_extension_days = serializers.IntegerField(min_value=1, max_value=MAX_EXTENSION_DAYS_CEILING)
         recycle_target = serializers.IntegerField(min_value=1, allow_null=True)
         is_default = serializers.BooleanField()
 
@@ -121,6 +124,7 @@ class PoolDetailApi(APIView):
             max_claims_per_day=pool.max_claims_per_day,
             cooldown_days=pool.cooldown_days,
             hide_contacts=pool.hide_contacts,
+            max_extension_days=pool.max_extension_days,
             recycle_target_id=pool.recycle_target_id,
             is_default=pool.is_default,
         )

@@ -26,6 +26,7 @@ from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_POST
@@ -247,10 +248,16 @@ def extensions(request: AuthenticatedRequest) -> HttpResponse:
 @manager_or_admin
 @require_POST
 def extension_decide(request: AuthenticatedRequest, request_id: int) -> HttpResponse:
+    """Approve or refuse from the requests page or the customer's page (``next``); the service's
+    refusal (e.g. the customer already left the rep) comes back as a message, nothing changed."""
+    back = reverse("pool_manage:extensions")
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        back = target
     form = ExtensionDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose approve or refuse."))
-        return redirect("pool_manage:extensions")
+        return redirect(back)
     approve = form.cleaned_data["decision"] == "approve"
     try:
         services.decide_extension(
@@ -266,7 +273,7 @@ def extension_decide(request: AuthenticatedRequest, request_id: int) -> HttpResp
         raise Http404 from None
     else:
         messages.success(request, _("Extension approved.") if approve else _("Extension refused."))
-    return redirect("pool_manage:extensions")
+    return redirect(back)
 
 
 # --- event log ----------------------------------------------------------------------------------

@@ -28,7 +28,9 @@ from django.utils.translation import gettext as _
 
 from customers import services as customer_services
 from customers.models import Customer, Role, User
+from public_pool import selectors
 from public_pool.exceptions import (
+    CustomerLeftRep,
     ExtensionAlreadyDecided,
     ExtensionAlreadyRequested,
     InvalidInput,
@@ -37,6 +39,7 @@ from public_pool.exceptions import (
 )
 from public_pool.models import (
     DEADLINE_KINDS,
+    LOSS_KINDS,
     ExtensionRequest,
     ExtensionStatus,
     Notification,
@@ -230,27 +233,43 @@ def warn_recycle(*, as_of: datetime | None = None) -> WarnResult:
 # --- Extensions ------------------------------------------------------------------------------
 
 
+def _extension_errors(*, reason: str, days: int, limit: int, verb: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if verb == "ask" and not reason.strip():
+        errors["reason"] = _("Say why you need more time.")
+    if not 1 <= days <= limit:
+        if verb == "ask":
+            errors["days"] = _("Ask for 1 to %(max)d days.") % {"max": limit}
+        else:
+            errors["days"] = _("Grant 1 to %(max)d days.") % {"max": limit}
+    return errors
+
+
 @transaction.atomic
 def request_extension(
-    *, rep: User, customer_id: int, days: int | None = None, note: str = ""
+    *, rep: User, customer_id: int, reason: str = "", days: int | None = None
 ) -> ExtensionRequest:
-    """The owner asks to push a customer's recycle deadline out by ``days`` (default
-    ``PUBLIC_POOL_EXTENSION_DAYS``); once per customer per ownership, even when two requests race.
+    """The owner asks to push a customer's recycle deadline out by ``days``, saying why
+    (``reason``, required); once per customer per ownership, even when two requests race.
 
-    Raises ``NotAllowed`` (not the owner), ``NoRecycleDeadline``, ``InvalidInput`` (days out of
-    range), ``ExtensionAlreadyRequested``. Logs an ``extension_request`` event and notifies the
-    owner's manager.
+    ``days`` defaults to ``PUBLIC_POOL_EXTENSION_DAYS`` and may be at most the
+    ``max_extension_days`` of the pool whose rule sets the deadline
+    (``selectors.extension_day_limit``). Raises ``NotAllowed`` (not the owner),
+    ``NoRecycleDeadline``, ``InvalidInput`` (``reason`` blank, ``days`` out of range: both at
+    once when both are wrong), ``ExtensionAlreadyRequested``. Logs an ``extension_request``
+    event and notifies the owner's manager.
     """
-    days = settings.PUBLIC_POOL_EXTENSION_DAYS if days is None else days
-    if not 1 <= days <= settings.PUBLIC_POOL_MAX_EXTENSION_DAYS:
-        raise InvalidInput(
-            {"days": _("Ask for 1 to %(max)d days.") % {"max": settings.PUBLIC_POOL_MAX_EXTENSION_DAYS}}
-        )
     customer = get_customer(customer_id)
     if customer.owner_id != rep.pk:
         raise NotAllowed(_("Only the customer's owner may ask for an extension."))
     if customer.recycle_due_at is None:
         raise NoRecycleDeadline()
+    limit = selectors.extension_day_limit(customer)
+    days = min(settings.PUBLIC_POOL_EXTENSION_DAYS, limit) if days is None else days
+    errors = _extension_errors(reason=reason, days=days, limit=limit, verb="ask")
+    if errors:
+        raise InvalidInput(errors)
+    reason = reason.strip()
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -259,7 +278,7 @@ def request_extension(
                 owner=rep,
                 owned_since=customer.claimed_at or customer.created_at,
                 days=days,
-                note=note.strip(),
+                note=reason,
                 requested_at=now,
             )
     except IntegrityError:
@@ -269,7 +288,7 @@ def request_extension(
         kind=PoolEventKind.EXTENSION_REQUEST,
         actor=rep,
         reason=f"+{days}d",
-        note=note.strip(),
+        note=reason,
         at=now,
     )
     manager = _manager_of(User.objects.select_related("team__manager").get(pk=rep.pk))
@@ -285,27 +304,89 @@ def request_extension(
     return request
 
 
+def _left_rep_error(request: ExtensionRequest, customer: Customer) -> CustomerLeftRep:
+    """Why an extension can no longer be approved, in words: how and when the customer left."""
+    left = (
+        PoolEvent.objects.filter(
+            customer_id=customer.pk,
+            from_owner_id=request.owner_id,
+            kind__in=[*LOSS_KINDS, PoolEventKind.TRANSFER],
+            at__gte=request.owned_since,
+        )
+        .order_by("at", "id")
+        .values_list("kind", "at")
+        .first()
+    )
+    params = {"customer": customer.name, "rep": str(request.owner), "date": ""}
+    if left is not None:
+        params["date"] = timezone.localtime(left[1]).strftime("%Y-%m-%d")
+        kind = left[0]
+        if kind == PoolEventKind.RECYCLE:
+            return CustomerLeftRep(
+                _(
+                    "%(customer)s was recycled on %(date)s and is no longer %(rep)s's customer, so "
+                    "the extension cannot be approved. Refuse it to close the request."
+                )
+                % params
+            )
+        if kind == PoolEventKind.RELEASE:
+            return CustomerLeftRep(
+                _(
+                    "%(rep)s released %(customer)s on %(date)s, so the extension cannot be approved. "
+                    "Refuse it to close the request."
+                )
+                % params
+            )
+        if kind == PoolEventKind.TRANSFER:
+            return CustomerLeftRep(
+                _(
+                    "%(customer)s was transferred away from %(rep)s on %(date)s, so the extension "
+                    "cannot be approved. Refuse it to close the request."
+                )
+                % params
+            )
+    return CustomerLeftRep(
+        _(
+            "%(customer)s is no longer %(rep)s's customer, so the extension cannot be approved. "
+            "Refuse it to close the request."
+        )
+        % params
+    )
+
+
 @transaction.atomic
 def decide_extension(
     *, actor: User, request_id: int, approve: bool, days: int | None = None, note: str = ""
 ) -> ExtensionRequest:
     """The owner's manager (or an admin) approves or refuses a pending extension request.
 
-    Approval adds ``days`` (default: the days asked for) to the customer's extension and moves
-    the deadline at once — only while the requesting rep still owns the customer in the same
-    ownership; otherwise the approval is recorded but changes nothing. Two managers deciding at
-    once: one wins, the other gets ``ExtensionAlreadyDecided``. Logs an ``extension_approve`` or
-    ``extension_refuse`` event and notifies the rep.
+    Approval adds ``days`` (default: the days asked for, at most the pool's
+    ``max_extension_days``) to the customer's extension and moves the deadline at once. It is
+    refused with ``CustomerLeftRep`` — and nothing changes: the request stays pending, no event,
+    no notification — when the customer is no longer the requesting rep's in the ownership the
+    request was made in (recycled, released or transferred since). The customer's row is locked
+    first, so a recycle run, release or transfer happens wholly before or after the decision.
+    Refusing is always possible (it closes a stale request). Two managers deciding at once: one
+    wins, the other gets ``ExtensionAlreadyDecided``. Logs an ``extension_approve`` or
+    ``extension_refuse`` event and notifies the rep in words, with the new deadline.
     """
     request = ExtensionRequest.objects.select_related("owner", "customer").get(pk=request_id)
     ensure_manages(actor, request.owner)
     if actor.role == Role.REP:
         raise NotAllowed(_("Only a manager or an admin may decide."))
+    customer = Customer.objects.select_for_update().get(pk=request.customer_id)
+    request.customer = customer
+    if request.status != ExtensionStatus.PENDING:
+        raise ExtensionAlreadyDecided()
     granted = request.days if days is None else days
-    if approve and not 1 <= granted <= settings.PUBLIC_POOL_MAX_EXTENSION_DAYS:
-        raise InvalidInput(
-            {"days": _("Grant 1 to %(max)d days.") % {"max": settings.PUBLIC_POOL_MAX_EXTENSION_DAYS}}
+    if approve:
+        if not request.customer_still_theirs:
+            raise _left_rep_error(request, customer)
+        errors = _extension_errors(
+            reason="", days=granted, limit=selectors.extension_day_limit(customer), verb="grant"
         )
+        if errors:
+            raise InvalidInput(errors)
     now = timezone.now()
     status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
     decided = ExtensionRequest.objects.filter(pk=request_id, status=ExtensionStatus.PENDING).update(
@@ -314,13 +395,11 @@ def decide_extension(
     if decided == 0:
         raise ExtensionAlreadyDecided()
     if approve:
-        same_ownership = Customer.objects.filter(
-            Q(claimed_at=request.owned_since) | Q(claimed_at__isnull=True, created_at=request.owned_since),
-            pk=request.customer_id,
-            owner_id=request.owner_id,
+        Customer.objects.filter(pk=customer.pk).update(
+            recycle_extension_days=F("recycle_extension_days") + granted
         )
-        if same_ownership.update(recycle_extension_days=F("recycle_extension_days") + granted):
-            customer_services.refresh_recycle_due(customers=by_ids([request.customer_id]))
+        customer_services.refresh_recycle_due(customers=by_ids([customer.pk]))
+        customer.refresh_from_db(fields=["recycle_due_at"])
     PoolEvent.objects.create(
         customer_id=request.customer_id,
         kind=PoolEventKind.EXTENSION_APPROVE if approve else PoolEventKind.EXTENSION_REFUSE,
@@ -333,7 +412,15 @@ def decide_extension(
         user=request.owner,
         kind=NotificationKind.EXTENSION_DECIDED,
         customer_id=request.customer_id,
-        params={"customer": request.customer.name, "days": granted, "approved": approve},
+        # The deadline as it stands after the decision (None when the customer left the rep).
+        due_at=customer.recycle_due_at if request.customer_still_theirs else None,
+        params={
+            "customer": request.customer.name,
+            "days": granted,
+            "approved": approve,
+            "by": str(actor),
+            "note": note.strip(),
+        },
         created_at=now,
     )
     team_chat.announce_where(

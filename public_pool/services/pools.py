@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, Team, User
 from public_pool.exceptions import InvalidInput
-from public_pool.models import Pool
+from public_pool.models import MAX_EXTENSION_DAYS_CEILING, Pool
 from public_pool.services._common import ensure_admin, get_pool
 
 
@@ -24,6 +24,7 @@ class PoolData:
     max_claims_per_day: int | None = None
     cooldown_days: int = 0
     hide_contacts: bool = True
+    max_extension_days: int = 14
     recycle_target_id: int | None = None
     is_default: bool = False
 
@@ -48,6 +49,10 @@ def _validate(data: PoolData, pool_id: int | None) -> None:
             errors[name] = _("Give a number of 0 or more, or leave it empty for no limit.")
     if data.cooldown_days < 0:
         errors["cooldown_days"] = _("Give a number of 0 or more.")
+    if not 1 <= data.max_extension_days <= MAX_EXTENSION_DAYS_CEILING:
+        errors["max_extension_days"] = _("Give a number from 1 to %(max)d.") % {
+            "max": MAX_EXTENSION_DAYS_CEILING
+        }
     if len(set(data.team_ids)) != Team.objects.filter(pk__in=data.team_ids).count():
         errors["team_ids"] = _("Unknown team.")
     if data.owner_id is not None:
@@ -69,6 +74,7 @@ def _save(pool: Pool, data: PoolData) -> Pool:
         "max_claims_per_day",
         "cooldown_days",
         "hide_contacts",
+        "max_extension_days",
         "recycle_target_id",
         "is_default",
     ):

@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from public_pool import selectors, services
-from public_pool.models import ExtensionRequest, recycle_trigger_words, recycled_reason_words
-from public_pool.views import customer_history
+from public_pool.models import recycle_trigger_words, recycled_reason_words
+from public_pool.views import customer_history, extension_form
 
 register = template.Library()
 
@@ -72,13 +72,14 @@ def pool_panel(context: template.Context, customer: Any) -> dict[str, Any]:
     """The customer detail's pool card: deadline, release dialog, extension, pool history."""
     user = context["user"]
     is_owner = customer.owner_id is not None and customer.owner_id == user.pk
-    extension = None
-    if is_owner:
-        extension = (
-            ExtensionRequest.objects.filter(customer_id=customer.pk, owner_id=user.pk)
-            .order_by("-requested_at", "-id")
-            .first()
-        )
+    may_transfer = (
+        customer.owner_id is not None
+        and (user.is_admin or user.is_manager)
+        and selectors.manages(user, customer.owner)
+    )
+    # The request of the current ownership: its owner sees it (or "Request more time"), and so
+    # does whoever decides it (with Approve / Refuse), the same people who may transfer.
+    extension = selectors.current_extension_request(customer) if is_owner or may_transfer else None
     events = customer_history(customer.pk, limit=PANEL_EVENTS)
     return {
         "request": context.get("request"),
@@ -87,11 +88,13 @@ def pool_panel(context: template.Context, customer: Any) -> dict[str, Any]:
         "customer": customer,
         "may_release": customer.owner_id is not None,
         # Managers and admins hand a customer to another rep from its page.
-        "may_transfer": customer.owner_id is not None
-        and (user.is_admin or user.is_manager)
-        and selectors.manages(user, customer.owner),
+        "may_transfer": may_transfer,
         "is_owner": is_owner,
         "extension": extension,
+        "may_decide": may_transfer and not is_owner,
+        "extension_form": extension_form(customer)
+        if is_owner and extension is None and customer.recycle_due_at
+        else None,
         "reasons": list(selectors.active_release_reasons()) if customer.owner_id is not None else [],
         "events": events,
         # Labels are read only when a release is in the history.

@@ -4,6 +4,7 @@ The rules themselves are covered by the service and selector tests; here we chec
 endpoint goes through them and answers as API.md says.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -606,7 +607,7 @@ def test_follow_up_can_be_back_dated(token_client, rep):
     at = timezone.now() - timedelta(days=2)
 
     response = token_client(rep).post(
-        followups_url(customer), {"kind": "visit", "at": at.isoformat()}, format="json"
+        followups_url(customer), {"kind": "visit", "note": "Visited", "at": at.isoformat()}, format="json"
     )
 
     assert response.status_code == 201, response.content
@@ -616,7 +617,9 @@ def test_follow_up_can_be_back_dated(token_client, rep):
 def test_manager_logs_a_follow_up_for_a_team_members_customer(token_client, manager, rep):
     customer = CustomerFactory(owner=rep)
 
-    response = token_client(manager).post(followups_url(customer), {"kind": "meeting"}, format="json")
+    response = token_client(manager).post(
+        followups_url(customer), {"kind": "meeting", "note": "Met"}, format="json"
+    )
 
     assert response.status_code == 201, response.content
     assert FollowUp.objects.get().by == manager
@@ -641,7 +644,9 @@ def test_visible_customer_the_service_refuses_is_403(token_client, manager, team
     customer = CustomerFactory(owner=other_team_rep, team=team)
     before = snapshot(customer)
 
-    response = token_client(manager).post(followups_url(customer), {"kind": "call"}, format="json")
+    response = token_client(manager).post(
+        followups_url(customer), {"kind": "call", "note": "Hi"}, format="json"
+    )
 
     assert_error(response, 403, "permission_denied")
     assert not FollowUp.objects.exists()
@@ -654,7 +659,7 @@ def test_visible_customer_the_service_refuses_is_403(token_client, manager, team
         ({}, "kind"),
         ({"kind": "telepathy"}, "kind"),
         ({"kind": "call", "at": "yesterday-ish"}, "at"),
-        ({"kind": "call", "at": (timezone.now() + timedelta(days=1)).isoformat()}, "at"),
+        ({"kind": "call", "note": "Hi", "at": (timezone.now() + timedelta(days=1)).isoformat()}, "at"),
     ],
 )
 def test_bad_follow_up_is_rejected_with_fields_and_nothing_saved(token_client, rep, payload, field):
@@ -674,7 +679,10 @@ def test_future_follow_up_error_has_the_same_shape_in_chinese(token_client, rep)
     future = (timezone.now() + timedelta(days=1)).isoformat()
 
     response = token_client(rep).post(
-        followups_url(customer), {"kind": "call", "at": future}, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans"
+        followups_url(customer),
+        {"kind": "call", "note": "Hi", "at": future},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
     )
 
     body = assert_error(response, 400, "invalid")
@@ -682,6 +690,106 @@ def test_future_follow_up_error_has_the_same_shape_in_chinese(token_client, rep)
     assert isinstance(body["fields"]["at"], list)
     assert body["fields"]["at"][0]
     assert not FollowUp.objects.exists()
+
+
+RFC_3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"kind": "call"}, "Write what happened: the note cannot be empty."),
+        ({"kind": "call", "note": ""}, "Write what happened: the note cannot be empty."),
+        ({"kind": "call", "note": "  \n\t "}, "Write what happened: the note cannot be empty."),
+    ],
+)
+def test_a_blank_note_is_400_with_a_field_error(token_client, rep, payload, message):
+    customer = CustomerFactory(owner=rep)
+    before = snapshot(customer)
+
+    response = token_client(rep).post(followups_url(customer), payload, format="json")
+
+    body = assert_error(response, 400, "invalid")
+    assert set(body) == {"code", "detail", "fields"}
+    assert body["fields"] == {"note": [message]}
+    assert not FollowUp.objects.exists()
+    assert snapshot(customer) == before
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "1999-12-31T23:59:59+08:00",
+        "1970-01-01T00:00:00Z",
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T23:59:59-12:00",
+    ],
+)
+def test_at_out_of_range_is_400_never_500(token_client, rep, at):
+    customer = CustomerFactory(owner=rep)
+    before = snapshot(customer)
+
+    response = token_client(rep).post(
+        followups_url(customer), {"kind": "call", "note": "Hi", "at": at}, format="json"
+    )
+
+    body = assert_error(response, 400, "invalid")
+    assert list(body["fields"]) == ["at"]
+    assert not FollowUp.objects.exists()
+    assert snapshot(customer) == before
+
+
+def test_the_earliest_at_is_the_first_of_january_2000_in_the_company_time_zone(token_client, rep):
+    customer = CustomerFactory(owner=rep)
+
+    response = token_client(rep).post(
+        followups_url(customer),
+        {"kind": "call", "note": "Y2K", "at": "2000-01-01T00:00:00+08:00"},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+
+
+def test_before_2000_is_refused_in_the_callers_language(token_client, rep):
+    customer = CustomerFactory(owner=rep)
+
+    response = token_client(rep).post(
+        followups_url(customer),
+        {"kind": "call", "note": " ", "at": "1999-01-01T00:00:00Z"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+
+    body = assert_error(response, 400, "invalid")
+    assert body["fields"] == {"note": ["请写下跟进内容：备注不能为空。"]}
+    response = token_client(rep).post(
+        followups_url(customer),
+        {"kind": "call", "note": "Hi", "at": "1999-01-01T00:00:00Z"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert assert_error(response, 400, "invalid")["fields"] == {
+        "at": ["跟进时间不能早于 2000 年 1 月 1 日。"]
+    }
+
+
+def test_follow_up_times_are_answered_in_rfc_3339(token_client, rep):
+    customer = CustomerFactory(owner=rep)
+    client = token_client(rep)
+
+    created = client.post(
+        followups_url(customer), {"kind": "call", "note": "Hi", "at": "2024-03-01T01:30:00Z"}, format="json"
+    ).json()
+    listed = client.get(followups_url(customer)).json()["results"][0]
+
+    assert created["at"] == "2024-03-01T09:30:00+08:00"
+    for row in (created, listed):
+        assert RFC_3339.match(row["at"]), row["at"]
+        assert RFC_3339.match(row["created_at"]), row["created_at"]
 
 
 def test_follow_ups_are_listed_newest_first_and_paginated(token_client, rep):

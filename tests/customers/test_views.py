@@ -339,7 +339,9 @@ def test_admin_may_work_on_any_customer(as_user, admin_user, other_team_rep):
     client = as_user(admin_user)
 
     assert client.get(reverse("customers:edit", args=[west.pk])).status_code == 200
-    response = client.post(reverse("customers:log_followup", args=[west.pk]), {"kind": "visit"})
+    response = client.post(
+        reverse("customers:log_followup", args=[west.pk]), {"kind": "visit", "note": "Visited"}
+    )
 
     assert response.status_code == 302
     assert FollowUp.objects.get().by == admin_user
@@ -415,7 +417,9 @@ def test_htmx_followup_returns_the_fragment_and_moves_last_followup(as_user, rep
 def test_followup_without_javascript_redirects_back_to_the_timeline(as_user, rep):
     customer = CustomerFactory(owner=rep)
 
-    response = as_user(rep).post(reverse("customers:log_followup", args=[customer.pk]), {"kind": "call"})
+    response = as_user(rep).post(
+        reverse("customers:log_followup", args=[customer.pk]), {"kind": "call", "note": "Called"}
+    )
 
     assert response.status_code == 302
     assert response.url == f"{_detail(customer)}#timeline"
@@ -443,7 +447,7 @@ def test_followup_in_the_future_is_refused_by_the_service_and_saves_nothing(as_u
 
     response = as_user(rep).post(
         reverse("customers:log_followup", args=[customer.pk]),
-        {"kind": "call", "at": tomorrow.strftime("%Y-%m-%dT%H:%M")},
+        {"kind": "call", "note": "Called", "at": tomorrow.strftime("%Y-%m-%dT%H:%M")},
     )
 
     assert response.status_code == 200  # the whole page again, without JavaScript
@@ -453,11 +457,45 @@ def test_followup_in_the_future_is_refused_by_the_service_and_saves_nothing(as_u
     assert customer.last_followup_at is None
 
 
+@pytest.mark.parametrize("note", ["", "   \n  "])
+def test_a_blank_followup_note_is_refused_in_place_and_saves_nothing(as_user, rep, note):
+    customer = CustomerFactory(owner=rep, last_followup_at=None)
+
+    response = as_user(rep).post(
+        reverse("customers:log_followup", args=[customer.pk]), {"kind": "call", "note": note}, **HTMX
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="followup_note_errors"' in body
+    assert "Write what happened: the note cannot be empty." in body
+    assert 'aria-invalid="true"' in body
+    assert not FollowUp.objects.exists()
+    customer.refresh_from_db()
+    assert customer.last_followup_at is None
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00", "1999-12-31T23:59"])
+def test_a_followup_before_2000_is_refused_not_a_server_error(as_user, rep, at):
+    customer = CustomerFactory(owner=rep, last_followup_at=None)
+
+    response = as_user(rep).post(
+        reverse("customers:log_followup", args=[customer.pk]),
+        {"kind": "call", "note": "Hi", "at": at},
+        **HTMX,
+    )
+
+    assert response.status_code == 200
+    assert response.context["followup_form"].errors["at"]
+    assert not FollowUp.objects.exists()
+
+
 def test_followup_date_is_read_in_the_company_time_zone(as_user, rep, settings):
     customer = CustomerFactory(owner=rep)
 
     as_user(rep).post(
-        reverse("customers:log_followup", args=[customer.pk]), {"kind": "call", "at": "2024-03-01T09:30"}
+        reverse("customers:log_followup", args=[customer.pk]),
+        {"kind": "call", "note": "Called", "at": "2024-03-01T09:30"},
     )
 
     at = FollowUp.objects.get().at

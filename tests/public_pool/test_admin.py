@@ -97,7 +97,7 @@ def test_approving_an_extension_in_the_admin(admin_client, rep, pool, admin_user
         actor=admin_user, pool_id=pool.pk, rule=services.RuleData(name="r", no_followup_days=30)
     )
     customer = owned(rep, pool, claimed_days_ago=20)
-    request = services.request_extension(rep=rep, customer_id=customer.pk, days=7)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, days=7, reason="Budget in May")
 
     admin_client.post(
         reverse("admin:public_pool_extensionrequest_changelist"),

@@ -12,8 +12,10 @@ from django.utils import timezone
 from customers import services as customer_services
 from public_pool import selectors, services
 from public_pool.exceptions import (
+    CustomerLeftRep,
     ExtensionAlreadyDecided,
     ExtensionAlreadyRequested,
+    InvalidInput,
     NoRecycleDeadline,
     NotAllowed,
 )
@@ -142,9 +144,9 @@ def test_warn_recycle_command(rule, rep, pool):
 def test_a_rep_may_request_one_extension_per_customer_and_ownership(rule, rep, manager, pool):
     customer = owned(rep, pool, claimed_days_ago=20)
 
-    request = services.request_extension(rep=rep, customer_id=customer.pk, days=10, note="Budget in May")
+    request = services.request_extension(rep=rep, customer_id=customer.pk, days=10, reason="Budget in May")
     with pytest.raises(ExtensionAlreadyRequested) as error:
-        services.request_extension(rep=rep, customer_id=customer.pk, days=5)
+        services.request_extension(rep=rep, customer_id=customer.pk, days=5, reason="Budget in May")
 
     assert error.value.code == "extension_already_requested"
     assert (request.status, request.days, request.owned_since) == (
@@ -162,7 +164,7 @@ def test_a_rep_may_request_one_extension_per_customer_and_ownership(rule, rep, m
 def test_approval_pushes_the_deadline_and_is_logged(rule, rep, manager, pool):
     customer = owned(rep, pool, claimed_days_ago=20)
     before = customer.recycle_due_at
-    request = services.request_extension(rep=rep, customer_id=customer.pk, days=10)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, days=10, reason="Budget in May")
 
     decided = services.decide_extension(actor=manager, request_id=request.pk, approve=True, note="OK")
 
@@ -179,7 +181,7 @@ def test_approval_pushes_the_deadline_and_is_logged(rule, rep, manager, pool):
 
 def test_refusal_keeps_the_deadline_and_is_logged(rule, rep, manager, pool):
     customer = owned(rep, pool, claimed_days_ago=20)
-    request = services.request_extension(rep=rep, customer_id=customer.pk)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Budget in May")
 
     services.decide_extension(actor=manager, request_id=request.pk, approve=False)
 
@@ -192,8 +194,8 @@ def test_refusal_keeps_the_deadline_and_is_logged(rule, rep, manager, pool):
 def test_only_the_owner_asks_and_only_their_manager_decides(rule, rep, other_rep, other_team_rep, pool):
     customer = owned(rep, pool, claimed_days_ago=20)
     with pytest.raises(NotAllowed):
-        services.request_extension(rep=other_rep, customer_id=customer.pk)
-    request = services.request_extension(rep=rep, customer_id=customer.pk)
+        services.request_extension(rep=other_rep, customer_id=customer.pk, reason="Budget in May")
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Budget in May")
 
     west_manager = other_team_rep.team.manager
     for outsider in (other_rep, west_manager):
@@ -208,16 +210,16 @@ def test_no_extension_for_a_customer_without_a_deadline(rep, pool):
     customer = owned(rep, pool)  # no rule in the pool
 
     with pytest.raises(NoRecycleDeadline):
-        services.request_extension(rep=rep, customer_id=customer.pk)
+        services.request_extension(rep=rep, customer_id=customer.pk, reason="Budget in May")
 
 
 def test_after_losing_and_regaining_a_customer_the_rep_may_ask_again(rule, rep, pool):
     customer = owned(rep, pool, claimed_days_ago=20)
-    services.request_extension(rep=rep, customer_id=customer.pk)
+    services.request_extension(rep=rep, customer_id=customer.pk, reason="Budget in May")
     services.release_customer(actor=rep, customer_id=customer.pk, reason="no_need")
     services.claim_customer(rep=rep, customer_id=customer.pk)
 
-    services.request_extension(rep=rep, customer_id=customer.pk)
+    services.request_extension(rep=rep, customer_id=customer.pk, reason="Budget in May")
 
     assert customer.extension_requests.count() == 2
 
@@ -235,3 +237,169 @@ def test_notifications_badge_and_marking_read(rule, rep, pool):
     assert services.mark_notifications_read(user=rep) == 1
     assert selectors.unread_notification_count(rep) == 0
     assert "will be recycled" in first.message
+
+
+# --- Extensions: reason, days bound, decisions after the customer left ------------------------
+
+
+def _extension_state(customer, request):
+    """Everything an approval could touch: the deadline, the request, notifications, events."""
+    customer.refresh_from_db()
+    request.refresh_from_db()
+    return (
+        customer.owner_id,
+        customer.recycle_due_at,
+        customer.recycle_extension_days,
+        (request.status, request.decided_by_id, request.decided_at, request.days),
+        sorted(Notification.objects.values_list("pk", "kind", "user_id", "due_at")),
+        sorted(PoolEvent.objects.values_list("pk", "kind", "customer_id")),
+    )
+
+
+def _recycle(customer):
+    assert services.recycle_stale_customers(as_of=timezone.now() + timedelta(days=11)).recycled == 1
+
+
+def _release(customer):
+    services.release_customer(actor=customer.owner, customer_id=customer.pk, reason="no_need")
+
+
+def _transfer(customer):
+    other = UserFactory(username="colleague", team=customer.owner.team)
+    services.transfer_customer(actor=customer.owner.team.manager, customer_id=customer.pk, to_rep=other)
+
+
+def _release_and_take_back(customer):
+    rep = customer.owner
+    _release(customer)
+    services.claim_customer(rep=rep, customer_id=customer.pk)
+
+
+@pytest.mark.parametrize(
+    ("leave", "words"),
+    [
+        (_recycle, "was recycled on"),
+        (_release, "released"),
+        (_transfer, "was transferred away from"),
+        # Gone and back: a new ownership, which the old request does not extend.
+        (_release_and_take_back, "released"),
+    ],
+)
+def test_approving_after_the_customer_left_the_rep_raises_and_changes_nothing(
+    rule, rep, manager, pool, leave, words
+):
+    customer = owned(rep, pool, claimed_days_ago=20)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Tender in May", days=10)
+    leave(customer)
+    before = _extension_state(customer, request)
+
+    with pytest.raises(CustomerLeftRep) as error:
+        services.decide_extension(actor=manager, request_id=request.pk, approve=True)
+
+    assert error.value.code == "customer_left"
+    assert error.value.status_code == 409
+    message = str(error.value.message)
+    assert customer.name in message
+    assert words in message
+    assert "cannot be approved" in message
+    assert _extension_state(customer, request) == before
+    assert request.status == ExtensionStatus.PENDING
+    assert not Notification.objects.filter(kind=NotificationKind.EXTENSION_DECIDED).exists()
+    assert not PoolEvent.objects.filter(
+        kind__in=[PoolEventKind.EXTENSION_APPROVE, PoolEventKind.EXTENSION_REFUSE]
+    ).exists()
+
+
+def test_a_request_whose_customer_left_can_still_be_refused_to_close_it(rule, rep, manager, pool):
+    customer = owned(rep, pool, claimed_days_ago=20)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Tender in May")
+    _release(customer)
+
+    decided = services.decide_extension(actor=manager, request_id=request.pk, approve=False, note="Too late")
+
+    assert decided.status == ExtensionStatus.REFUSED
+    told = Notification.objects.get(user=rep, kind=NotificationKind.EXTENSION_DECIDED)
+    assert told.due_at is None
+    assert told.message == f"Your extension for {customer.name} was refused. Note: Too late"
+    assert list(selectors.pending_extension_requests(user=manager)) == []
+
+
+def test_approval_tells_the_rep_in_words_with_the_new_deadline(rule, rep, manager, pool):
+    customer = owned(rep, pool, claimed_days_ago=20)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Tender in May", days=10)
+
+    services.decide_extension(actor=manager, request_id=request.pk, approve=True, days=7, note="One week")
+
+    customer.refresh_from_db()
+    told = Notification.objects.get(user=rep, kind=NotificationKind.EXTENSION_DECIDED)
+    due = timezone.localtime(customer.recycle_due_at).strftime("%Y-%m-%d %H:%M")
+    assert told.due_at == customer.recycle_due_at
+    assert told.message == (
+        f"{manager} approved 7 more days for {customer.name}. New recycle deadline: {due}. Note: One week"
+    )
+    assert customer.recycle_extension_days == 7
+
+
+def test_refusal_tells_the_rep_the_deadline_stays(rule, rep, manager, pool):
+    customer = owned(rep, pool, claimed_days_ago=20)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Tender in May")
+
+    services.decide_extension(actor=manager, request_id=request.pk, approve=False)
+
+    customer.refresh_from_db()
+    told = Notification.objects.get(user=rep, kind=NotificationKind.EXTENSION_DECIDED)
+    due = timezone.localtime(customer.recycle_due_at).strftime("%Y-%m-%d %H:%M")
+    assert (
+        told.message == f"{manager} refused more time for {customer.name}. The recycle deadline stays {due}."
+    )
+    assert customer.recycle_extension_days == 0
+    assert PoolEvent.objects.get(kind=PoolEventKind.EXTENSION_REFUSE).actor == manager
+
+
+@pytest.mark.parametrize("reason", ["", "   \n "])
+def test_an_extension_needs_a_reason(rule, rep, manager, pool, reason):
+    customer = owned(rep, pool, claimed_days_ago=20)
+
+    with pytest.raises(InvalidInput) as error:
+        services.request_extension(rep=rep, customer_id=customer.pk, reason=reason, days=5)
+
+    assert error.value.fields == {"reason": "Say why you need more time."}
+    assert not customer.extension_requests.exists()
+    assert not Notification.objects.exists()
+    assert not PoolEvent.objects.filter(kind=PoolEventKind.EXTENSION_REQUEST).exists()
+
+
+def test_the_days_asked_and_granted_are_bounded_by_the_pools_setting(rule, rep, manager, pool):
+    pool.max_extension_days = 20
+    pool.save(update_fields=["max_extension_days"])
+    customer = owned(rep, pool, claimed_days_ago=20)
+
+    for days in (0, -3, 21):
+        with pytest.raises(InvalidInput) as error:
+            services.request_extension(rep=rep, customer_id=customer.pk, reason="Tender", days=days)
+        assert error.value.fields == {"days": "Ask for 1 to 20 days."}
+    with pytest.raises(InvalidInput) as both:
+        services.request_extension(rep=rep, customer_id=customer.pk, reason=" ", days=99)
+    assert set(both.value.fields) == {"reason", "days"}
+    assert not customer.extension_requests.exists()
+
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Tender", days=20)
+    with pytest.raises(InvalidInput) as granted:
+        services.decide_extension(actor=manager, request_id=request.pk, approve=True, days=21)
+    assert granted.value.fields == {"days": "Grant 1 to 20 days."}
+    request.refresh_from_db()
+    assert request.status == ExtensionStatus.PENDING
+
+    assert services.decide_extension(actor=manager, request_id=request.pk, approve=True).days == 20
+
+
+def test_days_default_to_the_setting_capped_by_the_pool(rule, rep, pool, settings):
+    pool.max_extension_days = 5
+    pool.save(update_fields=["max_extension_days"])
+    settings.PUBLIC_POOL_EXTENSION_DAYS = 14
+
+    request = services.request_extension(
+        rep=rep, customer_id=owned(rep, pool, claimed_days_ago=20).pk, reason="Tender"
+    )
+
+    assert request.days == 5

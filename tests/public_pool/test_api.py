@@ -730,10 +730,14 @@ def test_extension_request_and_decision(manager, rep, pool):
     customer = owned(rep, pool, claimed_days_ago=20)
     due = customer.recycle_due_at
 
-    requested = client_for(rep).post(f"/api/customers/{customer.pk}/extension/", {"days": 10}, format="json")
+    requested = client_for(rep).post(
+        f"/api/customers/{customer.pk}/extension/", {"days": 10, "reason": "Budget in May"}, format="json"
+    )
     assert requested.status_code == 201, requested.content
     request_id = requested.json()["id"]
-    again = client_for(rep).post(f"/api/customers/{customer.pk}/extension/", {"days": 10}, format="json")
+    again = client_for(rep).post(
+        f"/api/customers/{customer.pk}/extension/", {"days": 10, "reason": "Budget in May"}, format="json"
+    )
     assert_error(again, 409, "extension_already_requested")
     assert [r["id"] for r in client_for(manager).get("/api/extension-requests/").json()["results"]] == [
         request_id
@@ -767,13 +771,15 @@ def test_extension_by_someone_else_is_refused_and_changes_nothing(
         "not_found",
     )
     assert_error(
-        client_for(manager).post(f"/api/customers/{customer.pk}/extension/", {}, format="json"),
+        client_for(manager).post(
+            f"/api/customers/{customer.pk}/extension/", {"reason": "Busy"}, format="json"
+        ),
         403,
         "permission_denied",
     )
     assert not ExtensionRequest.objects.exists()
 
-    request = services.request_extension(rep=rep, customer_id=customer.pk)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Budget in May")
     assert_error(
         client_for(rep).post(
             f"/api/extension-requests/{request.pk}/decide/", {"approve": True}, format="json"
@@ -789,6 +795,130 @@ def test_extension_by_someone_else_is_refused_and_changes_nothing(
         "not_found",
     )
     assert ExtensionRequest.objects.get(pk=request.pk).status == ExtensionStatus.PENDING
+
+
+def _extension_url(customer):
+    return f"/api/customers/{customer.pk}/extension/"
+
+
+@pytest.mark.parametrize(
+    ("payload", "fields"),
+    [
+        ({"days": 5}, {"reason"}),
+        ({"reason": "   ", "days": 5}, {"reason"}),
+        ({"reason": "Tender", "days": 0}, {"days"}),
+        ({"reason": "Tender", "days": 21}, {"days"}),
+        ({"reason": "Tender", "days": 10**40}, {"days"}),
+        ({"reason": "Tender", "days": "many"}, {"days"}),
+        ({"days": 99}, {"reason", "days"}),
+    ],
+)
+def test_a_bad_extension_request_is_400_with_field_errors_and_changes_nothing(rep, pool, payload, fields):
+    pool.max_extension_days = 20
+    pool.save(update_fields=["max_extension_days"])
+    RecycleRuleFactory(pool=pool, no_followup_days=30)
+    customer = owned(rep, pool, claimed_days_ago=20)
+    before = state(customer)
+
+    response = client_for(rep).post(_extension_url(customer), payload, format="json")
+
+    assert_error(response, 400, "invalid")
+    body = response.json()
+    assert set(body) == {"code", "detail", "fields"}
+    assert set(body["fields"]) == fields
+    assert all(isinstance(messages, list) and messages[0] for messages in body["fields"].values())
+    if "days" in fields and payload.get("days") != "many":
+        assert body["fields"]["days"] == ["Ask for 1 to 20 days."]
+    assert not ExtensionRequest.objects.exists()
+    assert state(customer) == before
+
+
+def test_extension_errors_answer_in_the_callers_language(rep, pool):
+    RecycleRuleFactory(pool=pool, no_followup_days=30)
+    customer = owned(rep, pool, claimed_days_ago=20)
+
+    response = client_for(rep).post(
+        _extension_url(customer), {"reason": "", "days": 15}, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+
+    assert_error(response, 400, "invalid")
+    assert response.json()["fields"] == {
+        "reason": ["请说明需要延期的原因。"],
+        "days": ["请申请 1 到 14 天。"],
+    }
+
+
+def test_extension_request_answers_its_reason_and_accepts_the_older_note_field(rep, pool):
+    RecycleRuleFactory(pool=pool, no_followup_days=30)
+    customer = owned(rep, pool, claimed_days_ago=20)
+
+    response = client_for(rep).post(_extension_url(customer), {"note": "Tender in May"}, format="json")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["reason"], body["note"], body["days"], body["status"]) == (
+        "Tender in May",
+        "Tender in May",
+        14,
+        "pending",
+    )
+
+
+def test_approving_for_a_customer_that_left_the_rep_is_409_customer_left_and_changes_nothing(
+    manager, rep, pool, reason
+):
+    RecycleRuleFactory(pool=pool, no_followup_days=30)
+    customer = owned(rep, pool, claimed_days_ago=20)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Tender", days=10)
+    services.release_customer(actor=rep, customer_id=customer.pk, reason=reason.code)
+    before = state(customer), Notification.objects.count()
+
+    response = client_for(manager).post(
+        f"/api/extension-requests/{request.pk}/decide/", {"approve": True}, format="json"
+    )
+
+    assert_error(response, 409, "customer_left")
+    assert customer.name in response.json()["detail"]
+    assert (state(customer), Notification.objects.count()) == before
+    assert ExtensionRequest.objects.get(pk=request.pk).status == ExtensionStatus.PENDING
+
+    refused = client_for(manager).post(
+        f"/api/extension-requests/{request.pk}/decide/", {"approve": False}, format="json"
+    )
+    assert refused.status_code == 200, refused.content
+    assert refused.json()["status"] == ExtensionStatus.REFUSED
+
+
+def test_granting_more_days_than_the_pool_allows_is_400(manager, rep, pool):
+    pool.max_extension_days = 10
+    pool.save(update_fields=["max_extension_days"])
+    RecycleRuleFactory(pool=pool, no_followup_days=30)
+    customer = owned(rep, pool, claimed_days_ago=20)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Tender", days=10)
+
+    response = client_for(manager).post(
+        f"/api/extension-requests/{request.pk}/decide/", {"approve": True, "days": 11}, format="json"
+    )
+
+    assert_error(response, 400, "invalid")
+    assert response.json()["fields"] == {"days": ["Grant 1 to 10 days."]}
+    assert ExtensionRequest.objects.get(pk=request.pk).status == ExtensionStatus.PENDING
+
+
+def test_pool_max_extension_days_is_read_and_patched_by_admins(pool):
+    admin = UserFactory(username="pool_boss", admin=True)
+    client = client_for(admin)
+
+    assert client.get(f"/api/pools/{pool.pk}/").json()["max_extension_days"] == 14
+    patched = client.patch(f"/api/pools/{pool.pk}/", {"max_extension_days": 30}, format="json")
+    refused = client.patch(f"/api/pools/{pool.pk}/", {"max_extension_days": 0}, format="json")
+
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["max_extension_days"] == 30
+    assert_error(refused, 400, "invalid")
+    assert "max_extension_days" in refused.json()["fields"]
+    pool.refresh_from_db()
+    assert pool.max_extension_days == 30
 
 
 # --- Notifications ----------------------------------------------------------------------------
@@ -871,7 +1001,9 @@ def test_other_lists_cost_the_same_queries_for_any_page_size(admin_user, manager
         Notification.objects.create(user=manager, kind=NotificationKind.EXTENSION_DECIDED)
     RecycleRuleFactory(pool=pool, no_followup_days=30)
     for _ in range(6):
-        services.request_extension(rep=rep, customer_id=owned(rep, pool, claimed_days_ago=5).pk)
+        services.request_extension(
+            rep=rep, customer_id=owned(rep, pool, claimed_days_ago=5).pk, reason="Budget in May"
+        )
 
     for user, url in [
         (admin_user, "/api/pools/"),
@@ -909,7 +1041,9 @@ def test_extension_for_a_customer_without_a_deadline_is_400_no_deadline(rep, poo
     customer = owned(rep, pool)
     assert customer.recycle_due_at is None
 
-    response = client_for(rep).post(f"/api/customers/{customer.pk}/extension/", {}, format="json")
+    response = client_for(rep).post(
+        f"/api/customers/{customer.pk}/extension/", {"reason": "Busy"}, format="json"
+    )
 
     assert_error(response, 400, "no_deadline")
     assert not ExtensionRequest.objects.exists()

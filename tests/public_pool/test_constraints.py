@@ -92,7 +92,9 @@ def test_two_simultaneous_extension_requests_make_one(rep, pool):
     RecycleRuleFactory(pool=pool, no_followup_days=30)
     customer = owned(rep, pool, claimed_days_ago=5)
 
-    outcomes = run_at_once(2, lambda i: services.request_extension(rep=rep, customer_id=customer.pk).pk)
+    outcomes = run_at_once(
+        2, lambda i: services.request_extension(rep=rep, customer_id=customer.pk, reason="Budget in May").pk
+    )
 
     assert sorted(status for status, _ in outcomes) == ["error", "ok"]
     assert next(v for s, v in outcomes if s == "error").code == "extension_already_requested"

@@ -210,7 +210,9 @@ def test_transfer_to_another_teams_rep_is_refused(client, manager, rep, other_te
 def _extension(rep, pool):
     RecycleRuleFactory(pool=pool, no_followup_days=30)
     customer = owned(rep, pool, claimed_days_ago=25)
-    return services.request_extension(rep=rep, customer_id=customer.pk, days=7), customer
+    return services.request_extension(
+        rep=rep, customer_id=customer.pk, days=7, reason="Budget in May"
+    ), customer
 
 
 def test_manager_sees_and_approves_an_extension(client, manager, rep, pool):
@@ -251,6 +253,44 @@ def test_other_teams_manager_cannot_decide_an_extension(client, rep, pool, other
     request.refresh_from_db()
     assert request.status == ExtensionStatus.PENDING
     assert not ExtensionRequest.objects.exclude(status=ExtensionStatus.PENDING).exists()
+
+
+def test_a_request_whose_customer_left_offers_only_refuse_and_approving_says_why(client, manager, rep, pool):
+    request, customer = _extension(rep, pool)
+    services.release_customer(actor=rep, customer_id=customer.pk, reason="no_need")
+    _login(client, manager)
+
+    listing = client.get(reverse("pool_manage:extensions")).content.decode()
+    response = client.post(
+        reverse("pool_manage:extension_decide", args=[request.pk]), {"decision": "approve"}, follow=True
+    )
+
+    assert "No longer theirs: it can only be refused." in listing
+    assert re.search(r'value="approve" class="btn btn-sm btn-success" disabled', listing)
+    body = response.content.decode()
+    assert f"released {customer.name} on" in body
+    assert "cannot be approved" in body
+    request.refresh_from_db()
+    assert request.status == ExtensionStatus.PENDING
+    assert not PoolEvent.objects.filter(kind=PoolEventKind.EXTENSION_APPROVE).exists()
+
+
+def test_the_manager_decides_from_the_customer_page_and_comes_back_to_it(client, manager, rep, pool):
+    request, customer = _extension(rep, pool)
+    page = reverse("customers:detail", args=[customer.pk])
+    _login(client, manager)
+
+    shown = client.get(page).content.decode()
+    response = client.post(
+        reverse("pool_manage:extension_decide", args=[request.pk]), {"decision": "refuse", "next": page}
+    )
+
+    assert "Budget in May" in shown
+    assert f"{rep} asked for 7 more days on" in shown
+    assert response.status_code == 302
+    assert response["Location"] == page
+    request.refresh_from_db()
+    assert request.status == ExtensionStatus.REFUSED
 
 
 # --- event log ----------------------------------------------------------------------------------
@@ -476,6 +516,7 @@ def _pool_post(team, **overrides):
         "name": "South leads",
         "teams": [team.pk],
         "cooldown_days": 7,
+        "max_extension_days": 21,
         "max_held_per_rep": 20,
         "max_claims_per_day": 5,
         "hide_contacts": "on",
@@ -515,7 +556,7 @@ def test_admin_edits_a_pool(client, admin_user, team, pool):
     pool.refresh_from_db()
     assert pool.max_held_per_rep is None
     assert pool.hide_contacts is True
-    assert pool.cooldown_days == 7
+    assert (pool.cooldown_days, pool.max_extension_days) == (7, 21)
 
 
 @pytest.mark.parametrize(
@@ -523,6 +564,8 @@ def test_admin_edits_a_pool(client, admin_user, team, pool):
     [
         ({"name": "West leads"}, "name"),  # another pool's name (the service says so)
         ({"cooldown_days": -1}, "cooldown_days"),
+        ({"max_extension_days": 0}, "max_extension_days"),
+        ({"max_extension_days": 366}, "max_extension_days"),
         ({"max_claims_per_day": "many"}, "max_claims_per_day"),
         ({"owner": "rep"}, "owner"),
     ],

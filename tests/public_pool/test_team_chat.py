@@ -196,7 +196,9 @@ def test_warnings_and_extension_decisions_post_too(chat_setup, team, pool, manag
         TeamChatWebhook.objects.create(team=team, kind=ChatKind.FEISHU, url=receiver.url)
         assert services.warn_recycle().warned == 1
         receiver.wait_for(1, log)
-        request = services.request_extension(rep=rep, customer_id=warned.pk, days=5, note="Signing next week")
+        request = services.request_extension(
+            rep=rep, customer_id=warned.pk, days=5, reason="Signing next week"
+        )
         services.decide_extension(actor=manager, request_id=request.pk, approve=True)
         posts = receiver.wait_for(2, log)
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from customers.models import Customer
 from public_pool import services
@@ -324,16 +324,105 @@ def test_release_refused_answers_the_services_message_in_the_dialog(as_user, rep
     assert not PoolEvent.objects.filter(customer=customer).exists()
 
 
+def _ask(client, customer, **data):
+    prefix = f"extension-{customer.pk}-"
+    return client.post(
+        reverse("public_pool:request_extension", args=[customer.pk]),
+        {prefix + name: value for name, value in data.items()} | {"dialog": "1"},
+        **HX,
+    )
+
+
 def test_extension_is_requested_once_and_shows_pending(as_user, rep, pool):
     customer = _due_in(owned(rep, pool), 3)
     client = as_user(rep)
 
-    first = client.post(reverse("public_pool:request_extension", args=[customer.pk]), **HX)
-    second = client.post(reverse("public_pool:request_extension", args=[customer.pk]), **HX)
+    first = _ask(client, customer, reason="Budget signed in May", days=7)
+    second = _ask(client, customer, reason="Again", days=7)
 
-    assert "Extension pending" in first.content.decode()
+    assert first.status_code == 200
+    assert first["HX-Redirect"] == reverse("customers:detail", args=[customer.pk])
+    assert second.status_code == 422
     assert "already requested" in second.content.decode()
     assert ExtensionRequest.objects.filter(customer=customer).count() == 1
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert "More time requested" in page
+    assert "asked for 7 more days" in page
+    assert "Budget signed in May" in page
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"reason": "   ", "days": 7}, "reason", "Say why you need more time."),
+        ({"reason": "Budget", "days": 15}, "days", "Ask for 1 to 14 days."),
+        ({"reason": "Budget", "days": 0}, "days", "Ask for 1 to 14 days."),
+        ({"reason": "Budget", "days": "many"}, "days", "Enter a whole number."),
+    ],
+)
+def test_a_bad_extension_request_shows_the_error_in_the_dialog_and_saves_nothing(
+    as_user, rep, pool, data, field, message
+):
+    customer = _due_in(owned(rep, pool), 3)
+
+    response = _ask(as_user(rep), customer, **data)
+
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert f'id="id_extension-{customer.pk}-{field}_errors"' in body
+    assert message in body
+    assert 'name="dialog"' in body  # still the dialog's form, swapped in place
+    assert not ExtensionRequest.objects.exists()
+    assert not PoolEvent.objects.filter(kind=PoolEventKind.EXTENSION_REQUEST).exists()
+
+
+def test_the_extension_dialog_speaks_the_users_language(as_user, rep, pool):
+    customer = _due_in(owned(rep, pool), 3)
+    client = as_user(rep)
+    client.cookies["django_language"] = "zh-hans"
+
+    with translation.override("en"):  # the request switches the thread to Chinese; switch back after
+        response = _ask(client, customer, reason="", days=99)
+
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "请说明需要延期的原因。" in body
+    assert "1 到 14 天" in body
+    assert "Say why you need more time." not in body
+    assert not ExtensionRequest.objects.exists()
+
+
+def test_the_days_bound_is_the_pools_setting(as_user, rep, pool):
+    pool.max_extension_days = 30
+    pool.save(update_fields=["max_extension_days"])
+    customer = _due_in(owned(rep, pool), 3)
+    client = as_user(rep)
+
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    refused = _ask(client, customer, reason="Long tender", days=31)
+    accepted = _ask(client, customer, reason="Long tender", days=30)
+
+    assert 'max="30"' in page
+    assert "Ask for 1 to 30 days." in refused.content.decode()
+    assert accepted.status_code == 200
+    assert ExtensionRequest.objects.get().days == 30
+
+
+def test_without_javascript_the_extension_form_is_a_page_of_its_own(as_user, rep, pool):
+    customer = _due_in(owned(rep, pool), 3)
+    client = as_user(rep)
+    url = reverse("public_pool:request_extension", args=[customer.pk])
+    prefix = f"extension-{customer.pk}-"
+
+    form_page = client.get(url)
+    refused = client.post(url, {prefix + "reason": "", prefix + "days": "7"})
+    sent = client.post(url, {prefix + "reason": "Tender", prefix + "days": "7"})
+
+    assert form_page.status_code == 200
+    assert refused.status_code == 422
+    assert "Say why you need more time." in refused.content.decode()
+    assert sent.status_code == 302
+    assert sent["Location"] == reverse("customers:detail", args=[customer.pk])
 
 
 # --- home, notifications -----------------------------------------------------------------------
@@ -514,7 +603,7 @@ def test_my_customers_query_count_does_not_grow_with_the_customers(as_user, rep,
     for days in range(30):
         customer = _due_in(owned(rep, pool), days)
         if days % 3 == 0:
-            services.request_extension(rep=rep, customer_id=customer.pk)
+            services.request_extension(rep=rep, customer_id=customer.pk, reason="Budget in May")
     with CaptureQueriesContext(connection) as many:
         response = client.get(reverse("public_pool:mine"))
 
