@@ -51,6 +51,7 @@ from customers.models import (
     FollowUp,
     Tag,
     Team,
+    TokenActivity,
     User,
 )
 
@@ -654,3 +655,23 @@ class CampaignParticipantAdmin(admin.ModelAdmin):
     ordering = ("-joined_at", "-id")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+
+@admin.register(TokenActivity)
+class TokenActivityAdmin(admin.ModelAdmin):
+    """When each API token was last used (idle tokens expire, ``API_TOKEN_IDLE_DAYS``); read-only.
+    To revoke a token, delete it under "Auth Token"."""
+
+    list_display = ("token_user", "last_used_at")
+    list_select_related = ("token__user",)
+    ordering = ("-last_used_at",)
+
+    @admin.display(description=_("user"), ordering="token__user__username")
+    def token_user(self, obj: TokenActivity) -> str:
+        return str(obj.token.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: TokenActivity | None = None) -> bool:
+        return False

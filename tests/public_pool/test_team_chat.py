@@ -108,6 +108,19 @@ def text_of(kind: str, payload: dict) -> str:
     return payload["content"]["text"]
 
 
+def _wait_until_ready(process, log, timeout: float = 120) -> None:
+    """Until the worker consumes from its queue: a message published before that would find no
+    binding for the new queue on Redis and be dropped (a slow start on a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "ready." in log.read_text():
+            return
+        if process.poll() is not None:
+            raise AssertionError(f"the worker exited:\n{log.read_text()}")
+        time.sleep(0.2)
+    raise AssertionError(f"the worker was not ready within {timeout} s:\n{log.read_text()}")
+
+
 @pytest.fixture
 def worker(transactional_db, tmp_path):
     """A ``celery -A crm_site worker`` on its own queue, on the broker this test process's Celery
@@ -129,6 +142,7 @@ def worker(transactional_db, tmp_path):
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
+        _wait_until_ready(process, log)
         yield queue, log
     finally:
         process.send_signal(signal.SIGTERM)
