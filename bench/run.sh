@@ -65,12 +65,12 @@ if [ "${BENCH_SKIP_POOL:-0}" != 1 ]; then
   $PY -m bench.pool --seconds "${BENCH_POOL_SECONDS:-20}"
 fi
 
-# Lead import (bench/imports.py): a generated 100,000-row CSV into a pool of this database, in a
-# transaction rolled back at the end (the database stays as seeded). BENCH_IMPORT_ROWS (100000);
-# BENCH_SKIP_IMPORT=1 skips it.
+# Lead import (bench/imports.py): generated 100,000- and 1,000,000-row CSVs into a pool of this
+# database, each beside the one-INSERT floor, in transactions rolled back at the end (the database
+# stays as seeded). BENCH_IMPORT_SIZES (100000,1000000); BENCH_SKIP_IMPORT=1 skips it.
 if [ "${BENCH_SKIP_IMPORT:-0}" != 1 ]; then
-  echo "==> import of ${BENCH_IMPORT_ROWS:-100000} rows into a pool"
-  $PY -m bench.imports --rows "${BENCH_IMPORT_ROWS:-100000}"
+  echo "==> imports of ${BENCH_IMPORT_SIZES:-100000,1000000} rows into a pool"
+  $PY -m bench.imports --sizes "${BENCH_IMPORT_SIZES:-100000,1000000}"
 fi
 
 # Metrics (bench/metrics.py): the nightly roll-up of one day and a year's backfill beside the raw

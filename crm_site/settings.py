@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "audit",
     "customers",
     "public_pool",
     "metrics",
@@ -144,6 +145,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our number formats over Django's (zh-hans: 2,177,800 rather than 2177800); see the module.
+FORMAT_MODULE_PATH = ["crm_site.formats"]
 USE_I18N = True
 USE_TZ = True
 # The company's time zone: KPI periods and "today" are days in this zone.
@@ -281,7 +284,8 @@ REST_FRAMEWORK = {
         "anon": env.str("CRM_API_ANON_RATE", default="60/min"),
         "user": env.str("CRM_API_USER_RATE", default="1200/min"),
     },
-    "NUM_PROXIES": NUM_PROXIES or None,
+    # 0: the connection's address, never a client-sent X-Forwarded-For (DRF's None would trust it).
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM API",
@@ -299,6 +303,7 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "public_pool.models.NotificationKind",
         "ExtensionStatusEnum": "public_pool.models.ExtensionStatus",
         "ImportStatusEnum": "public_pool.models.ImportStatus",
+        "ImportApiStatusEnum": "public_pool.api.imports.API_STATUS_VALUES",
     },
     # Read-only text with no value answers "" (never null): crm_site/schema.py documents it.
     "POSTPROCESSING_HOOKS": [
@@ -368,12 +373,12 @@ CELERY_BEAT_SCHEDULE |= {
     # Metrics: every night at 00:50, recompute customer lifetime value and value tiers A/B/C
     # (before the 01:15 re-scoring; tier changes mark recycle policies for re-matching).
     "metrics.recompute_value_tiers": {
-        "task": "metrics.pool_tasks.recompute_value_tiers_task",
+        "task": "metrics.pool_tasks.recompute_value_tiers_task",  # its stable name (metrics.tasks)
         "schedule": crontab(hour=0, minute=50),
     },
     # Metrics: every night at 01:40, flag paying customers at risk of churning.
     "metrics.flag_churn_risk": {
-        "task": "metrics.pool_tasks.flag_churn_risk_task",
+        "task": "metrics.pool_tasks.flag_churn_risk_task",  # its stable name (metrics.tasks)
         "schedule": crontab(hour=1, minute=40),
     },
 }
@@ -381,6 +386,8 @@ CELERY_BEAT_SCHEDULE |= {
 # --- Public pool ------------------------------------------------------------------------------
 # Customers per recycle transaction (each batch is one statement plus its scoring).
 PUBLIC_POOL_RECYCLE_BATCH_SIZE = env.int("PUBLIC_POOL_RECYCLE_BATCH_SIZE", default=5000)
+# Rows per import transaction (each chunk: one COPY, one INSERT ... SELECT, its events).
+PUBLIC_POOL_IMPORT_CHUNK_SIZE = env.int("PUBLIC_POOL_IMPORT_CHUNK_SIZE", default=2000)
 PUBLIC_POOL_EXTENSION_DAYS = 14  # days an extension asks for unless the rep says otherwise
 PUBLIC_POOL_ESCALATE_HOURS = 24  # tell the manager when a warned deadline is this close
 # The Celery queue of team group-chat posts (outbound HTTP); empty: the default queue.
@@ -393,7 +400,7 @@ METRICS_SURVEY_LINK_DAYS = env.int("METRICS_SURVEY_LINK_DAYS", default=14)
 # The site's public address, for links in e-mails sent outside a request (survey links).
 CRM_SITE_URL = env.str("CRM_SITE_URL", default="http://localhost:8000")
 
-# --- Metrics: pool KPIs, churn warning, value tiers (metrics.kpis.pool, metrics.churn, metrics.tiers)
+# --- Metrics: pool KPIs, churn warning, value tiers (metrics.kpis.pool, metrics.services.churn, metrics.services.tiers)
 # Pool conversion: a claimed lead counts as converted when a deal is won within this many days.
 METRICS_POOL_CONVERSION_DAYS = env.int("METRICS_POOL_CONVERSION_DAYS", default=90)
 # Stale pool stock: leads sitting in a pool longer than this many days without being claimed.
@@ -426,8 +433,6 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
-# Autodiscovery finds only ``<app>.tasks``; the churn and tier tasks live in metrics.pool_tasks.
-CELERY_IMPORTS = ["metrics.pool_tasks"]
 
 LOGGING = {
     "version": 1,

@@ -28,6 +28,7 @@ urlpatterns = [
             )
         ),
     ),
+    path("audit/", include("audit.urls")),
     path("pool/imports/", include("public_pool.import_urls")),
     path("pool/manage/", include("public_pool.manage_urls")),
     path("pool/", include("public_pool.urls")),

@@ -333,7 +333,8 @@ class CustomerListCreateApi(APIView):
             "manage with `owner`, admins to anyone."
         ),
         request=InputSerializer,
-        responses={201: CustomerOutputSerializer, **error_responses(400, 401, 403)},
+        # 404: an unknown ``pool``; 409 ``duplicate``: the company exists (``fields`` says where).
+        responses={201: CustomerOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request: AuthedRequest) -> Response:
         serializer = self.InputSerializer(data=request.data)

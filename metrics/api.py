@@ -15,7 +15,8 @@ period is ``Period.previous()``: the same calendar months before a whole-month r
 same number of days just before.
 
 Numbers are JSON numbers (money and percentages with two decimals); ``value`` null is "no data"
-(a zero denominator). ``change`` is in percentage points for percent and score KPIs, else the
+(a zero denominator), or — with ``applicable`` false and a ``reason`` — "not applicable" (the
+KPI does not apply to the scope, CAC for one rep). ``change`` is in percentage points for percent and score KPIs, else the
 relative change in %. The query count depends on the KPIs, not on the period length.
 """
 
@@ -37,9 +38,10 @@ from crm_site.api import AuthedRequest, error_responses
 from crm_site.bounds import DayRangeValidator
 from customers import selectors as customer_selectors
 from customers.models import Role, Source
-from metrics import kpis, rollups
+from metrics import kpis
 from metrics import selectors as metrics_selectors
 from metrics.periods import Period, Scope, ScopeKind, local_today
+from metrics.selectors import rollups
 from public_pool.models import Pool
 
 MAX_PERIOD_DAYS = 3 * 366  # a request is bounded work; longer trends belong to the dashboards
@@ -92,7 +94,13 @@ class KpiFigureSerializer(serializers.Serializer[Any]):
     label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     unit = serializers.ChoiceField(choices=[unit.value for unit in kpis.Unit])
     higher_is_better = serializers.BooleanField()
-    value = serializers.FloatField(allow_null=True, help_text=_("Null: no data (a zero denominator)."))
+    value = serializers.FloatField(
+        allow_null=True, help_text=_("Null: no data (a zero denominator), or not applicable.")
+    )
+    applicable = serializers.BooleanField(
+        help_text=_("False when the KPI does not apply to the scope (e.g. CAC for one rep).")
+    )
+    reason = serializers.CharField(help_text=_("Why the KPI does not apply, when it does not."))
     previous = serializers.FloatField(allow_null=True, help_text=_("The value in the previous period."))
     change = serializers.FloatField(
         allow_null=True,
@@ -197,6 +205,8 @@ class KpisApi(APIView):
                 "label": str(row.definition.label),
                 "unit": row.definition.unit.value,
                 "higher_is_better": row.definition.higher_is_better,
+                "applicable": row.current.applicable,
+                "reason": str(row.current.reason),
                 "value": _number(row.current.value),
                 "previous": _number(row.previous.value),
                 "change": _number(_rounded(row.change)),

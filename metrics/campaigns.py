@@ -1,4 +1,5 @@
-"""Campaign effectiveness and CAC by channel (KPI.md, "Campaign effectiveness" and "CAC").
+"""Campaign effectiveness (KPI.md, "Campaign effectiveness"). CAC by channel is the CAC KPI
+itself for each channel scope (``metrics.dashboard.cac_by_channel``).
 
 Every figure is for the chosen period (company time zone, ``[start, end)``):
 
@@ -6,15 +7,16 @@ Every figure is for the chosen period (company time zone, ``[start, end)``):
 - leads: customers attributed to the campaign (``Customer.campaign``) created in the period;
 - new customers: attributed customers whose first won deal falls in the period;
 - sales: won deals of attributed customers closed in the period (amounts summed);
-- spend: ``CampaignSpend`` of the months whose first day lies in the period (spend is entered
-  per month, so a month belongs to the period that contains its first day; two adjacent
-  periods never both count it);
+- spend: ``CampaignSpend`` (entered per month) prorated by the days of each month inside the
+  period — ``metrics.kpis.sales.marketing_spend``, the very figure the CAC KPI adds up, so
+  two adjacent periods split a month between them;
 - budget, target leads and target sales are the campaign's own, for its whole run.
 
 Ratios are percentages (``12.5`` = 12.5 %), ``None`` where the denominator is zero:
 goal attainment = leads ÷ target leads (the campaign's goal is the leads it brings in;
 ``sales_attainment`` = sales ÷ target sales beside it), budget execution = spend ÷ budget,
-ROI = (sales - spend) ÷ spend; CAC = spend ÷ new customers (money). Read attainment and
+ROI = (sales - spend) ÷ spend; spend per new customer = spend ÷ new customers (money; the
+campaign's own marketing spend, not the CAC KPI, which adds labour and other cost). Read attainment and
 budget execution over a period that covers the campaign's run to compare with its targets.
 
 Campaigns listed: those running during the period or with spend in it, newest first.
@@ -39,8 +41,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from customers.models import Campaign, CampaignParticipant, CampaignSpend, Customer, Deal, DealStage, Source
+from customers.models import Campaign, CampaignParticipant, CampaignSpend, Customer, Deal, DealStage
 from metrics import figures_cache
+from metrics.kpis import sales as sales_kpis
 from metrics.periods import Period
 
 ZERO = Decimal(0)
@@ -60,16 +63,7 @@ class CampaignRow:
     sales_attainment: Decimal | None  # sales ÷ target sales, %
     budget_execution: Decimal | None  # spend ÷ budget, %
     roi: Decimal | None  # (sales - spend) ÷ spend, %
-    cac: Decimal | None  # spend ÷ new customers
-
-
-@dataclass(frozen=True)
-class ChannelCac:
-    channel: str
-    label: str
-    spend: Decimal
-    new_customers: int
-    cac: Decimal | None
+    cac: Decimal | None  # spend per new customer: spend ÷ new customers
 
 
 def _percent(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
@@ -105,7 +99,8 @@ def _sum(queryset: QuerySet, via: str, field: str) -> Coalesce:
 
 
 def _spends(period: Period) -> QuerySet[CampaignSpend]:
-    return CampaignSpend.objects.filter(month__gte=period.start, month__lt=period.end)
+    """Spend rows of the months that overlap the period."""
+    return CampaignSpend.objects.filter(month__gte=period.start.replace(day=1), month__lt=period.end)
 
 
 @figures_cache.cached_for_closed_period
@@ -133,11 +128,12 @@ def effectiveness(*, period: Period, channel: str | None = None) -> list[Campaig
             "customer__campaign",
             "amount",
         ),
-        spend=_sum(spends, "campaign", "amount"),
     ).order_by("-starts_on", "-id")
+    spent = sales_kpis.marketing_spend(period=period, by="campaign")
     rows = []
     for campaign in campaigns:
-        sales, spend = Decimal(campaign.sales).quantize(CENT), Decimal(campaign.spend).quantize(CENT)
+        sales = Decimal(campaign.sales).quantize(CENT)
+        spend = spent.get(campaign.pk, ZERO).quantize(CENT, ROUND_HALF_UP)
         rows.append(
             CampaignRow(
                 campaign=campaign,
@@ -154,32 +150,4 @@ def effectiveness(*, period: Period, channel: str | None = None) -> list[Campaig
                 cac=_ratio(spend, campaign.new_customer_count),
             )
         )
-    return rows
-
-
-@figures_cache.cached_for_closed_period(per_language=True)
-def cac_by_channel(*, period: Period) -> list[ChannelCac]:
-    """Campaign spend per channel (the campaign's ``channel``) ÷ new customers per channel (the
-    customer's ``source``: everyone the channel brought in, campaign-attributed or not), for
-    channels with spend or new customers in the period, in ``Source`` order. Two grouped queries.
-    """
-    start, end = period.bounds()
-    spend = {
-        row["campaign__channel"]: row["total"]
-        for row in _spends(period).values("campaign__channel").annotate(total=Sum("amount")).order_by()
-    }
-    new = {
-        row["source"]: row["n"]
-        for row in Customer.objects.filter(first_won_at__gte=start, first_won_at__lt=end)
-        .values("source")
-        .annotate(n=Count("pk"))
-        .order_by()
-    }
-    rows = []
-    for value, label in Source.choices:
-        if value not in spend and value not in new:
-            continue
-        money = Decimal(spend.get(value) or ZERO).quantize(CENT)
-        customers = new.get(value, 0)
-        rows.append(ChannelCac(value, str(label), money, customers, _ratio(money, customers)))
     return rows

@@ -23,12 +23,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from customers.models import FollowUpKind, Role, Team, User
-from metrics import campaigns, figures_cache, kpis, rollups, scorecard, selectors
+from customers.models import FollowUpKind, Role, Source, Team, User
+from metrics import campaigns, figures_cache, kpis, selectors
 from metrics.exports import Cell, Column, Table, kpi_table
-from metrics.kpis import Comparison, Unit
+from metrics.kpis import Comparison, KpiValue, Unit
+from metrics.kpis import pool as pool_kpis
+from metrics.kpis import sales as sales_kpis
 from metrics.models import ChurnFlag
 from metrics.periods import Grain, Period, Scope, ScopeKind, default_grain, local_today, preset_period
+from metrics.selectors import rollups, scorecard
 
 LIST_PAGE_SIZE = 10  # churn warnings, at-risk customers and stale leads per page
 POOL_KPIS = ("claim_rate", "time_to_claim", "pool_conversion", "recycle_rate", "stale_stock")
@@ -37,6 +40,31 @@ TREND_MEASURES = ("new_customers", "deals_won", "won_amount", *selectors.FOLLOWU
 
 # The trend charts' sums, from the roll-ups; a closed period's kept in the figures cache.
 trend_series = figures_cache.cached_for_closed_period(rollups.series)
+
+
+@figures_cache.cached_for_closed_period
+def worked_by_bucket(*, period: Period, scope: Scope, grain: Grain) -> dict[dt.date, int]:
+    """The conversion KPI's denominator (``sales.worked_customers``) per trend bucket."""
+    return sales_kpis.worked_customers_by_bucket(period=period, scope=scope, buckets=period.split(grain))
+
+
+@figures_cache.cached_for_closed_period
+def pool_cohorts(*, period: Period, scope: Scope, grain: Grain) -> list[pool_kpis.CohortFigures]:
+    """The pool conversion KPI's cohort (``pool.cohorts``) per trend bucket."""
+    return pool_kpis.cohorts(period=period, scope=scope, buckets=period.split(grain))
+
+
+@figures_cache.cached_for_closed_period(per_language=True)
+def cac_by_channel(*, period: Period) -> list[tuple[str, KpiValue]]:
+    """The CAC KPI for each acquisition channel with spend or new customers in the period, in
+    ``Source`` order: the table reads the KPI, so the two cannot disagree."""
+    cac = kpis.load()["cac"]
+    rows = []
+    for value, label in Source.choices:
+        figure = cac(period=period, scope=Scope.channel(value))
+        if figure.numerator or figure.denominator:
+            rows.append((str(label), figure))
+    return rows
 
 
 @dataclass
@@ -90,21 +118,20 @@ class Dashboard:
             title=_("Pool conversion by claim cohort"),
             columns=[
                 Column("cohort", _("Claimed from")),
-                Column("claimed", _("Leads claimed"), numeric=True),
+                Column("claimed", _("Leads taken"), numeric=True),
                 Column("converted", _("Won within the window"), numeric=True),
                 Column("conversion", _("Pool conversion"), numeric=True),
                 Column("still_open", _("Window still open"), numeric=True),
             ],
             empty_text=gettext_lazy("No lead was claimed from a pool in this period."),
         )
-        cohorts = selectors.pool_conversion_by_cohort(period=self.period, scope=self.scope, grain=self.grain)
-        for cohort in cohorts:
+        for cohort in pool_cohorts(period=self.period, scope=self.scope, grain=self.grain):
             table.rows.append(
                 [
                     Cell.label(self.day_label(cohort.start)),
-                    Cell.number(cohort.claimed),
+                    Cell.number(cohort.leads),
                     Cell.number(cohort.converted),
-                    Cell.kpi(cohort.rate, Unit.PERCENT),
+                    Cell.kpi(cohort.conversion(), Unit.PERCENT),
                     Cell.number(cohort.still_open),
                 ]
             )
@@ -142,7 +169,7 @@ class Dashboard:
 
     @cached_property
     def worked_by_bucket(self) -> dict[dt.date, int]:
-        return selectors.worked_customers_by_bucket(period=self.period, scope=self.scope, grain=self.grain)
+        return worked_by_bucket(period=self.period, scope=self.scope, grain=self.grain)
 
     def bucket_label(self, bucket: Period) -> str:
         return self.day_label(bucket.start)
@@ -167,13 +194,12 @@ class Dashboard:
         for bucket, values in self.series:
             new = int(values.get("new_customers") or 0)
             worked = self.worked_by_bucket.get(bucket.start, 0)
-            rate = Decimal(new) * 100 / worked if worked else None
             table.rows.append(
                 [
                     Cell.label(self.bucket_label(bucket)),
                     Cell.number(new),
                     Cell.number(worked),
-                    Cell.number(rate, decimals=1, suffix=" %"),
+                    Cell.kpi(sales_kpis.conversion(new, worked), Unit.PERCENT),
                 ]
             )
         return table
@@ -398,13 +424,13 @@ class Dashboard:
                 Column("cac", _("CAC"), numeric=True),
             ],
         )
-        for row in campaigns.cac_by_channel(period=self.period):
+        for label, value in cac_by_channel(period=self.period):
             table.rows.append(
                 [
-                    Cell.label(row.label),
-                    Cell.number(row.new_customers),
-                    Cell.number(row.spend, decimals=2),
-                    Cell.number(row.cac, decimals=2),
+                    Cell.label(label),
+                    Cell.number(value.denominator),
+                    Cell.number(value.numerator, decimals=2),
+                    Cell.kpi(value, Unit.MONEY),
                 ]
             )
         return table

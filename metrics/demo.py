@@ -18,9 +18,12 @@ from django.db.models import Min
 
 from customers.demo.context import SeedContext
 from customers.models import Customer, Deal, FollowUp, Role, User
-from metrics import rollups, scorecard
 from metrics.models import DailyRollup, RollupDay
+from metrics.models.scorecard import DEFAULT_SCORECARD_CAP
 from metrics.periods import company_zone, local_today
+from metrics.selectors.scorecard import TargetScope, quarter_of
+from metrics.services import rollups as rollups_services
+from metrics.services import scorecard as scorecard_services
 from public_pool.models import PoolEvent
 
 
@@ -45,7 +48,7 @@ def seed_rollups(ctx: SeedContext) -> None:
             for model in (Customer, FollowUp, Deal, PoolEvent):
                 cursor.execute(f"ANALYZE {model._meta.db_table}")
     started = time.monotonic()
-    rows = rollups.rollup_days(since=first, until=last)
+    rows = rollups_services.rollup_days(since=first, until=last)
     ctx.counted("daily roll-up rows", rows)
     ctx.log(f"  roll-ups {first} … {last}: {time.monotonic() - started:.1f} s")
 
@@ -78,22 +81,22 @@ def _demo_targets(customers: int) -> dict[str, Decimal]:
 
 def seed_scorecard(ctx: SeedContext) -> None:
     """Targets for this quarter and the last, for everyone, and the scorecard weights (through
-    ``metrics.scorecard``'s services, as an admin would set them)."""
+    ``metrics.services.scorecard``, as an admin would set them)."""
     admin = User.objects.filter(pk=ctx.admin_id).first() if ctx.admin_id else None
     admin = admin or User.objects.filter(role=Role.ADMIN).order_by("pk").first()
     if admin is None:
         return
     today = local_today()
-    this_quarter = scorecard.quarter_of(today).start
-    last_quarter = scorecard.quarter_of(this_quarter - dt.timedelta(days=1)).start
+    this_quarter = quarter_of(today).start
+    last_quarter = quarter_of(this_quarter - dt.timedelta(days=1)).start
     targets = _demo_targets(Customer.objects.count())
     for quarter in (last_quarter, this_quarter):
-        scorecard.set_kpi_targets(
-            actor=admin, quarter=quarter, target_scope=scorecard.TargetScope(), targets=dict(targets)
+        scorecard_services.set_kpi_targets(
+            actor=admin, quarter=quarter, target_scope=TargetScope(), targets=dict(targets)
         )
-    scorecard.update_scorecard(
+    scorecard_services.update_scorecard(
         actor=admin,
         weights={code: Decimal(weight) for code, weight in SCORECARD_WEIGHTS.items()},
-        cap=scorecard.DEFAULT_SCORECARD_CAP,
+        cap=DEFAULT_SCORECARD_CAP,
     )
     ctx.counted("KPI targets", 2 * len(targets))

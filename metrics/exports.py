@@ -39,6 +39,10 @@ def no_data_text() -> str:
     return _("No data")
 
 
+def not_applicable_text() -> str:
+    return _("Not applicable")
+
+
 # --- number formatting -------------------------------------------------------------------------
 
 DECIMALS = {
@@ -89,6 +93,7 @@ class Column:
     key: str
     label: str | Promise
     numeric: bool = False
+    csv_only: bool = False  # exported, not shown (a machine code such as the KPI's)
 
 
 @dataclass(frozen=True)
@@ -99,10 +104,11 @@ class Cell:
     css: str = ""
     link: str = ""
     note: str = ""  # a small hint under the text (not exported)
+    help: str = ""  # a definition one click away (a popover; not exported)
 
     @classmethod
-    def label(cls, text: str | Promise, *, link: str = "", css: str = "") -> Cell:
-        return cls(text=str(text), csv=str(text), link=link, css=css)
+    def label(cls, text: str | Promise, *, link: str = "", css: str = "", help: str | Promise = "") -> Cell:
+        return cls(text=str(text), csv=str(text), link=link, css=css, help=str(help))
 
     @classmethod
     def number(cls, value: Number | None, *, decimals: int = 0, suffix: str = "", css: str = "") -> Cell:
@@ -121,7 +127,20 @@ class Cell:
         )
 
     @classmethod
+    def not_applicable(cls, reason: str | Promise = "") -> Cell:
+        """Answer "not applicable" (the KPI does not apply to the scope), with the reason as a note."""
+        return cls(
+            text=not_applicable_text(),
+            csv=not_applicable_text(),
+            numeric=True,
+            css="text-body-secondary fst-italic",
+            note=str(reason),
+        )
+
+    @classmethod
     def kpi(cls, value: KpiValue | Number | None, unit: Unit) -> Cell:
+        if isinstance(value, KpiValue) and not value.applicable:
+            return cls.not_applicable(value.reason)
         raw = value.value if isinstance(value, KpiValue) else value
         return cls.number(raw, decimals=DECIMALS[unit], suffix=unit_suffix(unit))
 
@@ -144,6 +163,18 @@ class Table:
     rows: list[list[Cell]] = field(default_factory=list)
     empty_text: str | Promise = field(default_factory=lambda: gettext_lazy("Nothing in this period."))
 
+    @property
+    def page_columns(self) -> list[Column]:
+        """The columns the page shows (every column but the CSV-only ones)."""
+        return [column for column in self.columns if not column.csv_only]
+
+    @property
+    def page_rows(self) -> list[list[tuple[Column, Cell]]]:
+        """Each row's shown cells with their column (the column's label heads a cell on a
+        phone, where the table becomes cards)."""
+        shown = [index for index, column in enumerate(self.columns) if not column.csv_only]
+        return [[(self.columns[index], row[index]) for index in shown] for row in self.rows]
+
     def csv_rows(self) -> Iterable[list[str | Decimal]]:
         yield [str(column.label) for column in self.columns]
         for row in self.rows:
@@ -163,6 +194,8 @@ def change_cell(comparison: Comparison) -> Cell:
     """The change: percentage points for percent and score KPIs, a relative % otherwise, with
     an arrow (up/down/flat) coloured by whether the move is good for this KPI."""
     change = comparison.change
+    if not comparison.current.applicable:
+        return Cell.not_applicable()
     if change is None:
         return Cell.number(None)
     change = _decimal(change)
@@ -197,7 +230,7 @@ def kpi_table(
     lower is better, as the scorecard computes it (uncapped here)."""
     columns = [
         Column("kpi", _("KPI")),
-        Column("code", _("Code")),
+        Column("code", _("Code"), csv_only=True),
         Column("value", _("This period"), numeric=True),
         Column("previous", _("Previous period"), numeric=True),
         Column("change", pgettext("difference between two periods", "Change"), numeric=True),
@@ -211,10 +244,12 @@ def kpi_table(
     for comparison in comparisons:
         definition = comparison.definition
         row = [
-            Cell.label(definition.label),
-            Cell.label(definition.code, css="font-monospace small text-body-secondary"),
+            Cell.label(definition.label, help=definition.description),
+            Cell.label(definition.code),
             Cell.kpi(comparison.current, definition.unit),
-            Cell.kpi(comparison.previous, definition.unit),
+            Cell.kpi(comparison.previous, definition.unit)
+            if comparison.previous.applicable
+            else Cell.not_applicable(),  # the reason is given once, beside this period's
             change_cell(comparison),
         ]
         if targets is not None:

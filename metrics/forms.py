@@ -1,6 +1,6 @@
 """Forms of the scorecard settings and the survey panel. They check shape only; the rules
 (weights summing to 100, cap at least 100 %, positive targets, score ranges, who may act) live
-in ``metrics.scorecard`` and ``metrics.surveys``, whose errors the views attach to these forms."""
+in ``metrics.services.scorecard`` and ``metrics.services.surveys``, whose errors the views attach to these forms."""
 
 from __future__ import annotations
 

@@ -26,9 +26,11 @@ from django.views.decorators.http import require_GET
 from crm_site import spreadsheets
 from crm_site.http import AuthenticatedRequest
 from customers.models import Team, User
-from metrics import exceptions, kpis, scorecard
+from metrics import exceptions, kpis
 from metrics.forms import CapForm, TargetFormSet, WeightFormSet, add_service_errors
 from metrics.periods import Period, Scope, ScopeKind, local_today
+from metrics.selectors import scorecard
+from metrics.services import scorecard as scorecard_services
 
 QUARTERS_BACK = 8
 
@@ -124,7 +126,7 @@ def targets(request: AuthenticatedRequest) -> HttpResponse:
         if formset.is_valid():
             values = {form.cleaned_data["kpi"]: form.cleaned_data.get("target") for form in formset}
             try:
-                scorecard.set_kpi_targets(
+                scorecard_services.set_kpi_targets(
                     actor=request.user,
                     quarter=quarter.start,
                     target_scope=target_scope,
@@ -210,7 +212,7 @@ def weights(request: AuthenticatedRequest) -> HttpResponse:
         if formset.is_valid() and cap_form.is_valid():
             values = {form.cleaned_data["kpi"]: form.cleaned_data.get("weight") for form in formset}
             try:
-                scorecard.update_scorecard(
+                scorecard_services.update_scorecard(
                     actor=request.user,
                     weights=values,
                     cap=cap_form.cleaned_data["cap"],

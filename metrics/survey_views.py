@@ -20,9 +20,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm_site.http import AuthenticatedRequest
 from customers import selectors as customer_selectors
 from customers.models import Customer
-from metrics import exceptions, surveys
+from metrics import exceptions
 from metrics.forms import PhoneAnswerForm, SendSurveyForm, SurveyAnswerForm
 from metrics.models import SurveyInvitation, SurveyKind
+from metrics.selectors import surveys
+from metrics.services import surveys as surveys_services
 
 CLOSED_STATUS = {"invalid": 404, "expired": 410, "answered": 409}
 
@@ -62,7 +64,7 @@ def _answer(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                surveys.answer_survey(
+                surveys_services.answer_survey(
                     token=token, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"]
                 )
             except exceptions.SurveyAlreadyAnswered:
@@ -104,7 +106,7 @@ def send(request: AuthenticatedRequest, customer_id: int) -> HttpResponse:
         return _back_to_customer(customer)
     contact = form.cleaned_data["contact"]
     try:
-        surveys.send_survey(
+        surveys_services.send_survey(
             sender=user,
             contact=contact,
             kind=form.cleaned_data["kind"],
@@ -130,7 +132,7 @@ def phone_answer(request: AuthenticatedRequest, customer_id: int) -> HttpRespons
         messages.error(request, _form_problems(form))
         return _back_to_customer(customer)
     try:
-        surveys.record_phone_answer(
+        surveys_services.record_phone_answer(
             actor=user,
             customer=customer,
             contact=form.cleaned_data["contact"],

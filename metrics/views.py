@@ -7,7 +7,8 @@ looking at one of their reps) shows the rep's figures against their targets, the
 the funnel, pool utilisation, a link to the scorecard and the at-risk customers.
 
 Input (GET, so a view can be bookmarked and shared):
-- ``period``: ``this_week`` (default), ``last_week``, ``this_month``, ``last_month``,
+- ``period``: ``this_week``, ``last_week``, ``this_month`` (default: compared with last month,
+  so the trends have a few weekly points), ``last_month``,
   ``this_quarter``, ``last_quarter``, ``this_year``, ``last_year`` or ``custom`` with ``from``
   and ``to`` (ISO dates, both days included; at most ``MAX_CUSTOM_DAYS`` long);
 - ``grain``: ``week`` or ``month`` for the trend charts (default: weeks up to a quarter,
@@ -40,10 +41,11 @@ from django.views.decorators.http import require_GET
 
 from crm_site.bounds import DayRangeValidator
 from crm_site.http import AuthenticatedRequest
-from metrics import rollups, scorecard, selectors
+from metrics import selectors
 from metrics.dashboard import LIST_PAGE_SIZE, Dashboard, chart_data
 from metrics.exports import csv_response
 from metrics.periods import Grain, Period, Scope, ScopeKind, default_grain, local_today, preset_period
+from metrics.selectors import rollups, scorecard
 
 MAX_CUSTOM_DAYS = 5 * 366  # a custom period longer than five years is refused
 LEADERBOARD_PAGE_SIZE = 25
@@ -110,7 +112,7 @@ class DashboardForm(forms.Form):
         data = self.cleaned_data
         if self.errors:
             return data
-        preset = data.get("period") or ("custom" if data.get("from") or data.get("to") else "this_week")
+        preset = data.get("period") or ("custom" if data.get("from") or data.get("to") else "this_month")
         data["period"] = preset
         if preset == "custom":
             start, last = data.get("from"), data.get("to")
@@ -220,5 +222,11 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
 
 
 def form_defaults() -> dict[str, Any]:
-    period = preset_period("this_week", today=local_today())
-    return {"period": "this_week", "period_value": period, "grain_value": Grain.WEEK, "scope": "", "id": None}
+    period = preset_period("this_month", today=local_today())
+    return {
+        "period": "this_month",
+        "period_value": period,
+        "grain_value": default_grain(period),
+        "scope": "",
+        "id": None,
+    }

@@ -53,5 +53,6 @@ urlpatterns = [
     path("notifications/read/", notifications.MarkNotificationsReadApi.as_view(), name="notifications-read"),
     # Imports (CSV/XLSX into a pool).
     path("imports/", imports.ImportCustomersApi.as_view(), name="import-list"),
+    path("imports/<int:batch_id>/", imports.ImportDetailApi.as_view(), name="import-detail"),
     path("imports/<int:batch_id>/report/", imports.ImportReportApi.as_view(), name="import-report"),
 ]

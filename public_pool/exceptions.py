@@ -188,3 +188,22 @@ class TeamChatUnavailable(Exception):
 
 class TeamChatRefused(Exception):
     """The chat refused the message for good (bad URL or key, 4xx): retrying will not help."""
+
+
+class ImportMappingInvalid(DomainError):
+    """The column mapping names an unknown field, a field twice, or no company name column."""
+
+    code = "invalid"
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__(message)
+        self.fields = {"mapping": [str(message)]}
+
+
+class ImportNotResumable(ConflictError):
+    """The import is not waiting for a mapping, or is done, or is still running."""
+
+    code = "conflict"
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__(message)

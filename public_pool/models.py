@@ -659,19 +659,23 @@ class Notification(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    DRAFT = "draft", _("Waiting for the column mapping")
+    QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
 
 
 class ImportBatch(models.Model):
-    """One upload of a lead file into a pool (``services.import_customers``): who, when, counts,
-    and the per-row report (a CSV in the default storage, under MEDIA_ROOT).
+    """One upload of a lead file into a pool (``services.imports``): who, when, the column
+    mapping, progress, counts, and the per-row report (a CSV in the default storage).
 
-    Written in three steps: created ``running`` before the first chunk, counts updated after
-    each committed chunk (so a batch that fails half-way still says what it imported), then
-    ``done`` with the report, or ``failed`` with the error. Files refused before any row is read
-    (bad extension, empty, no name column) leave no batch: nothing was imported.
+    Life: ``draft`` (uploaded, mapping not confirmed; pages only) → ``queued`` (a Celery task
+    is enqueued) → ``running`` → ``done`` or ``failed``. While running, each chunk of rows is
+    committed in one transaction together with ``last_row`` (the watermark: the file row up to
+    which everything is imported and reported), the counts and ``report_bytes`` (the committed
+    length of the report file), so a run killed half-way resumes after ``last_row`` and
+    repeats no row. Files refused before any row is read leave no batch.
     """
 
     pool = models.ForeignKey(
@@ -687,9 +691,17 @@ class ImportBatch(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     file_name = models.CharField(_("file name"), max_length=255)
     status = models.CharField(
-        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.RUNNING
+        _("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
     )
+    source_file = models.FileField(_("uploaded file"), upload_to="imports/sources/%Y/%m/", blank=True)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    header = models.JSONField(_("header row"), default=list, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=list, blank=True)
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    last_row = models.PositiveIntegerField(_("last row imported"), default=1)
+    report_bytes = models.PositiveBigIntegerField(_("report length"), default=0)
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
     created_count = models.PositiveIntegerField(_("created"), default=0)
     duplicate_count = models.PositiveIntegerField(_("duplicates"), default=0)
     error_count = models.PositiveIntegerField(_("errors"), default=0)
@@ -703,6 +715,17 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_active(self) -> bool:
+        """Queued or running: the page keeps polling its progress."""
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        return min(100, self.processed_rows * 100 // self.total_rows) if self.total_rows else 0
 
 
 class JobLock(models.Model):

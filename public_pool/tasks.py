@@ -76,3 +76,21 @@ def refresh_pool_recycle_policies_task(*, pool_id: int) -> int:
 def post_team_chat_task(*, team_id: int, notification_ids: list[int]) -> bool:
     """Post notifications to the team's group chat (``services.post_to_team_chat``)."""
     return services.post_to_team_chat(team_id=team_id, notification_ids=notification_ids)
+
+
+# No automatic retry: a failed import says where it stopped and the admin resumes it. acks_late
+# and reject_on_worker_lost: a worker killed mid-way leaves the message for another worker,
+# which continues after the batch's watermark (``services.imports.run_import``).
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_customers_task(*, batch_id: int) -> dict[str, Any]:
+    """Run one lead import (``services.imports.run_import``); answers its status and counts."""
+    from public_pool.services import imports
+
+    batch = imports.run_import(batch_id=batch_id)
+    return {
+        "status": batch.status,
+        "processed": batch.processed_rows,
+        "created": batch.created_count,
+        "duplicate": batch.duplicate_count,
+        "error": batch.error_count,
+    }

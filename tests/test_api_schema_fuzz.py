@@ -73,8 +73,9 @@ def _operations():
     return operations
 
 
-def _fuzz(operation, headers):
-    """Failures of one operation, as text (empty when all its examples passed)."""
+def _fuzz(operation, headers, called):
+    """Failures of one operation, as text (empty when all its examples passed); adds the
+    operation to ``called`` once a request was sent."""
     failures: list[str] = []
 
     @settings(
@@ -87,6 +88,7 @@ def _fuzz(operation, headers):
     )
     @given(case=operation.as_strategy())
     def run(case):
+        called.add(operation.label)
         try:
             case.call_and_validate(headers=headers, checks=CHECKS)
         except BaseException as error:  # schemathesis groups its failures in one exception
@@ -109,7 +111,9 @@ def test_every_operation_answers_as_documented(request, quiet_limits, keep_test_
     headers = {"Authorization": f"Token {token.key}"}
 
     operations = _operations()
-    failures = [failure for operation in operations for failure in _fuzz(operation, headers)]
+    called: set[str] = set()
+    failures = [failure for operation in operations for failure in _fuzz(operation, headers, called)]
 
     assert len(operations) >= 30
+    assert called == {operation.label for operation in operations}  # every operation was tried
     assert not failures, "\n\n".join(failures)

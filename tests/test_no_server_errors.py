@@ -168,3 +168,38 @@ def test_a_form_body_over_the_limit_answers_a_4xx(client, rep, settings):
     response = client.post("/customers/new/", {"name": "Big Ltd", "note": "x" * 20_000})
 
     assert response.status_code in (400, 413)
+
+
+def test_nested_validation_errors_answer_the_one_flat_fields_shape(rep):
+    client = APIClient()
+    client.force_authenticate(rep)
+
+    response = client.post("/api/customers/", {"name": "Acme Ltd", "tags": ["ok", ""]}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert list(body["fields"]) == ["tags.1"]
+    assert all(isinstance(message, str) for message in body["fields"]["tags.1"])
+
+
+def test_the_schema_documents_the_shared_statuses_and_a_required_release_reason(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+
+    paths = schema["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            documented = set(operation["responses"])
+            assert {"401", "403", "429"} <= documented, (method, path)
+            if "{" in path:
+                assert "404" in documented, (method, path)
+            if method in ("post", "put", "patch"):
+                assert {"400", "413", "415"} <= documented, (method, path)
+    assert "404" in paths["/api/customers/"]["get"]["responses"]  # a page past the end
+    release = paths["/api/customers/{customer_id}/release/"]["post"]["requestBody"]["content"]
+    component = release["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert "reason" in schema["components"]["schemas"][component]["required"]
+    error = schema["components"]["schemas"]["Error"]["properties"]["fields"]
+    assert error["allOf"][0]["$ref"].endswith("/FieldErrors")
+    website = schema["components"]["schemas"]["Customer"]["properties"]["website"]
+    assert {"maxLength": 0} in website["anyOf"]  # "" is a documented value

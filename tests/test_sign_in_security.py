@@ -378,3 +378,25 @@ def test_getting_a_token_starts_no_session(api_client, rep):
 
     assert response.status_code == 200
     assert "sessionid" not in response.cookies
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_anonymous_throttle(low_rates, api_client):
+    answers = [
+        api_client.post(TOKEN_URL, {}, format="json", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}") for n in range(4)
+    ]
+
+    assert [a.status_code for a in answers] == [400, 400, 400, 429]
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_lockout(api_client, rep):
+    for n in range(LIMIT):
+        wrong(api_client, f"guess{n}", times=1, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
+
+    response = api_client.post(
+        TOKEN_URL,
+        {"username": rep.username, "password": "pw"},
+        format="json",
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
+
+    assert_locked_out(response)

@@ -1,4 +1,4 @@
-"""Value tiers written in bulk (the nightly tier job of ``metrics.tiers``)."""
+"""Value tiers written in bulk (the nightly tier job of ``metrics.services.tiers``)."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +15,7 @@ def set_value_tiers(*, tiers_sql: str, params: Sequence[Any]) -> int:
     """Write computed value tiers (``ValueTier``) in one set-based UPDATE; return rows changed.
 
     ``tiers_sql`` is a SELECT yielding ``(customer_id, tier)`` — the metrics app computes it from
-    lifetime value (``metrics.tiers``), so this app need not know how. Customers it leaves out
+    lifetime value (``metrics.services.tiers``), so this app need not know how. Customers it leaves out
     get no tier (``""``). Only rows whose tier changes are written, so a re-run writes nothing.
     ``updated_at`` is left alone: a nightly recomputation is not an edit. A changed tier may
     change which recycle rule applies (rules can filter on ``value_tier``), so owned rows that

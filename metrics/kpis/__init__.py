@@ -45,6 +45,10 @@ class KpiValue:
     numerator: Decimal | float | int | None = None
     denominator: Decimal | float | int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    # False when the KPI does not apply to the scope (CAC for one rep): "not applicable", which
+    # is not "no data" (a zero denominator); ``reason`` says why, in the user's language.
+    applicable: bool = True
+    reason: str | Promise = ""
 
     @property
     def has_data(self) -> bool:
@@ -65,10 +69,14 @@ class KpiDef:
     scopes: frozenset[ScopeKind]
     function: KpiFunction
     description: str | Promise = ""
+    not_applicable: str | Promise = ""
+
+    def applies_to(self, scope: Scope) -> bool:
+        return scope.kind in self.scopes
 
     def __call__(self, *, period: Period, scope: Scope) -> KpiValue:
-        if scope.kind not in self.scopes:
-            return NO_DATA
+        if not self.applies_to(scope):
+            return KpiValue(None, applicable=False, reason=self.not_applicable)
         return _evaluate(code=self.code, period=period, scope=scope)
 
 
@@ -92,13 +100,17 @@ def kpi(
     higher_is_better: bool = True,
     scopes: frozenset[ScopeKind] = ALL_SCOPES,
     description: str | Promise = "",
+    not_applicable: str | Promise = "",
 ) -> Callable[[KpiFunction], KpiFunction]:
-    """Register a KPI function under ``code`` (the API and CSV name; never renamed)."""
+    """Register a KPI function under ``code`` (the API and CSV name; never renamed). A scope
+    kind outside ``scopes`` answers "not applicable" with ``not_applicable`` as the reason."""
 
     def register(function: KpiFunction) -> KpiFunction:
         if code in REGISTRY:
             raise ValueError(f"KPI {code} registered twice")
-        REGISTRY[code] = KpiDef(code, label, unit, higher_is_better, scopes, function, description)
+        REGISTRY[code] = KpiDef(
+            code, label, unit, higher_is_better, scopes, function, description, not_applicable
+        )
         return function
 
     return register

@@ -9,43 +9,50 @@ Decisions where KPI.md is silent:
 - "Claimed" means *taken from a pool by a rep*: a ``claim`` or a manager's ``assign`` event
   (``public_pool.models.TAKE_KINDS``). Both move a lead from the pool into the sales process;
   ``detail`` splits them (``claims``, ``assigns``).
-- Scopes: a rep is the taker (``to_owner``; for recycling the loser, ``from_owner``), a team
-  is the taker's current team, a pool is the pool taken from (for recycling, the pool the
-  customer was sent to), a channel is the customer's ``source``.
-- Pool conversion and claim rate count take *events* (a lead taken twice is two cohort
-  members, one per claim); recycle rate counts distinct *customers*, as KPI.md words it.
+- Scopes: a rep is the taker (``to_owner``), a team is the taker's current team, a pool is
+  the pool taken from, a channel is the customer's ``source``.
+- Pool conversion and recycle rate are shares of one cohort, the distinct leads taken in
+  the period (``cohorts``), so both lie in 0–100 %; claim rate counts take *events* against
+  the pool's stock and entries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
     DurationField,
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
-from django.db.models.functions import Extract
+from django.db.models.functions import Coalesce, Extract, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, Deal, DealStage
-from metrics.kpis import NO_DATA, KpiValue, Unit, kpi
-from metrics.periods import Period, Scope, ScopeKind
+from metrics import figures_cache
+from metrics.kpis import NO_DATA, KpiValue, Unit, kpi, stats
+from metrics.periods import Period, Scope, ScopeKind, company_zone
 from public_pool.models import TAKE_KINDS, PoolEvent, PoolEventKind
 
 _TAKERS = frozenset({ScopeKind.COMPANY, ScopeKind.TEAM, ScopeKind.REP, ScopeKind.POOL, ScopeKind.CHANNEL})
 # Stock figures belong to pools; a rep or team holds no pool stock.
 _STOCK = frozenset({ScopeKind.COMPANY, ScopeKind.POOL, ScopeKind.CHANNEL})
+_NOT_STOCK = _("A pool's stock of leads belongs to the pool, not to a team or a rep.")
 
 HUNDRED = Decimal(100)
 
@@ -79,19 +86,6 @@ def _take_filter(scope: Scope) -> Q:
     return match
 
 
-def _recycle_filter(scope: Scope) -> Q:
-    match = Q(kind=PoolEventKind.RECYCLE)
-    if scope.kind is ScopeKind.REP:
-        match &= Q(from_owner_id=scope.key)
-    elif scope.kind is ScopeKind.TEAM:
-        match &= Q(from_owner__team_id=scope.key)
-    elif scope.kind is ScopeKind.POOL:
-        match &= Q(to_pool_id=scope.key)
-    elif scope.kind is ScopeKind.CHANNEL:
-        match &= Q(customer__source=scope.key)
-    return match
-
-
 def _pool_side(scope: Scope, side: str) -> Q:
     """Events that put a customer into (``side="to"``) or took one out of (``"from"``) the
     scope's pools."""
@@ -118,7 +112,131 @@ def takes(*, period: Period, scope: Scope) -> QuerySet[PoolEvent]:
     return PoolEvent.objects.filter(_take_filter(scope), at__gte=start, at__lt=end)
 
 
-# --- Pool conversion --------------------------------------------------------------------------
+# --- The take cohort: pool conversion and recycle rate ------------------------------------------
+
+# Events that end an owner's hold on a customer: it went back to a pool, to another owner, or
+# (defensively) was taken again.
+OWNERSHIP_ENDS = [
+    PoolEventKind.RELEASE,
+    PoolEventKind.RECYCLE,
+    PoolEventKind.TRANSFER,
+    PoolEventKind.CLAIM,
+    PoolEventKind.ASSIGN,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CohortFigures:
+    """One take cohort (the leads taken from a pool in a period or a bucket of it)."""
+
+    start: dt.date
+    leads: int  # distinct leads taken
+    converted: int  # of them: won by the rep who took them, within the window
+    recycled: int  # of them: recycled from the rep who took them, within the window
+    still_open: int  # of them: a take whose window has not closed yet
+    open_unconverted: int
+    claims: int  # take events: claims
+    takes: int  # take events: claims and assignments
+
+    def conversion(self) -> KpiValue:
+        return _cohort_share(self.converted, self)
+
+    def recycling(self) -> KpiValue:
+        return _cohort_share(self.recycled, self)
+
+
+def _cohort_share(part: int, cohort: CohortFigures) -> KpiValue:
+    if not cohort.leads:
+        return NO_DATA
+    return KpiValue(
+        _percent(part, cohort.leads),
+        numerator=part,
+        denominator=cohort.leads,
+        detail={
+            "open": cohort.still_open,
+            "open_unconverted": cohort.open_unconverted,
+            "window_days": settings.METRICS_POOL_CONVERSION_DAYS,
+            "claims": cohort.claims,
+            "assigns": cohort.takes - cohort.claims,
+        },
+    )
+
+
+def cohorts(*, period: Period, scope: Scope, buckets: list[Period] | None = None) -> list[CohortFigures]:
+    """The take cohort of ``period`` (or of each of ``buckets``, consecutive periods covering
+    it; buckets without takes are left out), in one grouped query: the one implementation of
+    pool conversion and recycle rate, which the KPIs and the cohort table read.
+
+    A take (claim or assignment out of a pool, ``takes``) *converts* when the customer has a
+    deal won at or after the take and at most N days after it
+    (``METRICS_POOL_CONVERSION_DAYS``) while the taker still owned it: no release, recycle,
+    transfer or new take of the customer between the take and the win. It *is recycled* when
+    the customer's ownership by the taker ended with a ``recycle`` event from the taker at
+    most N days after the take. A lead counts once per cohort (distinct customers); it is
+    converted (recycled) when one of its takes in the cohort is. So both shares lie in 0–100 %,
+    and a win by a later owner counts for that owner's own take only.
+    """
+    window = dt.timedelta(days=settings.METRICS_POOL_CONVERSION_DAYS)
+    # The event that ended the taker's hold, found once per take by one probe of the
+    # customer's log (``poolevent_customer_at``): its moment, kind and the owner it left.
+    hold_end = PoolEvent.objects.filter(
+        customer_id=OuterRef("customer_id"), kind__in=OWNERSHIP_ENDS, at__gt=OuterRef("at")
+    ).order_by("at", "pk")
+    won = Deal.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        stage=DealStage.WON,
+        closed_at__gte=OuterRef("at"),
+        closed_at__lte=OuterRef("at") + window,
+        # before the hold ended (no end yet: any time in the window)
+        closed_at__lt=Coalesce(OuterRef("end_at"), OuterRef("at") + window + dt.timedelta(seconds=1)),
+    )
+    is_recycled = Q(end_kind=PoolEventKind.RECYCLE, end_from=F("to_owner_id"), end_at__lte=F("at") + window)
+    open_since = timezone.now() - window
+    buckets = buckets or [period]
+    rows = (
+        takes(period=period, scope=scope)
+        .alias(
+            end_at=Subquery(hold_end.values("at")[:1]),
+            end_kind=Subquery(hold_end.values("kind")[:1]),
+            end_from=Subquery(hold_end.values("from_owner_id")[:1]),
+        )
+        .alias(is_won=Exists(won))
+        .annotate(
+            bucket=Case(
+                *[When(at__lt=bucket.bounds()[1], then=Value(i)) for i, bucket in enumerate(buckets)],
+                output_field=IntegerField(),
+            )
+        )
+        .values("bucket")
+        .annotate(
+            leads=Count("customer_id", distinct=True),
+            converted=Count("customer_id", distinct=True, filter=Q(is_won=True)),
+            recycled=Count("customer_id", distinct=True, filter=is_recycled),
+            still_open=Count("customer_id", distinct=True, filter=Q(at__gt=open_since)),
+            open_unconverted=Count("customer_id", distinct=True, filter=Q(at__gt=open_since, is_won=False)),
+            claims=Count("pk", filter=Q(kind=PoolEventKind.CLAIM)),
+            takes=Count("pk"),
+        )
+        .order_by("bucket")
+    )
+    return [
+        CohortFigures(
+            start=buckets[row["bucket"]].start,
+            leads=row["leads"],
+            converted=row["converted"],
+            recycled=row["recycled"],
+            still_open=row["still_open"],
+            open_unconverted=row["open_unconverted"],
+            claims=row["claims"],
+            takes=row["takes"],
+        )
+        for row in rows
+    ]
+
+
+def _cohort(*, period: Period, scope: Scope) -> CohortFigures | None:
+    found = cohorts(period=period, scope=scope)
+    return found[0] if found else None
 
 
 @kpi(
@@ -127,76 +245,19 @@ def takes(*, period: Period, scope: Scope) -> QuerySet[PoolEvent]:
     unit=Unit.PERCENT,
     scopes=_TAKERS,
     description=_(
-        "Share of leads taken from a pool in the period with a deal won within N days of the claim."
+        "Of the leads taken from a pool in the period, the share that the rep who took them won "
+        "within N days, while still owning them."
     ),
 )
 def pool_conversion(*, period: Period, scope: Scope) -> KpiValue:
-    """Claims in the period (the cohort) with a won deal of the customer closed at or after the
-    claim and at most N days after it (``METRICS_POOL_CONVERSION_DAYS``; a win exactly N days
-    after the claim counts). ``detail["open"]``: cohort members whose window has not closed
-    yet (claim + N days is after now) — a recent cohort's rate can still rise;
-    ``detail["open_unconverted"]``: those of them not converted yet. One query.
-    """
-    window = dt.timedelta(days=settings.METRICS_POOL_CONVERSION_DAYS)
-    now = timezone.now()
-    won = Deal.objects.filter(
-        customer_id=OuterRef("customer_id"),
-        stage=DealStage.WON,
-        closed_at__gte=OuterRef("at"),
-        closed_at__lte=OuterRef("at") + window,
-    )
-    figures = (
-        takes(period=period, scope=scope)
-        .alias(is_converted=Exists(won))
-        .aggregate(
-            cohort=Count("pk"),
-            converted=Count("pk", filter=Q(is_converted=True)),
-            open=Count("pk", filter=Q(at__gt=now - window)),
-            open_unconverted=Count("pk", filter=Q(at__gt=now - window, is_converted=False)),
-            claims=Count("pk", filter=Q(kind=PoolEventKind.CLAIM)),
-        )
-    )
-    cohort, converted = figures["cohort"], figures["converted"]
-    if not cohort:
-        return NO_DATA
-    return KpiValue(
-        _percent(converted, cohort),
-        numerator=converted,
-        denominator=cohort,
-        detail={
-            "open": figures["open"],
-            "open_unconverted": figures["open_unconverted"],
-            "window_days": settings.METRICS_POOL_CONVERSION_DAYS,
-            "claims": figures["claims"],
-            "assigns": cohort - figures["claims"],
-        },
-    )
+    """Of the distinct leads taken from a pool in the period (the cohort), the share the taker
+    won within ``METRICS_POOL_CONVERSION_DAYS`` (see :func:`cohorts`). ``detail["open"]``:
+    leads whose window has not closed yet — a recent cohort's rate can still rise."""
+    cohort = _cohort(period=period, scope=scope)
+    return cohort.conversion() if cohort else NO_DATA
 
 
 # --- Time to claim ----------------------------------------------------------------------------
-
-
-def _percentiles(queryset: QuerySet, column: str, fractions: list[float]) -> tuple[list[float | None], int]:
-    """``percentile_cont`` of one column of ``queryset`` (NULLs ignored) and the non-null count,
-    in one statement (PostgreSQL)."""
-    sql, params = queryset.values(column).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'SELECT percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY t."{column}"), '  # noqa: S608
-            f'count(t."{column}") FROM ({sql}) t',
-            [fractions, *params],
-        )
-        values, count = cursor.fetchone()
-    return list(values or [None] * len(fractions)), count
-
-
-def _interpolate(data: list[float], fraction: float) -> float | None:
-    if not data:
-        return None
-    position = fraction * (len(data) - 1)
-    low = int(position)
-    high = min(low + 1, len(data) - 1)
-    return data[low] + (data[high] - data[low]) * (position - low)
 
 
 @kpi(
@@ -213,7 +274,7 @@ def time_to_claim(*, period: Period, scope: Scope) -> KpiValue:
     put it into a pool (``to_pool`` set: create, import, release, recycle, move). Takes without
     such an event (history loaded around the log) are left out; ``detail["claims"]`` is the
     number measured. One statement: ``percentile_cont`` over a correlated index probe
-    (``poolevent_customer_at``) per take.
+    (``poolevent_customer_at``) per take; interpolated (``metrics.kpis.stats``).
     """
     entered = (
         PoolEvent.objects.filter(customer_id=OuterRef("customer_id"), to_pool__isnull=False)
@@ -222,25 +283,48 @@ def time_to_claim(*, period: Period, scope: Scope) -> KpiValue:
         .values("at")[:1]
     )
     waits = takes(period=period, scope=scope).annotate(entered_at=Subquery(entered))
-    fractions = [0.5, 0.9]
     if connection.vendor == "postgresql":
         hours = (
             Extract(ExpressionWrapper(F("at") - F("entered_at"), output_field=DurationField()), "epoch")
             / 3600.0
         )
-        (median, p90), count = _percentiles(waits.annotate(wait_hours=hours), "wait_hours", fractions)
+        if period.contains_today():
+            # Closed days' waits from the cache, today's live (``figures_cache.inputs_by_day``).
+            def waits_by_day(span: Period) -> dict[dt.date, tuple[float | None, ...]]:
+                rows = (
+                    takes(period=span, scope=scope)
+                    .annotate(
+                        entered_at=Subquery(entered), v=hours, day=TruncDate("at", tzinfo=company_zone())
+                    )
+                    .values_list("day", "v")
+                )
+                found: dict[dt.date, list[float | None]] = {}
+                for day, value in rows:
+                    found.setdefault(day, []).append(value)
+                return {day: tuple(values) for day, values in found.items()}
+
+            days = figures_cache.inputs_by_day(
+                name="time_to_claim", period=period, scope=scope, fetch=waits_by_day
+            )
+            summary = stats.summarise_values([v for day in days for v in day])
+        else:
+            sql, params = waits.annotate(v=hours).values("v").query.sql_with_params()
+            summary = stats.summarise(sql, params)
     else:
-        # SQLite (the embedded demo) has neither ordered-set aggregates nor epoch extraction from
-        # an interval: the few waits of a demo are interpolated the same way in Python.
+        # SQLite (the embedded demo) cannot take an epoch from an interval: the few waits of a
+        # demo are summarised by the same interpolation in Python.
         data = sorted(
             (claimed - entered).total_seconds() / 3600
             for claimed, entered in waits.values_list("at", "entered_at")
             if entered is not None
         )
-        (median, p90), count = [_interpolate(data, fraction) for fraction in fractions], len(data)
+        summary = stats.Summary(
+            len(data), len(data), tuple(_hours(stats.interpolate(data, f)) for f in stats.FRACTIONS)
+        )
+    median, p90, count = summary.median, summary.p90, summary.count
     if not count:
         return NO_DATA
-    return KpiValue(_hours(median), detail={"p90": _hours(p90), "claims": count})
+    return KpiValue(median, detail={"p90": p90, "claims": count})
 
 
 # --- Claim rate -------------------------------------------------------------------------------
@@ -251,6 +335,7 @@ def time_to_claim(*, period: Period, scope: Scope) -> KpiValue:
     label=_("Pool claim rate"),
     unit=Unit.PERCENT,
     scopes=_STOCK,
+    not_applicable=_NOT_STOCK,
     description=_("Leads taken from the pool ÷ (leads in the pool at the start + leads that entered)."),
 )
 def claim_rate(*, period: Period, scope: Scope) -> KpiValue:
@@ -307,6 +392,7 @@ def stale_leads(*, scope: Scope, days: int | None = None) -> QuerySet[Customer]:
     unit=Unit.COUNT,
     higher_is_better=False,
     scopes=_STOCK,
+    not_applicable=_NOT_STOCK,
     description=_("Leads in a pool for more than N days without being claimed."),
 )
 def stale_stock(*, period: Period, scope: Scope) -> KpiValue:
@@ -346,20 +432,13 @@ def stale_stock(*, period: Period, scope: Scope) -> KpiValue:
     unit=Unit.PERCENT,
     higher_is_better=False,
     scopes=_TAKERS,
-    description=_("Customers recycled in the period ÷ customers claimed in the period."),
+    description=_(
+        "Of the leads taken from a pool in the period, the share that the recycle job took back "
+        "from the rep who took them within N days."
+    ),
 )
 def recycle_rate(*, period: Period, scope: Scope) -> KpiValue:
-    """Distinct customers recycled in the period ÷ distinct customers taken from a pool in it
-    (the recycled ones may have been claimed earlier, so it can exceed 100 %). One query."""
-    start, end = period.bounds()
-    figures = PoolEvent.objects.filter(at__gte=start, at__lt=end).aggregate(
-        recycled=Count("customer_id", distinct=True, filter=_recycle_filter(scope)),
-        taken=Count("customer_id", distinct=True, filter=_take_filter(scope)),
-    )
-    if not figures["taken"]:
-        return NO_DATA
-    return KpiValue(
-        _percent(figures["recycled"], figures["taken"]),
-        numerator=figures["recycled"],
-        denominator=figures["taken"],
-    )
+    """Of the distinct leads taken from a pool in the period, the share recycled from the rep
+    who took them within N days (see :func:`cohorts`); 0–100 %."""
+    cohort = _cohort(period=period, scope=scope)
+    return cohort.recycling() if cohort else NO_DATA

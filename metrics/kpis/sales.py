@@ -5,11 +5,11 @@ Each function takes ``(period, scope)`` and returns a ``KpiValue`` (``value=None
 — where the denominator is zero; the numerator and denominator are still given). Percentages
 and averages are rounded to two decimals.
 
-Additive parts (sums and counts) come from ``metrics.rollups.totals`` (roll-up rows for closed
+Additive parts (sums and counts) come from ``metrics.selectors.rollups.totals`` (roll-up rows for closed
 days, live rows for today). Non-additive parts are computed from raw rows with indexed queries,
 and each docstring says which. How a scope cuts raw rows (decisions):
 
-- event figures follow the roll-up's attribution (``metrics.rollups``): a follow-up belongs to
+- event figures follow the roll-up's attribution (``metrics.selectors.rollups``): a follow-up belongs to
   who logged it, a deal to its owner, a claim to the rep who took the lead; the team is that
   person's team; the pool is the customer's pool (else its home pool); the channel is the
   customer's ``source``;
@@ -17,9 +17,9 @@ and each docstring says which. How a scope cuts raw rows (decisions):
   and team (``Customer.owner``/``team``), pool (else home pool) and source.
 """
 
-# ruff: noqa: S608, RUF002
+# ruff: noqa: S608, RUF001, RUF002
 # S608: the SQL is built from model table names and fixed fragments; every value is a parameter.
-# RUF002: the formulas of KPI.md are written with their own signs (times, divided by, minus).
+# RUF001, RUF002: the formulas of KPI.md are written with their own signs (times, divided by, minus).
 
 from __future__ import annotations
 
@@ -29,12 +29,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import CampaignSpend, Customer, Deal, FollowUp, Role, User
-from metrics import rollups
-from metrics.kpis import KpiValue, Unit, kpi
-from metrics.periods import Grain, Period, Scope, ScopeKind
+from metrics import figures_cache
+from metrics.kpis import KpiValue, Unit, kpi, stats
+from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone
+from metrics.selectors import rollups
 from public_pool.models import PoolEvent
 
 HUNDRED = Decimal(100)
@@ -114,46 +116,135 @@ def fetch_one(sql: str, params: dict[str, Any]) -> tuple:
         return cursor.fetchone()
 
 
-def distribution(values_sql: str, params: dict[str, Any]) -> tuple[int, int, Decimal | None, Decimal | None]:
-    """(rows, non-null values, median, p90) of the column ``v`` of ``values_sql`` in one query.
-
-    Median as ``percentile_cont(0.5)`` (the mean of the two middle values for an even count);
-    p90 by nearest rank (the ⌈0.9·n⌉-th value). Written with window functions so that the
-    same SQL runs on SQLite.
-    """
-    sql = f"""
-        WITH vals AS ({values_sql}),
-        ranked AS (SELECT v, ROW_NUMBER() OVER (ORDER BY v) AS rn, COUNT(*) OVER () AS n
-                   FROM vals WHERE v IS NOT NULL)
-        SELECT (SELECT COUNT(*) FROM vals), MAX(n),
-               AVG(v) FILTER (WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2),
-               MAX(v) FILTER (WHERE rn = (9 * n + 9) / 10)
-        FROM ranked"""
-    rows, count, median, p90 = fetch_one(sql, params)
-    if not count:
-        return int(rows or 0), 0, None, None
-    return int(rows), int(count), rounded(median), rounded(p90)
+def bucket_case(column: str, buckets: list[Period], params: dict[str, Any]) -> str:
+    """SQL for the index of the bucket (of consecutive ``buckets``) that ``column`` falls in;
+    portable (a ``CASE`` over the buckets' end moments), so trend tables group in the database
+    with the very SQL of the KPI."""
+    parts = []
+    for index, bucket in enumerate(buckets):
+        params[f"bucket_end{index}"] = _bound(bucket.bounds()[1])
+        parts.append(f"WHEN {column} < %(bucket_end{index})s THEN {index}")
+    return "CASE " + " ".join(parts) + " END"
 
 
 # --- conversion and sales ------------------------------------------------------------------------
 
 
+def _worked_from(*, period: Period, scope: Scope, params: dict[str, Any]) -> str:
+    """Follow-ups in the period by the scope's people (``FROM`` and ``WHERE``)."""
+    lo, hi = period.bounds()
+    params.update(lo=_bound(lo), hi=_bound(hi))
+    where = actor_condition(scope, params, rep="f.by_id", team="u.team_id")
+    return f"""FROM {_t(FollowUp)} f {event_joins(scope, customer="f.customer_id", person="f.by_id")}
+            WHERE f.at >= %(lo)s AND f.at < %(hi)s AND {where}"""
+
+
+def _worked_sql(*, period: Period, scope: Scope, params: dict[str, Any], key: str) -> str:
+    """Distinct customers followed up in the period by the scope's people, per ``key``."""
+    return f"""SELECT {key} AS k, COUNT(DISTINCT f.customer_id)
+            {_worked_from(period=period, scope=scope, params=params)} GROUP BY 1"""
+
+
+def _worked_ids_by_day(*, period: Period, scope: Scope) -> dict[dt.date, tuple[int, ...]]:
+    """The customers worked on each day of the period (one grouped query): the current
+    period's per-day inputs of :func:`worked_customers`."""
+    params: dict[str, Any] = {}
+    day = rollups.local_day_sql("f.at", params, period.start)
+    found: dict[dt.date, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT {day}, f.customer_id {_worked_from(period=period, scope=scope, params=params)}",
+            params,
+        )
+        for value, customer in cursor.fetchall():
+            found.setdefault(rollups.as_day(value), []).append(int(customer))
+    return {key: tuple(ids) for key, ids in found.items()}
+
+
 def worked_customers(*, period: Period, scope: Scope) -> int:
     """Distinct customers with at least one follow-up in the period by the scope's people
-    (raw rows: ``followup_at`` / ``followup_by_at`` index range)."""
-    lo, hi = period.bounds()
-    params: dict[str, Any] = {"lo": _bound(lo), "hi": _bound(hi)}
-    where = actor_condition(scope, params, rep="f.by_id", team="u.team_id")
-    (count,) = fetch_one(
-        f"""SELECT COUNT(DISTINCT f.customer_id) FROM {_t(FollowUp)} f
-            {event_joins(scope, customer="f.customer_id", person="f.by_id")}
-            WHERE f.at >= %(lo)s AND f.at < %(hi)s AND {where}""",
-        params,
-    )
-    return int(count or 0)
+    (raw rows: ``followup_at`` / ``followup_by_at`` index range) — the conversion denominator.
+    For a period that includes today: the union of each day's customers, the closed days' from
+    the cache (``figures_cache.inputs_by_day``), today's live."""
+    if period.contains_today():
+        days = figures_cache.inputs_by_day(
+            name="worked_customers",
+            period=period,
+            scope=scope,
+            fetch=lambda span: _worked_ids_by_day(period=span, scope=scope),
+        )
+        return len(set().union(*days))
+    params: dict[str, Any] = {}
+    row = fetch_one(_worked_sql(period=period, scope=scope, params=params, key="0"), params)
+    return int(row[1]) if row else 0
 
 
-@kpi(code="customer_conversion", label=_("Customer conversion rate"), unit=Unit.PERCENT)
+def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
+    """:func:`worked_customers` for each person of the scope who followed someone up (the
+    leaderboard's conversion denominator); one grouped query. For a period that includes today,
+    from each day's (person, customer) pairs: the closed days' from the cache, today's live."""
+    if period.contains_today():
+
+        def pairs_by_day(span: Period) -> dict[dt.date, tuple[tuple[int, int], ...]]:
+            params: dict[str, Any] = {}
+            day = rollups.local_day_sql("f.at", params, span.start)
+            found: dict[dt.date, list[tuple[int, int]]] = {}
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT DISTINCT {day}, f.by_id, f.customer_id {_worked_from(period=span, scope=scope, params=params)}",
+                    params,
+                )
+                for value, rep, customer in cursor.fetchall():
+                    found.setdefault(rollups.as_day(value), []).append((int(rep), int(customer)))
+            return {key: tuple(pairs) for key, pairs in found.items()}
+
+        days = figures_cache.inputs_by_day(
+            name="worked_customers_per_rep", period=period, scope=scope, fetch=pairs_by_day
+        )
+        worked: dict[int, set[int]] = {}
+        for pairs in days:
+            for rep, customer in pairs:
+                worked.setdefault(rep, set()).add(customer)
+        return {rep: len(customers) for rep, customers in worked.items()}
+    params: dict[str, Any] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_worked_sql(period=period, scope=scope, params=params, key="f.by_id"), params)
+        return {int(rep): int(count) for rep, count in cursor.fetchall()}
+
+
+def worked_customers_by_bucket(*, period: Period, scope: Scope, buckets: list[Period]) -> dict[dt.date, int]:
+    """:func:`worked_customers` per bucket (consecutive periods covering ``period``), keyed by
+    each bucket's first day; one grouped query (the conversion trend's denominators)."""
+    params: dict[str, Any] = {}
+    key = bucket_case("f.at", buckets, params)
+    with connection.cursor() as cursor:
+        cursor.execute(_worked_sql(period=period, scope=scope, params=params, key=key), params)
+        return {buckets[int(index)].start: int(count) for index, count in cursor.fetchall()}
+
+
+def values_by_day(sql: str, params: Any) -> dict[dt.date, tuple[float | None, ...]]:
+    """Column ``v`` of ``sql`` grouped by its column ``day`` (a day per :func:`rollups.local_day_sql`)."""
+    found: dict[dt.date, list[float | None]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT t.day, t.v FROM ({sql}) t", params)
+        for day, value in cursor.fetchall():
+            found.setdefault(rollups.as_day(day), []).append(None if value is None else float(value))
+    return {day: tuple(values) for day, values in found.items()}
+
+
+def conversion(new: int, worked: int) -> KpiValue:
+    """Customer conversion: new customers ÷ customers worked × 100 % (KPI, trend, leaderboard)."""
+    return ratio(new, worked)
+
+
+@kpi(
+    code="customer_conversion",
+    label=_("Customer conversion rate"),
+    unit=Unit.PERCENT,
+    description=_(
+        "Customers whose first won deal falls in the period ÷ customers worked in the period (owned, with at least one follow-up)."
+    ),
+)
 def customer_conversion(*, period: Period, scope: Scope) -> KpiValue:
     """Customers whose first won deal falls in the period ÷ customers worked (owned, with at
     least one follow-up) in the period × 100 %.
@@ -162,17 +253,27 @@ def customer_conversion(*, period: Period, scope: Scope) -> KpiValue:
     deal). Denominator (distinct, so not additive): raw follow-ups of the period.
     """
     new = rollups.totals(period=period, scope=scope, measures=["new_customers"])["new_customers"]
-    return ratio(new, worked_customers(period=period, scope=scope))
+    return conversion(int(new), worked_customers(period=period, scope=scope))
 
 
-@kpi(code="sales", label=_("Sales"), unit=Unit.MONEY)
+@kpi(
+    code="sales",
+    label=_("Sales"),
+    unit=Unit.MONEY,
+    description=_("The sum of won deal amounts, by the day the deal was won."),
+)
 def sales(*, period: Period, scope: Scope) -> KpiValue:
     """Sum of won deal amounts, by the day the deal was won (roll-ups: ``won_amount``)."""
     figures = rollups.totals(period=period, scope=scope, measures=["won_amount", "deals_won"])
     return KpiValue(figures["won_amount"], detail={"deals_won": figures["deals_won"]})
 
 
-@kpi(code="sales_growth", label=_("Sales growth"), unit=Unit.PERCENT)
+@kpi(
+    code="sales_growth",
+    label=_("Sales growth"),
+    unit=Unit.PERCENT,
+    description=_("(Sales this period − sales last period) ÷ sales last period."),
+)
 def sales_growth(*, period: Period, scope: Scope) -> KpiValue:
     """(sales this period − sales last period) ÷ sales last period × 100 %; "no data" when last
     period sold nothing. Last period is ``period.previous()``. Roll-ups only."""
@@ -212,7 +313,14 @@ def _retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
     return int(paying or 0), int(active or 0)
 
 
-@kpi(code="retention", label=_("Retention rate"), unit=Unit.PERCENT)
+@kpi(
+    code="retention",
+    label=_("Retention rate"),
+    unit=Unit.PERCENT,
+    description=_(
+        "Paying customers at the period start who won a deal within the activity window (365 days) before the period end ÷ paying customers at the period start."
+    ),
+)
 def retention(*, period: Period, scope: Scope) -> KpiValue:
     """Paying customers active at period end ÷ paying customers at period start × 100 %.
 
@@ -224,7 +332,13 @@ def retention(*, period: Period, scope: Scope) -> KpiValue:
     return ratio(active, paying)
 
 
-@kpi(code="churn", label=_("Churn rate"), unit=Unit.PERCENT, higher_is_better=False)
+@kpi(
+    code="churn",
+    label=_("Churn rate"),
+    unit=Unit.PERCENT,
+    higher_is_better=False,
+    description=_("100 % − retention rate."),
+)
 def churn(*, period: Period, scope: Scope) -> KpiValue:
     """100 % − retention rate: paying customers at period start with no won deal within the
     activity window before the period end ÷ paying customers at period start (as retention)."""
@@ -232,7 +346,12 @@ def churn(*, period: Period, scope: Scope) -> KpiValue:
     return ratio(paying - active, paying)
 
 
-@kpi(code="new_customers", label=_("New customers"), unit=Unit.COUNT)
+@kpi(
+    code="new_customers",
+    label=_("New customers"),
+    unit=Unit.COUNT,
+    description=_("Customers whose first won deal falls in the period, by acquisition channel."),
+)
 def new_customers(*, period: Period, scope: Scope) -> KpiValue:
     """Customers whose first won deal falls in the period; ``detail["by_channel"]`` splits them
     by acquisition channel. Roll-ups only."""
@@ -241,7 +360,12 @@ def new_customers(*, period: Period, scope: Scope) -> KpiValue:
     return KpiValue(sum(counts.values()), detail={"by_channel": {k: v for k, v in counts.items() if v}})
 
 
-@kpi(code="acquisition_rate", label=_("Acquisition rate"), unit=Unit.PERCENT)
+@kpi(
+    code="acquisition_rate",
+    label=_("Acquisition rate"),
+    unit=Unit.PERCENT,
+    description=_("New customers in the period ÷ paying customers at the period end."),
+)
 def acquisition_rate(*, period: Period, scope: Scope) -> KpiValue:
     """New customers in the period ÷ customers at period end × 100 %.
 
@@ -263,44 +387,99 @@ def acquisition_rate(*, period: Period, scope: Scope) -> KpiValue:
     return ratio(int(new or 0), int(base or 0))
 
 
-def _months(period: Period) -> Decimal:
-    return Decimal(period.days) * 12 / Decimal(365)
+def overlap_days(period: Period, start: dt.date, end: dt.date) -> int:
+    """Days of ``[start, end)`` inside ``period``."""
+    return max(0, (min(period.end, end) - max(period.start, start)).days)
+
+
+def prorated(
+    monthly: Decimal, *, month: dt.date, period: Period, active_from: dt.date | None = None
+) -> Decimal:
+    """The part of a month's amount that falls in ``period``: ``monthly`` × the days of the
+    month inside the period (and on or after ``active_from``) ÷ the days of the month. The one
+    proration of costs: campaign spend, labour and other cost, in the CAC KPI and every table."""
+    following = Period.preset(Grain.MONTH, containing=month)
+    days = overlap_days(period, max(following.start, active_from or following.start), following.end)
+    return monthly * days / following.days if days else Decimal(0)
+
+
+def _months_of(period: Period) -> list[dt.date]:
+    return [bucket.start.replace(day=1) for bucket in period.split(Grain.MONTH)]
+
+
+def marketing_spend(
+    *, period: Period, by: str | None = None, channel: str | None = None
+) -> dict[object, Decimal]:
+    """Campaign spend in the period (``CampaignSpend`` rows, one per campaign and month,
+    :func:`prorated`), in total (key None), per campaign id (``by="campaign"``) or per channel
+    (``by="channel"``); ``channel`` narrows to one channel's campaigns. One query over the few
+    rows of the months that overlap the period."""
+    rows = CampaignSpend.objects.filter(month__gte=period.start.replace(day=1), month__lt=period.end)
+    if channel is not None:
+        rows = rows.filter(campaign__channel=channel)
+    totals: dict[object, Decimal] = {}
+    for campaign_id, campaign_channel, month, amount in rows.values_list(
+        "campaign_id", "campaign__channel", "month", "amount"
+    ):
+        key = {"campaign": campaign_id, "channel": campaign_channel}.get(by or "")
+        totals[key] = totals.get(key, Decimal(0)) + prorated(amount, month=month, period=period)
+    return totals
+
+
+def labour_cost(*, period: Period) -> Decimal:
+    """``METRICS_CAC_LABOUR_COST_PER_REP_MONTH`` for each sales rep, :func:`prorated` month by
+    month over the days of the period the rep was active: from the day they joined
+    (``date_joined``, company time zone). Deactivated reps are left out (no leaving date is
+    stored)."""
+    monthly = Decimal(str(settings.METRICS_CAC_LABOUR_COST_PER_REP_MONTH))
+    if not monthly:
+        return Decimal(0)
+    _start, end = period.bounds()
+    joined = User.objects.filter(role=Role.REP, is_active=True, date_joined__lt=end).values_list(
+        "date_joined", flat=True
+    )
+    total = Decimal(0)
+    for moment in joined:
+        first_day = timezone.localtime(moment, company_zone()).date()
+        for month in _months_of(period):
+            total += prorated(monthly, month=month, period=period, active_from=first_day)
+    return total
+
+
+def other_cost(*, period: Period) -> Decimal:
+    """``METRICS_CAC_OTHER_COST_PER_MONTH``, :func:`prorated` month by month over the period."""
+    monthly = Decimal(str(settings.METRICS_CAC_OTHER_COST_PER_MONTH))
+    return sum((prorated(monthly, month=m, period=period) for m in _months_of(period)), Decimal(0))
 
 
 @kpi(
     code="cac",
+    description=_(
+        "(Marketing spend + labour cost + other cost) in the period ÷ new customers in the period; each month's cost counts by the share of its days inside the period."
+    ),
     label=_("Customer acquisition cost"),
     unit=Unit.MONEY,
     higher_is_better=False,
     scopes=frozenset({ScopeKind.COMPANY, ScopeKind.CHANNEL}),
+    not_applicable=_("Costs are entered for the company and per channel, not per team, rep or pool."),
 )
 def cac(*, period: Period, scope: Scope) -> KpiValue:
     """(marketing spend + labour cost + other cost) in the period ÷ new customers in the period.
 
-    Marketing spend: ``CampaignSpend`` rows (one per campaign and month) prorated by the days
-    of their month inside the period; for a channel, only that channel's campaigns. Labour:
-    ``METRICS_CAC_LABOUR_COST_PER_REP_MONTH`` × active reps; other: ``METRICS_CAC_OTHER_COST_PER_MONTH``
-    — both per month of 365/12 days, company scope only (they belong to no channel). Team,
-    rep and pool scopes have no costs of their own: "no data" there.
+    Every cost is prorated by days the same way (:func:`prorated`): a month's amount × the days
+    of that month inside the period ÷ the days of the month. Marketing spend: campaign spend
+    (:func:`marketing_spend`), for a channel only that channel's campaigns. Labour
+    (:func:`labour_cost`, each rep only from the day they joined) and other cost
+    (:func:`other_cost`) belong to no channel: company scope only. The "CAC by channel" table
+    is this KPI for each channel scope.
     """
-    query = CampaignSpend.objects.filter(
-        month__lt=period.end, month__gt=period.start - dt.timedelta(days=31)
-    ).values_list("month", "amount")
-    if scope.kind is ScopeKind.CHANNEL:
-        query = query.filter(campaign__channel=scope.key)
-    marketing = Decimal(0)
-    for month, amount in query:  # a few rows per campaign: months overlapping the period
-        following = Period.preset(Grain.MONTH, containing=month)
-        overlap = (min(following.end, period.end) - max(following.start, period.start)).days
-        if overlap > 0:
-            marketing += amount * overlap / following.days
+    channel = str(scope.key) if scope.kind is ScopeKind.CHANNEL else None
+    marketing = sum(marketing_spend(period=period, channel=channel).values(), Decimal(0))
     labour = other = Decimal(0)
     if scope.kind is ScopeKind.COMPANY:
-        reps = User.objects.filter(role=Role.REP, is_active=True).count()
-        labour = Decimal(str(settings.METRICS_CAC_LABOUR_COST_PER_REP_MONTH)) * reps * _months(period)
-        other = Decimal(str(settings.METRICS_CAC_OTHER_COST_PER_MONTH)) * _months(period)
+        labour, other = labour_cost(period=period), other_cost(period=period)
     cost = rounded(marketing + labour + other)
-    new = rollups.totals(period=period, scope=scope, measures=["new_customers"])["new_customers"]
+    new = int(rollups.totals(period=period, scope=scope, measures=["new_customers"])["new_customers"])
     result = ratio(cost, new, scale=Decimal(1))
     return KpiValue(
         result.value,
@@ -325,7 +504,14 @@ def _won_in(*, period: Period, scope: Scope) -> tuple[int, Decimal, int]:
     return int(buyers or 0), Decimal(str(amount or 0)), int(deals or 0)
 
 
-@kpi(code="clv", label=_("Customer lifetime value"), unit=Unit.MONEY)
+@kpi(
+    code="clv",
+    label=_("Customer lifetime value"),
+    unit=Unit.MONEY,
+    description=_(
+        "Average deal amount × purchases per year × expected lifespan in years × gross margin, over the year before the period end."
+    ),
+)
 def clv(*, period: Period, scope: Scope) -> KpiValue:
     """Average deal amount × purchases per year × expected lifespan in years × gross margin,
     as at the end of the period, over the year that ends there.
@@ -337,7 +523,7 @@ def clv(*, period: Period, scope: Scope) -> KpiValue:
     year = deals won ÷ buyers; CLV = won amount ÷ buyers × lifespan × margin
     (``METRICS_CLV_LIFESPAN_YEARS``, ``METRICS_CLV_GROSS_MARGIN``), all three from one read of
     the raw won deals (buyers are distinct, so not additive). Per channel: scope ``channel``. The per-customer
-    figure behind value tiers is ``metrics.tiers``.
+    figure behind value tiers is ``metrics.services.tiers``.
     """
     year = Period(period.end - dt.timedelta(days=365), period.end)
     buyers, amount, deals = _won_in(period=year, scope=scope)
@@ -358,7 +544,12 @@ def clv(*, period: Period, scope: Scope) -> KpiValue:
     )
 
 
-@kpi(code="repurchase", label=_("Repurchase rate"), unit=Unit.PERCENT)
+@kpi(
+    code="repurchase",
+    label=_("Repurchase rate"),
+    unit=Unit.PERCENT,
+    description=_("Paying customers with two or more won deals ÷ paying customers."),
+)
 def repurchase(*, period: Period, scope: Scope) -> KpiValue:
     """Paying customers with two or more won deals ÷ paying customers × 100 %, as at the period
     end (deals won before it). Non-additive: raw won deals grouped per customer
@@ -380,55 +571,159 @@ def repurchase(*, period: Period, scope: Scope) -> KpiValue:
 # --- the sales process ---------------------------------------------------------------------------
 
 
-@kpi(code="win_rate", label=_("Win rate"), unit=Unit.PERCENT)
+@kpi(
+    code="win_rate",
+    label=_("Win rate"),
+    unit=Unit.PERCENT,
+    description=_("Deals won ÷ (won + lost), of the deals closed in the period."),
+)
 def win_rate(*, period: Period, scope: Scope) -> KpiValue:
     """Deals won ÷ (won + lost), deals closed in the period × 100 %. Roll-ups only."""
     figures = rollups.totals(period=period, scope=scope, measures=["deals_won", "deals_lost"])
     return ratio(figures["deals_won"], figures["deals_won"] + figures["deals_lost"])
 
 
-@kpi(code="sales_cycle", label=_("Sales cycle"), unit=Unit.DAYS, higher_is_better=False)
-def sales_cycle(*, period: Period, scope: Scope) -> KpiValue:
-    """Median days from claim (or creation) to won, over deals won in the period; p90 in
-    ``detail``. The start is the customer's latest claim or assignment at or before the win
-    (the pool log), else the customer's creation. Non-additive: raw deals
-    (``deal_stage_closed``) with an indexed look-up in the log (``poolevent_customer_at``)."""
+def _sales_cycle_sql(*, period: Period, scope: Scope, params: dict[str, Any], by_day: bool = False) -> str:
     lo, hi = period.bounds()
-    params: dict[str, Any] = {"lo": _bound(lo), "hi": _bound(hi)}
+    params.update(lo=_bound(lo), hi=_bound(hi))
     where = actor_condition(scope, params, rep="d.owner_id", team="u.team_id")
     started = f"""COALESCE((SELECT MAX(e.at) FROM {_t(PoolEvent)} e WHERE e.customer_id = d.customer_id
                    AND e.kind IN ('claim', 'assign') AND e.at <= d.closed_at), c.created_at)"""
-    values = f"""SELECT {_seconds_between("d.closed_at", started)} / 86400.0 AS v
+    day = f", {rollups.local_day_sql('d.closed_at', params, period.start)} AS day" if by_day else ""
+    return f"""SELECT d.owner_id AS k, {_seconds_between("d.closed_at", started)} / 86400.0 AS v{day}
         FROM {_t(Deal)} d {event_joins(scope, customer="d.customer_id", person="d.owner_id", needs_customer=True)}
         WHERE d.stage = 'won' AND d.closed_at >= %(lo)s AND d.closed_at < %(hi)s AND {where}"""
-    _rows, count, median, p90 = distribution(values, params)
-    return KpiValue(median, denominator=count, detail={"p90": p90, "deals": count})
 
 
-@kpi(code="first_response", label=_("First response time"), unit=Unit.HOURS, higher_is_better=False)
-def first_response(*, period: Period, scope: Scope) -> KpiValue:
-    """Median hours from a claim or assignment in the period to the taking rep's first
-    follow-up of that customer; p90 and the leads still without a follow-up in ``detail``.
-    Non-additive: raw claim/assign events (``poolevent_kind_at``) and an indexed look-up of
-    the first follow-up (``followup_customer_at``). Scope: the rep who took the lead, their
-    team, the pool it left, the customer's channel."""
+def _sales_cycle_value(summary: stats.Summary) -> KpiValue:
+    if not summary.count:
+        return KpiValue(None, denominator=0, detail={"p90": None, "deals": 0})
+    return KpiValue(
+        summary.median, denominator=summary.count, detail={"p90": summary.p90, "deals": summary.count}
+    )
+
+
+@kpi(
+    code="sales_cycle",
+    label=_("Sales cycle"),
+    unit=Unit.DAYS,
+    higher_is_better=False,
+    description=_(
+        "Median days from the claim (or the customer's creation) to the won deal, for deals won in the period."
+    ),
+)
+def sales_cycle(*, period: Period, scope: Scope) -> KpiValue:
+    """Median days from claim (or creation) to won, over deals won in the period; p90 in
+    ``detail`` (both interpolated, ``metrics.kpis.stats``). The start is the customer's latest
+    claim or assignment at or before the win (the pool log), else the customer's creation.
+    Non-additive: raw deals (``deal_stage_closed``) with an indexed look-up in the log
+    (``poolevent_customer_at``). For a period that includes today, the closed days' cycles come
+    from the cache (``figures_cache.inputs_by_day``) and today's are read live."""
+    if period.contains_today():
+
+        def cycles_by_day(span: Period) -> dict[dt.date, tuple[float | None, ...]]:
+            params: dict[str, Any] = {}
+            return values_by_day(
+                _sales_cycle_sql(period=span, scope=scope, params=params, by_day=True), params
+            )
+
+        days = figures_cache.inputs_by_day(
+            name="sales_cycle", period=period, scope=scope, fetch=cycles_by_day
+        )
+        return _sales_cycle_value(stats.summarise_values([v for day in days for v in day]))
+    params: dict[str, Any] = {}
+    return _sales_cycle_value(
+        stats.summarise(_sales_cycle_sql(period=period, scope=scope, params=params), params)
+    )
+
+
+def sales_cycle_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
+    """:func:`sales_cycle` for each deal owner of the scope (the leaderboard); one query. For a
+    period that includes today, from each day's (owner, cycle) pairs, as :func:`sales_cycle`."""
+    if period.contains_today():
+
+        def cycles_by_day(span: Period) -> dict[dt.date, tuple[tuple[int, float | None], ...]]:
+            params: dict[str, Any] = {}
+            sql = _sales_cycle_sql(period=span, scope=scope, params=params, by_day=True)
+            found: dict[dt.date, list[tuple[int, float | None]]] = {}
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT t.day, t.k, t.v FROM ({sql}) t", params)
+                for day, rep, value in cursor.fetchall():
+                    found.setdefault(rollups.as_day(day), []).append(
+                        (int(rep), None if value is None else float(value))
+                    )
+            return {key: tuple(pairs) for key, pairs in found.items()}
+
+        days = figures_cache.inputs_by_day(
+            name="sales_cycle_per_rep", period=period, scope=scope, fetch=cycles_by_day
+        )
+        per_rep: dict[int, list[float | None]] = {}
+        for pairs in days:
+            for rep, value in pairs:
+                per_rep.setdefault(rep, []).append(value)
+        return {rep: _sales_cycle_value(stats.summarise_values(values)) for rep, values in per_rep.items()}
+    params: dict[str, Any] = {}
+    groups = stats.summarise_by(_sales_cycle_sql(period=period, scope=scope, params=params), params)
+    return {int(rep): _sales_cycle_value(summary) for rep, summary in groups.items()}
+
+
+def _first_response_sql(*, period: Period, scope: Scope, params: dict[str, Any]) -> str:
     lo, hi = period.bounds()
-    params: dict[str, Any] = {"lo": _bound(lo), "hi": _bound(hi)}
+    params.update(lo=_bound(lo), hi=_bound(hi))
     where = actor_condition(scope, params, rep="e.to_owner_id", team="u.team_id")
     if scope.kind is ScopeKind.POOL:
         where = "e.from_pool_id = %(scope_key)s"
     first = f"""(SELECT MIN(f.at) FROM {_t(FollowUp)} f WHERE f.customer_id = e.customer_id
                  AND f.by_id = e.to_owner_id AND f.at >= e.at)"""
-    values = f"""SELECT {_seconds_between(first, "e.at")} / 3600.0 AS v
+    return f"""SELECT e.to_owner_id AS k, {_seconds_between(first, "e.at")} / 3600.0 AS v
         FROM {_t(PoolEvent)} e {event_joins(scope, customer="e.customer_id", person="e.to_owner_id")}
         WHERE e.kind IN ('claim', 'assign') AND e.at >= %(lo)s AND e.at < %(hi)s AND {where}"""
-    taken, count, median, p90 = distribution(values, params)
+
+
+def _first_response_value(summary: stats.Summary) -> KpiValue:
     return KpiValue(
-        median, denominator=count, detail={"p90": p90, "answered": count, "without_followup": taken - count}
+        summary.median,
+        denominator=summary.count,
+        detail={
+            "p90": summary.p90,
+            "answered": summary.count,
+            "without_followup": summary.rows - summary.count,
+        },
     )
 
 
-@kpi(code="followups", label=_("Follow-ups"), unit=Unit.COUNT)
+@kpi(
+    code="first_response",
+    label=_("First response time"),
+    unit=Unit.HOURS,
+    higher_is_better=False,
+    description=_("Median hours from a claim or assignment to the taking rep's first follow-up."),
+)
+def first_response(*, period: Period, scope: Scope) -> KpiValue:
+    """Median hours from a claim or assignment out of a pool in the period to the taking rep's
+    first follow-up of that customer; p90 and the leads still without a follow-up in
+    ``detail`` (interpolated, ``metrics.kpis.stats``). Non-additive: raw claim/assign events
+    (``poolevent_kind_at``) and an indexed look-up of the first follow-up
+    (``followup_customer_at``). Scope: the rep who took the lead, their team, the pool it
+    left, the customer's channel."""
+    params: dict[str, Any] = {}
+    summary = stats.summarise(_first_response_sql(period=period, scope=scope, params=params), params)
+    return _first_response_value(summary)
+
+
+def first_response_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
+    """:func:`first_response` for each rep of the scope who took a lead (the leaderboard)."""
+    params: dict[str, Any] = {}
+    groups = stats.summarise_by(_first_response_sql(period=period, scope=scope, params=params), params)
+    return {int(rep): _first_response_value(summary) for rep, summary in groups.items()}
+
+
+@kpi(
+    code="followups",
+    label=_("Follow-ups"),
+    unit=Unit.COUNT,
+    description=_("Follow-ups logged in the period, by type: call, visit, e-mail, meeting, message."),
+)
 def followups(*, period: Period, scope: Scope) -> KpiValue:
     """Follow-ups logged in the period; ``detail["by_kind"]`` by type (call, visit, e-mail,
     meeting, message). Roll-ups only."""

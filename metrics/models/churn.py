@@ -1,4 +1,4 @@
-"""Churn early-warning flags (``metrics.churn``) and the value-tier thresholds (``metrics.tiers``).
+"""Churn early-warning flags (``metrics.services.churn``) and the value-tier thresholds (``metrics.services.tiers``).
 
 A :class:`ChurnFlag` is one reason one paying customer looks at risk. The nightly job replaces
 the set of current flags as a whole (upsert + delete of the ones that no longer hold), keeping

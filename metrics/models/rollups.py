@@ -1,9 +1,9 @@
-"""Daily roll-ups: the additive counts and sums the KPIs are built from (``metrics.rollups``).
+"""Daily roll-ups: the additive counts and sums the KPIs are built from (``metrics.selectors.rollups``).
 
 One :class:`DailyRollup` row per (day, rep, team, pool, channel) that had any activity; a
 dimension is null where it does not apply (a lead created straight into a pool has no rep).
 ``day`` is a calendar day in the company time zone. The rows are written only by
-``metrics.rollups.rollup_days`` (delete and re-insert of whole days, so rolling a day up twice
+``metrics.services.rollups.rollup_days`` (delete and re-insert of whole days, so rolling a day up twice
 gives the same rows); :class:`RollupDay` marks the days that have been rolled up, so that
 readers know which days to take from this table and which to compute live (today, and any day
 the nightly job has not reached yet).

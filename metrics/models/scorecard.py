@@ -2,7 +2,7 @@
 quarter and scope, a weight per chosen KPI, and the cap on each KPI's achievement.
 
 Rules (targets positive, weights summing to 100 %, cap at least 100 %) are checked by
-``metrics.scorecard``; the database holds the ones a single row can state.
+``metrics.services.scorecard``; the database holds the ones a single row can state.
 """
 
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""NPS and CSAT survey links sent to a customer's contact (see ``metrics.surveys``)."""
+"""NPS and CSAT survey links sent to a customer's contact (see ``metrics.services.surveys``)."""
 
 from django.conf import settings
 from django.db import models
@@ -16,7 +16,7 @@ class SurveyKind(models.TextChoices):
 class SurveyInvitation(models.Model):
     """One survey link: who was asked what, when it expires, and the answer it produced.
 
-    The link's token is ``django.core.signing`` over the row's id (``metrics.surveys.token_for``),
+    The link's token is ``django.core.signing`` over the row's id (``metrics.selectors.surveys.token_for``),
     so it needs no column; ``answered_at`` is set once, by a conditional UPDATE, and
     ``feedback`` points at the ``customers.Feedback`` row the answer became.
     """

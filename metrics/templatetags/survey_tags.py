@@ -12,8 +12,8 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from metrics import surveys
 from metrics.models import SurveyKind
+from metrics.selectors import surveys
 
 register = template.Library()
 

@@ -28,6 +28,7 @@ from public_pool.manage_forms import (
 )
 from public_pool.manage_views.team import admin_only
 from public_pool.models import Pool, ReleaseReason
+from public_pool.services import pools as pool_services
 from public_pool.services import schedules as schedule_services
 from public_pool.services.schedules import CRONTAB_FIELDS
 
@@ -96,7 +97,9 @@ def reason_edit(request, reason_id: int | None = None):
     form = ReleaseReasonForm(request.POST or None, instance=reason)
     if request.method == "POST":
         if form.is_valid():
-            saved = form.save()
+            saved = pool_services.save_release_reason(
+                actor=request.user, reason_id=reason.pk if reason else None, values=form.cleaned_data
+            )
             messages.success(request, _("Release reason “%(label)s” saved.") % {"label": saved.display_label})
             return redirect("pool_manage:reasons")
         status = 400

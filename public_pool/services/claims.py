@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -474,6 +474,50 @@ def create_pooled_customer(
 
 
 @transaction.atomic
+def log_imported_customers(*, actor: User, pool_id: int, customer_ids: Sequence[int], note: str = "") -> int:
+    """For the importer, inside ITS transaction, for customers it has just inserted pooled in
+    ``pool_id`` with their home pool and score set: one ``import`` event each, in one
+    ``INSERT … SELECT unnest(…)`` (PostgreSQL; ``bulk_create`` elsewhere). Returns the count."""
+    if not customer_ids:
+        return 0
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        PoolEvent.objects.bulk_create(
+            PoolEvent(
+                customer_id=pk, kind=PoolEventKind.IMPORT, actor=actor, to_pool_id=pool_id, note=note, at=now
+            )
+            for pk in customer_ids
+        )
+        return len(customer_ids)
+    constant = {
+        "kind": PoolEventKind.IMPORT,
+        "actor_id": actor.pk,
+        "to_pool_id": pool_id,
+        "note": note,
+        "at": now,
+    }
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        literals = []
+        for f in PoolEvent._meta.concrete_fields:
+            if f.primary_key or f.attname == "customer_id":
+                continue
+            value = (
+                constant[f.attname]
+                if f.attname in constant
+                else f.get_db_prep_save(f.get_default(), connection)
+            )
+            literal = cursor.mogrify("%s", [value]).decode().replace("%", "%%")
+            literals.append((quote(f.column), f"CAST({literal} AS {f.db_type(connection)})"))
+        columns = ", ".join([quote("customer_id"), *(column for column, _literal in literals)])
+        values = ", ".join(literal for _column, literal in literals)
+        cursor.execute(
+            f"INSERT INTO {PoolEvent._meta.db_table} ({columns}) SELECT unnest(%s::bigint[]), {values}",
+            [list(customer_ids)],
+        )
+    return len(customer_ids)
+
+
 def register_imported_customers(
     *, actor: User, pool_id: int, customer_ids: Sequence[int], note: str = ""
 ) -> int:

@@ -41,6 +41,8 @@ from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit import services as audit
+from audit.models import AuditArea
 from customers import services as customer_services
 from customers.models import Customer, Deal, Level, Source, Tag, Team, User, ValueTier
 from public_pool import tasks
@@ -397,6 +399,33 @@ def _rule_values(rule: RuleData) -> dict[str, object]:
     return values
 
 
+def rule_snapshot(rule: RecycleRule) -> dict[str, object]:
+    """A rule's settings as the audit log shows them (names, not ids)."""
+    values = _rule_values(RuleData.from_rule(rule))
+    for name in ("team_id", "tag_id", "target_pool_id"):
+        values.pop(name)
+    values["team"] = Team.objects.filter(pk=rule.team_id or 0).values_list("name", flat=True).first()
+    values["tag"] = Tag.objects.filter(pk=rule.tag_id or 0).values_list("name", flat=True).first()
+    values["target_pool"] = (
+        Pool.objects.filter(pk=rule.target_pool_id or 0).values_list("name", flat=True).first()
+    )
+    values["pool"] = rule.pool.name
+    return values
+
+
+def _audit_rule(
+    actor: User, rule: RecycleRule, before: dict[str, object] | None, after: dict[str, object] | None
+) -> None:
+    audit.record_change(
+        actor=actor,
+        area=AuditArea.RECYCLE_RULE,
+        object_id=rule.pk,
+        label=f"{rule.pool.name} · {rule.name}",
+        before=before,
+        after=after,
+    )
+
+
 def _rules_changed(pool: Pool) -> None:
     """Stamp the pool and re-match its customers in the background once the edit commits."""
     Pool.objects.filter(pk=pool.pk).update(rules_changed_at=timezone.now())
@@ -411,6 +440,7 @@ def create_recycle_rule(*, actor: User, pool_id: int, rule: RuleData) -> Recycle
     validate_rule(pool=pool, rule=rule)
     now = timezone.now()
     created = RecycleRule.objects.create(pool=pool, created_at=now, updated_at=now, **_rule_values(rule))
+    _audit_rule(actor, created, None, rule_snapshot(created))
     _rules_changed(pool)
     return created
 
@@ -421,9 +451,12 @@ def update_recycle_rule(*, actor: User, rule_id: int, rule: RuleData) -> Recycle
     ensure_admin(actor)
     current = RecycleRule.objects.select_for_update().select_related("pool").get(pk=rule_id)
     validate_rule(pool=current.pool, rule=rule)
+    before = rule_snapshot(current)
     RecycleRule.objects.filter(pk=rule_id).update(updated_at=timezone.now(), **_rule_values(rule))
     _rules_changed(current.pool)
-    return RecycleRule.objects.select_related("pool").get(pk=rule_id)
+    updated = RecycleRule.objects.select_related("pool").get(pk=rule_id)
+    _audit_rule(actor, updated, before, rule_snapshot(updated))
+    return updated
 
 
 def set_recycle_rule_enabled(*, actor: User, rule_id: int, enabled: bool) -> RecycleRule:
@@ -457,7 +490,11 @@ def delete_recycle_rule(*, actor: User, rule_id: int) -> None:
         recycle_exempt_stage="",
         recycle_due_at=None,
     )
+    before = rule_snapshot(rule)
+    rule_pk = rule.pk
     rule.delete()
+    rule.pk = rule_pk
+    _audit_rule(actor, rule, before, None)
     _rules_changed(rule.pool)
 
 

@@ -6,9 +6,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit import services as audit
+from audit.models import AuditArea
 from customers.models import Customer, Team, User
 from public_pool.exceptions import InvalidInput
-from public_pool.models import MAX_EXTENSION_DAYS_CEILING, Pool
+from public_pool.models import MAX_EXTENSION_DAYS_CEILING, Pool, ReleaseReason
 from public_pool.services._common import ensure_admin, get_pool
 
 
@@ -97,11 +99,37 @@ def _save(pool: Pool, data: PoolData) -> Pool:
     return pool
 
 
+def pool_snapshot(pool: Pool) -> dict[str, object]:
+    """A pool's settings as the audit log shows them (names, not ids)."""
+    return {
+        "name": pool.name,
+        "description": pool.description,
+        "teams": [team.name for team in pool.teams.all()],
+        "owner": str(pool.owner) if pool.owner_id else None,
+        "max_held_per_rep": pool.max_held_per_rep,
+        "max_claims_per_day": pool.max_claims_per_day,
+        "cooldown_days": pool.cooldown_days,
+        "max_extension_days": pool.max_extension_days,
+        "hide_contacts": pool.hide_contacts,
+        "recycle_target": pool.recycle_target.name if pool.recycle_target else None,
+        "is_default": pool.is_default,
+    }
+
+
 @transaction.atomic
 def create_pool(*, actor: User, data: PoolData) -> Pool:
     ensure_admin(actor)
     _validate(data, None)
-    return _save(Pool(), data)
+    pool = _save(Pool(), data)
+    audit.record_change(
+        actor=actor,
+        area=AuditArea.POOL,
+        object_id=pool.pk,
+        label=pool.name,
+        before=None,
+        after=pool_snapshot(pool),
+    )
+    return pool
 
 
 @transaction.atomic
@@ -110,4 +138,39 @@ def update_pool(*, actor: User, pool_id: int, data: PoolData) -> Pool:
     ensure_admin(actor)
     pool = Pool.objects.select_for_update().get(pk=get_pool(pool_id).pk)
     _validate(data, pool.pk)
-    return _save(pool, data)
+    before = pool_snapshot(pool)
+    saved = _save(pool, data)
+    saved = Pool.objects.select_related("owner", "recycle_target").get(pk=saved.pk)
+    audit.record_change(
+        actor=actor,
+        area=AuditArea.POOL,
+        object_id=saved.pk,
+        label=saved.name,
+        before=before,
+        after=pool_snapshot(saved),
+    )
+    return saved
+
+
+REASON_FIELDS = ("code", "label", "label_zh", "order", "requires_note", "active")
+
+
+@transaction.atomic
+def save_release_reason(*, actor: User, reason_id: int | None, values: dict[str, object]) -> ReleaseReason:
+    """Create or change a release reason (admins; the form has checked the values) and audit it."""
+    ensure_admin(actor)
+    reason = ReleaseReason.objects.select_for_update().get(pk=reason_id) if reason_id else ReleaseReason()
+    before = {name: getattr(reason, name) for name in REASON_FIELDS} if reason_id else None
+    for name, value in values.items():
+        if name in REASON_FIELDS:
+            setattr(reason, name, value)
+    reason.save()
+    audit.record_change(
+        actor=actor,
+        area=AuditArea.RELEASE_REASON,
+        object_id=reason.pk,
+        label=reason.label,
+        before=before,
+        after={name: getattr(reason, name) for name in REASON_FIELDS},
+    )
+    return reason

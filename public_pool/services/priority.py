@@ -6,6 +6,7 @@ pool when its weights change, and nightly for every pool because recency decays 
 Only pooled customers are scored; an owned customer keeps its last score, unused.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -27,6 +28,8 @@ from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit import services as audit
+from audit.models import AuditArea
 from customers.models import CompanySize, Customer, Deal, DealStage, FollowUp, Industry, Level, Source, User
 from public_pool import tasks
 from public_pool.exceptions import InvalidInput
@@ -122,6 +125,31 @@ def _engagement_score() -> Least:
         + _count(Deal, stage=DealStage.WON) * Value(WON_POINTS)
     )
     return Least(points, Value(100), output_field=IntegerField())
+
+
+def new_customer_scorer(weights: PriorityWeights) -> Callable[[str, str, str, str], int]:
+    """``score(industry, size, source, level)``: what :func:`priority_expression` gives a customer
+    created now, with no follow-up or deal yet (recency 100, engagement 0). Computed in Python,
+    the score tables built once, so the importer writes the score with the row instead of
+    scoring the row again in a second statement."""
+    tables = [
+        (weights.industry_weight, category_scores(DEFAULT_INDUSTRY_SCORES, weights.industry_scores)),
+        (weights.size_weight, category_scores(DEFAULT_SIZE_SCORES, weights.size_scores)),
+        (weights.source_weight, category_scores(DEFAULT_SOURCE_SCORES, weights.source_scores)),
+        (weights.level_weight, category_scores(DEFAULT_LEVEL_SCORES, weights.level_scores)),
+    ]
+    total = sum(weight for weight, _table in tables) + weights.recency_weight + weights.engagement_weight
+    recency = weights.recency_weight * 100
+
+    def score(industry: str, size: str, source: str, level: str) -> int:
+        if total == 0:
+            return 0
+        weighted = recency
+        for (weight, table), value in zip(tables, (industry, size, source, level), strict=True):
+            weighted += weight * table.get(value, 0)
+        return weighted * 10 // total
+
+    return score
 
 
 def priority_expression(weights: PriorityWeights, now: datetime) -> ExpressionWrapper | Value:
@@ -225,8 +253,18 @@ def update_priority_weights(*, actor: User, pool_id: int, data: WeightsData) -> 
     values = {f.name: getattr(data, f.name) for f in fields(WeightsData)}
     for name in ("industry_scores", "size_scores", "source_scores", "level_scores"):
         values[name] = values[name] or {}
+    current = PriorityWeights.objects.select_for_update().filter(pool=pool).first()
+    before = {name: getattr(current, name) for name in values} if current else None
     weights, _created = PriorityWeights.objects.update_or_create(
         pool=pool, defaults={**values, "updated_at": timezone.now()}
+    )
+    audit.record_change(
+        actor=actor,
+        area=AuditArea.PRIORITY_WEIGHTS,
+        object_id=pool.pk,
+        label=pool.name,
+        before=before,
+        after=values,
     )
     tasks.recompute_pool_priorities_task.delay_on_commit(pool_id=pool.pk)  # type: ignore[attr-defined]  # Celery 5.4+, not in celery-types
     return weights

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from audit import services as audit
+from audit.models import AuditArea
 from customers.models import User
 from public_pool.services._common import ensure_admin
 
@@ -26,6 +28,28 @@ class Timing:
     period: str | None = None
 
 
+def job_snapshot(job: PeriodicTask) -> dict[str, object]:
+    """A job's schedule as the audit log shows it (the crontab fields or the interval)."""
+    if job.crontab_id:
+        timing = " ".join(str(getattr(job.crontab, name)) for name in CRONTAB_FIELDS)
+    elif job.interval_id:
+        timing = f"every {job.interval.every} {job.interval.period}"
+    else:
+        timing = ""
+    return {"schedule": timing, "enabled": job.enabled}
+
+
+def _audit_job(actor: User, job: PeriodicTask, before: dict[str, object]) -> None:
+    audit.record_change(
+        actor=actor,
+        area=AuditArea.SCHEDULE,
+        object_id=job.pk,
+        label=job.name,
+        before=before,
+        after=job_snapshot(job),
+    )
+
+
 def pool_jobs():
     return PeriodicTask.objects.filter(task__startswith=JOB_TASK_PREFIX).select_related("crontab", "interval")
 
@@ -35,6 +59,7 @@ def set_job_schedule(*, actor: User, task_id: int, timing: Timing, enabled: bool
     """Give one of the pool's jobs a new timing and enabled flag; beat picks it up on its next tick."""
     ensure_admin(actor)
     job = pool_jobs().select_for_update(of=("self",)).get(pk=task_id)
+    before = job_snapshot(job)
     if timing.crontab is not None:
         extra = {"timezone": job.crontab.timezone} if job.crontab_id and job.crontab.timezone else {}
         fields = {name: timing.crontab[name] for name in CRONTAB_FIELDS}
@@ -47,6 +72,7 @@ def set_job_schedule(*, actor: User, task_id: int, timing: Timing, enabled: bool
         )
     job.enabled = enabled
     job.save()
+    _audit_job(actor, job, before)
     return job
 
 
@@ -55,6 +81,8 @@ def toggle_job(*, actor: User, task_id: int) -> PeriodicTask:
     """Switch one of the pool's jobs on or off."""
     ensure_admin(actor)
     job = pool_jobs().select_for_update(of=("self",)).get(pk=task_id)
+    before = job_snapshot(job)
     job.enabled = not job.enabled
     job.save()
+    _audit_job(actor, job, before)
     return job

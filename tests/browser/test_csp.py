@@ -55,6 +55,7 @@ def pages_for(role: str, demo: dict) -> list[str]:
         f"/pool/{pool.pk}/",
         "/pool/mine/",
         "/pool/notifications/",
+        "/pool/returned/",
         "/metrics/",
         "/metrics/scorecard/",
     ]
@@ -122,7 +123,9 @@ def visit(page: Page, path: str, errors: list[str]) -> list[str]:
     assert directives["script-src"] == "'self'", (path, policy)
     assert directives["style-src"] == "'self'", (path, policy)
     assert [name for name, value in directives.items() if "unsafe-inline" in value] == ["style-src-attr"]
-    page.wait_for_load_state("networkidle")
+    # "load", not "networkidle": pages that poll (import progress) never go idle on a busy machine.
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(300)  # violation events are dispatched after the fact
     charts = page.locator("[data-chart]")
     if charts.count():
         expect(charts.first).to_have_attribute("data-rendered", "true")

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import DealStage, FollowUpKind, Source
-from metrics import rollups
+from metrics.services import rollups as rollups_services
 from tests.factories import CustomerFactory, DealFactory, FollowUpFactory, PoolFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def april(**params):
 
 def test_a_rep_gets_their_own_figures_with_the_previous_period(rep, token_client):
     history(rep)
-    rollups.rollup_days(since=dt.date(2025, 3, 1), until=dt.date(2025, 4, 15))  # the rest is live
+    rollups_services.rollup_days(since=dt.date(2025, 3, 1), until=dt.date(2025, 4, 15))  # the rest is live
 
     response = token_client(rep).get(URL, april(scope="rep", id="me"))
 
@@ -62,6 +62,8 @@ def test_a_rep_gets_their_own_figures_with_the_previous_period(rep, token_client
         "label": "Follow-ups",
         "unit": "count",
         "higher_is_better": True,
+        "applicable": True,
+        "reason": "",
         "value": 3,
         "previous": 1,
         "change": 200.0,  # (3 - 1) / 1
@@ -165,7 +167,7 @@ def test_anonymous_callers_are_refused(api_client):
 
 def test_the_query_count_does_not_grow_with_the_period(rep, manager, team, token_client):
     history(rep)
-    rollups.rollup_days(since=dt.date(2024, 1, 1), until=dt.date(2025, 4, 20))
+    rollups_services.rollup_days(since=dt.date(2024, 1, 1), until=dt.date(2025, 4, 20))
     client = token_client(manager)
     client.get(URL, april(scope="team", id=team.pk))  # warm up (content types, the registry)
     counts = []
@@ -184,3 +186,13 @@ def test_the_endpoint_is_in_the_openapi_schema(admin_user, token_client):
     assert response.status_code == 200
     operation = response.json()["paths"]["/api/metrics/kpis/"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"from", "to", "scope", "id"}
+
+
+def test_a_kpi_that_does_not_apply_to_the_scope_says_so_with_the_reason(rep, token_client):
+    body = token_client(rep).get(URL, april(scope="rep", id="me")).json()
+
+    cac = body["kpis"]["cac"]
+    assert (cac["value"], cac["applicable"]) == (None, False)
+    assert cac["reason"]
+    followups = body["kpis"]["followups"]
+    assert (followups["applicable"], followups["reason"]) == (True, "")

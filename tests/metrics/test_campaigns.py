@@ -1,4 +1,4 @@
-"""Campaign effectiveness and CAC by channel for March 2025 (Asia/Shanghai), worked by hand."""
+"""Campaign effectiveness and CAC by channel (the CAC KPI per channel), worked by hand."""
 
 import datetime as dt
 from decimal import Decimal
@@ -9,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import Customer, DealStage, Source
-from metrics import campaigns
-from metrics.periods import Period
+from metrics import campaigns, dashboard
+from metrics.kpis import sales as kpis
+from metrics.periods import Period, Scope
 from tests.factories import CustomerFactory, DealFactory
 from tests.metrics.factories import CampaignFactory, CampaignParticipantFactory, CampaignSpendFactory
 
@@ -87,7 +88,7 @@ def test_effectiveness_rows(history):
     with CaptureQueriesContext(connection) as queries:
         rows = campaigns.effectiveness(period=MARCH)
 
-    assert len(queries) == 1
+    assert len(queries) == 2  # the campaigns with their counts; the spend rows, prorated
     by_name = {row.campaign.name: row for row in rows}
     assert list(by_name) == ["Landing page", "Spring fair", "Autumn show"]  # newest first
     row = by_name["Spring fair"]
@@ -133,24 +134,49 @@ def test_effectiveness_filters_by_channel(history):
     assert [row.campaign.name for row in rows] == ["Landing page"]
 
 
-def test_cac_by_channel(history):
-    with CaptureQueriesContext(connection) as queries:
-        rows = {row.channel: row for row in campaigns.cac_by_channel(period=MARCH)}
+def test_cac_by_channel_is_the_cac_kpi_per_channel(history):
+    rows = dict(dashboard.cac_by_channel(period=MARCH))
 
-    assert len(queries) == 2
-    assert set(rows) == {Source.WEBSITE, Source.TRADE_SHOW, Source.ADVERTISING}
+    assert set(rows) == {
+        str(Source(s).label) for s in (Source.WEBSITE, Source.TRADE_SHOW, Source.ADVERTISING)
+    }
     # Advertising: spend 4000, new customers c1 and c3 → 2000.
-    assert (rows[Source.ADVERTISING].spend, rows[Source.ADVERTISING].new_customers) == (Decimal(4000), 2)
-    assert rows[Source.ADVERTISING].cac == Decimal("2000.00")
-    # Website: no spend, one new customer → 0. Trade show: 600 spent, nobody new → no data.
-    assert (rows[Source.WEBSITE].spend, rows[Source.WEBSITE].new_customers, rows[Source.WEBSITE].cac) == (
-        Decimal(0),
-        1,
-        Decimal("0.00"),
+    advertising = rows[str(Source.ADVERTISING.label)]
+    assert (advertising.numerator, advertising.denominator, advertising.value) == (
+        Decimal("4000.00"),
+        2,
+        Decimal("2000.00"),
     )
-    assert (rows[Source.TRADE_SHOW].new_customers, rows[Source.TRADE_SHOW].cac) == (0, None)
+    # Website: no spend, one new customer → 0. Trade show: 600 spent, nobody new → no data.
+    website = rows[str(Source.WEBSITE.label)]
+    assert (website.numerator, website.denominator, website.value) == (Decimal(0), 1, Decimal("0.00"))
+    trade_show = rows[str(Source.TRADE_SHOW.label)]
+    assert (trade_show.denominator, trade_show.value) == (0, None)
+    for source in (Source.WEBSITE, Source.TRADE_SHOW, Source.ADVERTISING):
+        assert rows[str(source.label)] == kpis.cac(period=MARCH, scope=Scope.channel(source))
+
+
+def test_cac_first_half_of_april_is_1500_in_the_kpi_and_the_table(rep):
+    """3,000 spent in April, one new customer on the 10th: 1–15 April carries 15 of April's 30
+    days of the spend, 1,500, in the CAC KPI and in the CAC-by-channel table alike (the table
+    used to charge the whole month to the period holding its first day: 3,000)."""
+    spring = CampaignFactory(
+        channel=Source.ADVERTISING, starts_on=dt.date(2025, 4, 1), ends_on=dt.date(2025, 4, 30)
+    )
+    CampaignSpendFactory(campaign=spring, month=dt.date(2025, 4, 1), amount=Decimal(3000))
+    attributed(rep, spring, created=at(2025, 4, 1), first_won=at(2025, 4, 10))
+    first_half = Period(dt.date(2025, 4, 1), dt.date(2025, 4, 16))
+
+    company = kpis.cac(period=first_half, scope=Scope.company())
+    channel = kpis.cac(period=first_half, scope=Scope.channel(Source.ADVERTISING))
+    ((label, table),) = dashboard.cac_by_channel(period=first_half)
+    (campaign_row,) = campaigns.effectiveness(period=first_half)
+
+    assert company.value == channel.value == table.value == Decimal("1500.00")
+    assert campaign_row.spend == Decimal("1500.00")
+    assert label == str(Source.ADVERTISING.label)
 
 
 def test_empty_period_has_no_rows():
     assert campaigns.effectiveness(period=Period(dt.date(2020, 1, 1), dt.date(2020, 2, 1))) == []
-    assert campaigns.cac_by_channel(period=Period(dt.date(2020, 1, 1), dt.date(2020, 2, 1))) == []
+    assert dashboard.cac_by_channel(period=Period(dt.date(2020, 1, 1), dt.date(2020, 2, 1))) == []

@@ -11,8 +11,9 @@ from django.core.management import call_command
 from django.utils import translation
 
 from customers.models import Customer, DealStage
-from metrics import churn
 from metrics.models import ChurnFlag, ChurnReason
+from metrics.selectors import churn
+from metrics.services import churn as churn_services
 from tests.factories import CustomerFactory, DealFactory, FeedbackFactory, FollowUpFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def test_purchase_gap_flags_customers_past_one_and_a_half_times_their_median_int
     # Wins after the as-of moment do not count: purchases 1 Jan, 1 Feb (median 31) and 5 Jul.
     later = paying(rep, at(2025, 1, 1), at(2025, 2, 1), at(2025, 7, 5))
 
-    churn.flag_churn_risk(as_of=AS_OF)
+    churn_services.flag_churn_risk(as_of=AS_OF)
 
     gap_flags = {key: flag for key, flag in flags().items() if key[1] == ChurnReason.PURCHASE_GAP}
     assert set(gap_flags) == {
@@ -102,7 +103,7 @@ def test_detractor_answer_in_the_lookback_flags_with_the_latest_detractor_score(
     prospect = CustomerFactory(owner=rep)
     FeedbackFactory(customer=prospect, nps=1, at=at(2025, 6, 1))
 
-    churn.flag_churn_risk(as_of=AS_OF)
+    churn_services.flag_churn_risk(as_of=AS_OF)
 
     found = flags()
     assert {key for key in found if key[1] == ChurnReason.DETRACTOR} == {(detractor.pk, "detractor")}
@@ -128,7 +129,7 @@ def test_followups_stopped_counts_local_days_since_the_last_follow_up(rep):
     DealFactory(customer=pooled, owner=rep, stage=DealStage.WON, closed_at=at(2024, 1, 1))
     Customer.objects.filter(pk=pooled.pk).update(first_won_at=at(2024, 1, 1))
 
-    count = churn.flag_churn_risk(as_of=AS_OF)
+    count = churn_services.flag_churn_risk(as_of=AS_OF)
 
     found = flags()
     assert set(found) == {(quiet.pk, "followups_stopped"), (never.pk, "followups_stopped")}
@@ -141,7 +142,7 @@ def test_followups_stopped_counts_local_days_since_the_last_follow_up(rep):
 
 def test_messages_render_the_figures(rep):
     overdue = paying(rep, at(2025, 1, 1), at(2025, 2, 1), at(2025, 3, 1), at(2025, 4, 1))
-    churn.flag_churn_risk(as_of=AS_OF)
+    churn_services.flag_churn_risk(as_of=AS_OF)
 
     with translation.override("en"):
         assert flags()[overdue.pk, "purchase_gap"].message == (
@@ -153,9 +154,9 @@ def test_rerun_replaces_flags_and_keeps_flagged_at_for_those_that_persist(rep):
     overdue = paying(rep, at(2025, 1, 1), at(2025, 2, 1), at(2025, 3, 1), at(2025, 4, 1))
     quiet = paying(rep, at(2025, 1, 1), followup=at(2025, 4, 1))
 
-    assert churn.flag_churn_risk(as_of=AS_OF) == 2  # overdue: the gap; quiet: follow-ups stopped
+    assert churn_services.flag_churn_risk(as_of=AS_OF) == 2  # overdue: the gap; quiet: follow-ups stopped
     first = flags()
-    assert churn.flag_churn_risk(as_of=AS_OF) == 2
+    assert churn_services.flag_churn_risk(as_of=AS_OF) == 2
     assert {key: (f.pk, f.flagged_at, f.days, f.checked_at) for key, f in flags().items()} == {
         key: (f.pk, f.flagged_at, f.days, f.checked_at) for key, f in first.items()
     }
@@ -163,7 +164,7 @@ def test_rerun_replaces_flags_and_keeps_flagged_at_for_those_that_persist(rep):
     # A day later the quiet customer was called: its flag goes; the gap persists, one day longer.
     FollowUpFactory(customer=quiet, at=at(2025, 6, 30, 18))
     next_day = AS_OF + dt.timedelta(days=1)
-    churn.flag_churn_risk(as_of=next_day)
+    churn_services.flag_churn_risk(as_of=next_day)
 
     second = flags()
     assert (quiet.pk, "followups_stopped") not in second
@@ -184,7 +185,7 @@ def test_churn_flags_for_follows_customer_visibility(rep, other_rep, manager, ot
     mine = paying(rep, at(2025, 1, 1), followup=at(2025, 1, 2))
     colleague = paying(other_rep, at(2025, 1, 1), followup=at(2025, 1, 2))
     elsewhere = paying(other_team_rep, at(2025, 1, 1), followup=at(2025, 1, 2))
-    churn.flag_churn_risk(as_of=AS_OF)
+    churn_services.flag_churn_risk(as_of=AS_OF)
 
     def seen(user):
         return {flag.customer_id for flag in churn.churn_flags_for(user=user)}

@@ -13,8 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from metrics import dashboard, kpis, rollups
+from metrics import dashboard, kpis
 from metrics.periods import Grain, Period, Scope, local_today, preset_period
+from metrics.services import rollups as rollups_services
 from tests.factories import CustomerFactory, FeedbackFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ def nps(period: Period) -> object:
 
 def roll_up_april(capture_on_commit) -> None:
     with capture_on_commit(execute=True):
-        rollups.rollup_days(since=dt.date(2025, 4, 1), until=dt.date(2025, 4, 30))
+        rollups_services.rollup_days(since=dt.date(2025, 4, 1), until=dt.date(2025, 4, 30))
 
 
 def test_a_closed_period_is_computed_once_until_the_next_roll_up(rep, django_capture_on_commit_callbacks):
@@ -73,7 +74,7 @@ def test_a_period_that_includes_today_is_always_live(rep):
 def test_warming_serves_the_dashboard_from_the_cache(client, manager, team, rep):
     last_quarter = preset_period("last_quarter", today=local_today())
     answer(rep, 9, dt.datetime.combine(last_quarter.start, dt.time(10), tzinfo=SHANGHAI))
-    rollups.rollup_days(since=last_quarter.start, until=last_quarter.last_day)
+    rollups_services.rollup_days(since=last_quarter.start, until=last_quarter.last_day)
     client.force_login(manager)
     url = reverse("metrics:dashboard")
     params = {"period": "last_quarter", "scope": "team", "id": team.pk}

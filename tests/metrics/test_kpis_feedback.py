@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from metrics import rollups
 from metrics.kpis import feedback as kpis
 from metrics.periods import Period, Scope
+from metrics.services import rollups as rollups_services
 from tests.factories import CustomerFactory, FeedbackFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def local(day: str, clock: str = "10:00") -> dt.datetime:
 def rolled(request):
     def roll():
         if request.param == "rolled":
-            rollups.rollup_days(since=dt.date(2025, 3, 1), until=dt.date(2025, 5, 31))
+            rollups_services.rollup_days(since=dt.date(2025, 3, 1), until=dt.date(2025, 5, 31))
 
     return roll
 

@@ -190,8 +190,10 @@ def test_claim_rate_of_an_empty_pool_is_no_data():
     assert pool_kpis.claim_rate(period=MARCH, scope=Scope.pool(PoolFactory().pk)).value is None
 
 
-def test_claim_rate_is_not_offered_per_rep(rep):
-    assert REGISTRY["claim_rate"](period=MARCH, scope=Scope.rep(rep.pk)).value is None
+def test_claim_rate_is_not_applicable_per_rep(rep):
+    figure = REGISTRY["claim_rate"](period=MARCH, scope=Scope.rep(rep.pk))
+    assert (figure.value, figure.applicable) == (None, False)
+    assert figure.reason  # says why, unlike "no data"
 
 
 # --- stale stock ----------------------------------------------------------------------------------
@@ -234,26 +236,84 @@ def test_stale_stock_of_a_past_period_is_rebuilt_from_the_log(settings, rep):
 # --- recycle rate ---------------------------------------------------------------------------------
 
 
-def test_recycle_rate_is_distinct_customers_recycled_over_distinct_customers_taken(rep, other_rep):
+def test_recycle_rate_is_the_share_of_the_leads_taken_that_were_recycled_from_their_taker(
+    settings, rep, other_rep
+):
+    settings.METRICS_POOL_CONVERSION_DAYS = 30
     pool = PoolFactory()
     a, c, d = (CustomerFactory(owner=other_rep) for _ in range(3))
-    event(d, PoolEventKind.CLAIM, at(2025, 2, 10), from_pool=pool, to_owner=rep)
+    event(d, PoolEventKind.CLAIM, at(2025, 2, 10), from_pool=pool, to_owner=rep)  # February cohort
     event(a, PoolEventKind.CLAIM, at(2025, 3, 1), from_pool=pool, to_owner=rep)
     event(a, PoolEventKind.RECYCLE, at(2025, 3, 5), from_owner=rep, to_pool=pool)
     event(a, PoolEventKind.CLAIM, at(2025, 3, 10), from_pool=pool, to_owner=other_rep)
     event(c, PoolEventKind.CLAIM, at(2025, 3, 12), from_pool=pool, to_owner=rep)
-    event(d, PoolEventKind.RECYCLE, at(2025, 3, 15), from_owner=rep, to_pool=pool)
-    event(c, PoolEventKind.RECYCLE, at(2025, 4, 1), from_owner=rep, to_pool=pool)  # April
+    event(d, PoolEventKind.RECYCLE, at(2025, 3, 5), from_owner=rep, to_pool=pool)  # 23 days
+    event(c, PoolEventKind.RECYCLE, at(2025, 4, 20), from_owner=rep, to_pool=pool)  # 39 days: too late
 
     company = pool_kpis.recycle_rate(period=MARCH, scope=Scope.company())
     mine = pool_kpis.recycle_rate(period=MARCH, scope=Scope.rep(rep.pk))
     theirs = pool_kpis.recycle_rate(period=MARCH, scope=Scope.rep(other_rep.pk))
+    february = pool_kpis.recycle_rate(
+        period=Period(dt.date(2025, 2, 1), dt.date(2025, 3, 1)), scope=Scope.company()
+    )
 
-    # Taken in March: a, c (a twice) = 2; recycled in March: a, d = 2 → 100 %.
-    assert (company.value, company.numerator, company.denominator) == (Decimal("100.00"), 2, 2)
-    # rep took a and c, and lost a and d to recycling: 2 / 2; other_rep took a, lost none: 0 / 1.
-    assert (mine.numerator, mine.denominator) == (2, 2)
-    assert (theirs.value, theirs.denominator) == (Decimal("0.00"), 1)
+    # March cohort: a and c (a taken twice counts once); a was recycled from rep in 4 days,
+    # c only after 39 days; d's recycle belongs to February's cohort → 1 of 2.
+    assert (company.value, company.numerator, company.denominator) == (Decimal("50.00"), 1, 2)
+    assert (mine.value, mine.numerator, mine.denominator) == (Decimal("50.00"), 1, 2)
+    assert (theirs.value, theirs.denominator) == (Decimal("0.00"), 1)  # other_rep still holds a
+    assert (february.value, february.numerator, february.denominator) == (Decimal("100.00"), 1, 1)
+
+
+def test_recycle_rate_is_never_above_100_percent(settings, rep):
+    """Many recycles in a period of leads taken long before (the old formula: recycled in the
+    period ÷ taken in the period, 691.7 % on the demo) stay in their own cohorts."""
+    pool = PoolFactory()
+    old = [CustomerFactory(owner=rep) for _ in range(7)]
+    for customer in old:
+        event(customer, PoolEventKind.CLAIM, at(2025, 2, 20), from_pool=pool, to_owner=rep)
+        event(customer, PoolEventKind.RECYCLE, at(2025, 3, 3), from_owner=rep, to_pool=pool)
+    fresh = CustomerFactory(owner=rep)
+    event(fresh, PoolEventKind.CLAIM, at(2025, 3, 4), from_pool=pool, to_owner=rep)
+    event(fresh, PoolEventKind.RECYCLE, at(2025, 3, 9), from_owner=rep, to_pool=pool)
+    event(fresh, PoolEventKind.CLAIM, at(2025, 3, 10), from_pool=pool, to_owner=rep)
+    event(fresh, PoolEventKind.RECYCLE, at(2025, 3, 20), from_owner=rep, to_pool=pool)
+
+    for scope in (Scope.company(), Scope.rep(rep.pk), Scope.pool(pool.pk)):
+        march = pool_kpis.recycle_rate(period=MARCH, scope=scope)
+        assert (march.value, march.numerator, march.denominator) == (Decimal("100.00"), 1, 1)
+
+
+def test_pool_conversion_counts_only_the_takers_own_win(rep, other_rep):
+    """The issue's scenario: A claims on 1 March and releases on 2 March; B claims on 3 March
+    and wins on 20 March. The win is B's: A 0 %, B 100 %, the company 1 lead of 1."""
+    pool = PoolFactory()
+    lead = CustomerFactory(owner=other_rep)
+    event(lead, PoolEventKind.CLAIM, at(2025, 3, 1, 10), from_pool=pool, to_owner=rep)
+    event(lead, PoolEventKind.RELEASE, at(2025, 3, 2, 10), from_owner=rep, to_pool=pool)
+    event(lead, PoolEventKind.CLAIM, at(2025, 3, 3, 10), from_pool=pool, to_owner=other_rep)
+    DealFactory(
+        customer=lead, owner=other_rep, stage=DealStage.WON, closed_at=at(2025, 3, 20), amount=Decimal(1)
+    )
+
+    a = pool_kpis.pool_conversion(period=MARCH, scope=Scope.rep(rep.pk))
+    b = pool_kpis.pool_conversion(period=MARCH, scope=Scope.rep(other_rep.pk))
+    company = pool_kpis.pool_conversion(period=MARCH, scope=Scope.company())
+
+    assert (a.value, a.numerator, a.denominator) == (Decimal("0.00"), 0, 1)
+    assert (b.value, b.numerator, b.denominator) == (Decimal("100.00"), 1, 1)
+    # the lead counts once (two takes, one lead), converted by its second taker
+    assert (company.value, company.numerator, company.denominator) == (Decimal("100.00"), 1, 1)
+
+
+def test_a_transfer_ends_the_takers_claim_on_a_later_win(rep, other_rep):
+    pool = PoolFactory()
+    lead = CustomerFactory(owner=other_rep)
+    event(lead, PoolEventKind.CLAIM, at(2025, 3, 1), from_pool=pool, to_owner=rep)
+    event(lead, PoolEventKind.TRANSFER, at(2025, 3, 5), from_owner=rep, to_owner=other_rep)
+    won(lead, at(2025, 3, 6))
+
+    assert pool_kpis.pool_conversion(period=MARCH, scope=Scope.rep(rep.pk)).value == Decimal("0.00")
 
 
 def test_recycle_rate_without_takes_is_no_data(rep):

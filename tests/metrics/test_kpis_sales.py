@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from customers.models import CampaignSpend, DealStage, FollowUpKind, Source
-from metrics import rollups
 from metrics.kpis import REGISTRY, load
 from metrics.kpis import sales as kpis
 from metrics.periods import Period, Scope
+from metrics.services import rollups as rollups_services
 from public_pool.models import PoolEvent, PoolEventKind
 from tests.factories import CustomerFactory, DealFactory, FollowUpFactory, PoolFactory
 
@@ -45,7 +45,7 @@ def lost(customer, day, clock="10:00"):
 
 
 def roll_everything():
-    rollups.rollup_days(since=dt.date(2024, 1, 1), until=dt.date(2025, 5, 31))
+    rollups_services.rollup_days(since=dt.date(2024, 1, 1), until=dt.date(2025, 5, 31))
 
 
 @pytest.fixture(params=["live", "rolled"])
@@ -259,18 +259,25 @@ def test_cac_is_spend_plus_costs_over_new_customers(rep, other_rep, settings):
     first_half = kpis.cac(period=Period(dt.date(2025, 4, 1), dt.date(2025, 4, 16)), scope=Scope.company())
     website = kpis.cac(period=APRIL, scope=Scope.channel(Source.WEBSITE))
     settings.METRICS_CAC_LABOUR_COST_PER_REP_MONTH = 1000
+    type(rep).objects.filter(pk=rep.pk).update(date_joined=local("2025-01-01"))
+    type(rep).objects.filter(pk=other_rep.pk).update(date_joined=local("2025-04-16"))
     with_labour = kpis.cac(period=APRIL, scope=Scope.company())
+    march_labour = kpis.cac(period=MARCH, scope=Scope.company())
 
     assert (april.value, april.numerator, april.denominator) == (Decimal("1500.00"), Decimal("3000.00"), 2)
     # 15 of April's 30 days: 1500 spent; one new customer (web on the 10th)
     assert (first_half.value, first_half.denominator) == (Decimal("1500.00"), 1)
     assert (website.value, website.denominator) == (Decimal("3000.00"), 1)
-    # labour: 1000 x 2 reps x 30 x 12 / 365 months = 1972.60; (3000 + 1972.60) / 2
-    assert with_labour.detail["labour"] == Decimal("1972.60")
-    assert with_labour.value == Decimal("2486.30")
-    assert kpis.cac(period=MARCH, scope=Scope.company()).value is None  # nobody new in March
+    # labour, prorated by days like spend: rep all April (1000) + other_rep from the 16th
+    # (15 of 30 days: 500); (3000 + 1500) / 2 new customers
+    assert with_labour.detail["labour"] == Decimal("1500.00")
+    assert with_labour.value == Decimal("2250.00")
+    # March: only rep was there (1000); 3100 spent; nobody new -> no data, costs still shown
+    assert (march_labour.value, march_labour.numerator) == (None, Decimal("4100.00"))
     load()
-    assert REGISTRY["cac"](period=APRIL, scope=Scope.rep(rep.pk)).value is None  # no costs per rep
+    per_rep = REGISTRY["cac"](period=APRIL, scope=Scope.rep(rep.pk))
+    assert (per_rep.value, per_rep.applicable) == (None, False)  # not applicable, not "no data"
+    assert "not per team, rep or pool" in str(per_rep.reason)
 
 
 # --- the sales process --------------------------------------------------------------------------
@@ -291,8 +298,8 @@ def test_sales_cycle_median_days_from_claim_or_creation_to_won(rep, other_rep, t
     team_cycle = kpis.sales_cycle(period=APRIL, scope=Scope.team(team.pk))
     rep_cycle = kpis.sales_cycle(period=APRIL, scope=Scope.rep(rep.pk))
 
-    # 5, 10, 20: median 10; p90 is the 3rd of 3 (nearest rank)
-    assert (team_cycle.value, team_cycle.detail["p90"], team_cycle.denominator) == (Decimal("10.00"), Decimal("20.00"), 3)  # fmt: skip
+    # 5, 10, 20: median 10; p90 interpolated at 0.9 x 2 = 1.8: 10 + 0.8 x 10 = 18
+    assert (team_cycle.value, team_cycle.detail["p90"], team_cycle.denominator) == (Decimal("10.00"), Decimal("18.00"), 3)  # fmt: skip
     # 10, 20: median 15 (mean of the middle two)
     assert rep_cycle.value == Decimal("15.00")
     assert kpis.sales_cycle(period=MARCH, scope=Scope.company()).value is None
@@ -317,6 +324,32 @@ def test_first_response_median_hours_from_claim_to_the_takers_first_followup(rep
 
     # 2 h and 24 h: median 13 h, p90 24 h; z (claimed 23:59 on the 30th) has no follow-up yet
     assert (value.value, value.denominator) == (Decimal("13.00"), 2)
-    assert value.detail == {"p90": Decimal("24.00"), "answered": 2, "without_followup": 1}
+    # interpolated p90 of 2 h and 24 h: 2 + 0.9 x 22 = 21.8
+    assert value.detail == {"p90": Decimal("21.80"), "answered": 2, "without_followup": 1}
     assert by_pool.value == Decimal("13.00")
     assert kpis.first_response(period=MARCH, scope=Scope.company()).value is None
+
+
+def test_the_leaderboard_reads_the_kpi_implementations(rep, other_rep, team):
+    """Each leaderboard row's first response, sales cycle and conversion are the KPIs for that
+    rep's scope (one implementation, grouped by person), interpolated medians included."""
+    from metrics import selectors
+
+    pool = PoolFactory()
+    for hours, person in ((2, rep), (5, rep), (9, rep), (4, other_rep)):
+        lead = customer(person, created="2025-01-01")
+        take = local("2025-04-02", f"{hours:02d}:00")
+        PoolEvent.objects.create(
+            customer=lead, kind=PoolEventKind.CLAIM, from_pool=pool, to_owner=person, at=take
+        )
+        FollowUpFactory(customer=lead, by=person, at=take + dt.timedelta(hours=hours))
+        won(lead, f"2025-04-{10 + hours:02d}")
+
+    rows = {row.rep.pk: row for row in selectors.leaderboard(period=APRIL, scope=Scope.team(team.pk))}
+
+    for person in (rep, other_rep):
+        scope = Scope.rep(person.pk)
+        assert rows[person.pk].first_response_hours == kpis.first_response(period=APRIL, scope=scope).value
+        assert rows[person.pk].sales_cycle_days == kpis.sales_cycle(period=APRIL, scope=scope).value
+        assert rows[person.pk].conversion == kpis.customer_conversion(period=APRIL, scope=scope).value
+    assert rows[rep.pk].first_response_hours == Decimal("5.00")  # 2, 5, 9 h

@@ -15,9 +15,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import DealStage, FollowUpKind, Source
-from metrics import rollups
 from metrics.models import ADDITIVE_MEASURES, DailyRollup, RollupDay
 from metrics.periods import Grain, Period, Scope, local_today
+from metrics.selectors import rollups
+from metrics.services import rollups as rollups_services
 from public_pool.models import PoolEvent, PoolEventKind
 from tests.factories import CustomerFactory, DealFactory, FeedbackFactory, FollowUpFactory, PoolFactory
 
@@ -78,7 +79,7 @@ def nonzero(row: dict) -> dict:
 def test_rollup_writes_one_row_per_key_with_the_hand_counted_figures(rep, other_rep, team):
     pool, _c1, _c2 = build_history(rep, other_rep)
 
-    written = rollups.rollup_days(since=MARCH_31, until=APRIL_1)
+    written = rollups_services.rollup_days(since=MARCH_31, until=APRIL_1)
 
     assert written == 4
     assert [nonzero(row) for row in rows()] == [
@@ -107,11 +108,11 @@ def test_rollup_writes_one_row_per_key_with_the_hand_counted_figures(rep, other_
 
 def test_rolling_a_day_up_twice_gives_identical_rows(rep, other_rep):
     build_history(rep, other_rep)
-    rollups.rollup_days(since=MARCH_31, until=APRIL_1)
+    rollups_services.rollup_days(since=MARCH_31, until=APRIL_1)
     first = rows()
 
-    rollups.rollup_days(since=MARCH_31, until=APRIL_1)
-    rollups.rollup_days(since=APRIL_1, until=APRIL_1)
+    rollups_services.rollup_days(since=MARCH_31, until=APRIL_1)
+    rollups_services.rollup_days(since=APRIL_1, until=APRIL_1)
 
     assert rows() == first
     assert DailyRollup.objects.count() == 4
@@ -119,10 +120,10 @@ def test_rolling_a_day_up_twice_gives_identical_rows(rep, other_rep):
 
 def test_a_rerun_replaces_the_days_with_what_the_raw_rows_say_now(rep, other_rep, team):
     _pool, _c1, c2 = build_history(rep, other_rep)
-    rollups.rollup_days(since=MARCH_31, until=APRIL_1)
+    rollups_services.rollup_days(since=MARCH_31, until=APRIL_1)
     FollowUpFactory(customer=c2, kind=FollowUpKind.MEETING, at=local(APRIL_1, "15:00"))
 
-    rollups.rollup_days(since=APRIL_1, until=APRIL_1)
+    rollups_services.rollup_days(since=APRIL_1, until=APRIL_1)
 
     row = DailyRollup.objects.get(day=APRIL_1, rep_id=other_rep.pk)
     assert (row.followups_meeting, row.deals_lost) == (1, 1)
@@ -131,7 +132,7 @@ def test_a_rerun_replaces_the_days_with_what_the_raw_rows_say_now(rep, other_rep
 
 def test_today_cannot_be_rolled_up():
     with pytest.raises(ValueError, match="before today"):
-        rollups.rollup_days(since=local_today(), until=local_today())
+        rollups_services.rollup_days(since=local_today(), until=local_today())
 
 
 def test_the_command_backfills_from_since_through_yesterday(rep, other_rep):
@@ -181,7 +182,7 @@ def test_totals_of_a_closed_period_are_the_same_from_rollups_and_live(kind, rep,
     scope = scope_of(kind, team=team, rep=rep, pool=pool)
     live = rollups.totals(period=period, scope=scope, measures=ADDITIVE_MEASURES)
 
-    rollups.rollup_days(since=MARCH_31, until=APRIL_1)
+    rollups_services.rollup_days(since=MARCH_31, until=APRIL_1)
     rolled = rollups.totals(period=period, scope=scope, measures=ADDITIVE_MEASURES)
 
     assert rolled == live == rollups.raw_totals(period=period, scope=scope, measures=ADDITIVE_MEASURES)
@@ -190,7 +191,7 @@ def test_totals_of_a_closed_period_are_the_same_from_rollups_and_live(kind, rep,
 
 def test_totals_by_hand_for_the_team_across_midnight(rep, other_rep, team):
     build_history(rep, other_rep)
-    rollups.rollup_days(since=MARCH_31, until=MARCH_31)  # 1 April stays live
+    rollups_services.rollup_days(since=MARCH_31, until=MARCH_31)  # 1 April stays live
 
     figures = rollups.totals(
         period=Period(MARCH_31, APRIL_1 + dt.timedelta(days=1)),
@@ -217,7 +218,7 @@ def test_totals_by_hand_for_the_team_across_midnight(rep, other_rep, team):
 
 def test_the_last_day_of_a_period_ends_at_local_midnight(rep, other_rep):
     build_history(rep, other_rep)
-    rollups.rollup_days(since=MARCH_31, until=APRIL_1)
+    rollups_services.rollup_days(since=MARCH_31, until=APRIL_1)
 
     march = rollups.totals(
         period=Period(dt.date(2025, 3, 1), APRIL_1),
@@ -246,7 +247,7 @@ def test_todays_figures_come_live(rep):
 
 def test_totals_cost_two_queries_whatever_the_period_length(rep, other_rep):
     build_history(rep, other_rep)
-    rollups.rollup_days(since=MARCH_31, until=APRIL_1)
+    rollups_services.rollup_days(since=MARCH_31, until=APRIL_1)
     counts = []
     for days in (1, 30, 400):
         with CaptureQueriesContext(connection) as queries:
@@ -258,7 +259,7 @@ def test_totals_cost_two_queries_whatever_the_period_length(rep, other_rep):
 
 def test_series_splits_a_period_into_buckets_with_zeros_where_empty(rep, other_rep):
     build_history(rep, other_rep)
-    rollups.rollup_days(since=MARCH_31, until=MARCH_31)
+    rollups_services.rollup_days(since=MARCH_31, until=MARCH_31)
 
     buckets = rollups.series(
         period=Period(dt.date(2025, 3, 1), dt.date(2025, 5, 1)),
@@ -276,7 +277,7 @@ def test_series_splits_a_period_into_buckets_with_zeros_where_empty(rep, other_r
 def test_by_rep_sums_per_rep_within_the_teams(rep, other_rep, team, other_team_rep):
     build_history(rep, other_rep)
     FollowUpFactory(customer=CustomerFactory(owner=other_team_rep), at=local(MARCH_31, "11:00"))
-    rollups.rollup_days(since=MARCH_31, until=APRIL_1)
+    rollups_services.rollup_days(since=MARCH_31, until=APRIL_1)
     period = Period(MARCH_31, APRIL_1 + dt.timedelta(days=1))
 
     east = rollups.by_rep(period=period, team_ids=[team.pk], measures=["followups_call", "deals_lost"])
@@ -297,7 +298,7 @@ def test_two_rollups_at_once_queue_on_the_lock_and_leave_one_set_of_rows(rep, ot
 
     def run():
         try:
-            rollups.rollup_days(since=MARCH_31, until=APRIL_1)
+            rollups_services.rollup_days(since=MARCH_31, until=APRIL_1)
         except Exception as error:
             errors.append(error)
         finally:
@@ -316,7 +317,7 @@ def test_two_rollups_at_once_queue_on_the_lock_and_leave_one_set_of_rows(rep, ot
 
 def test_shared_reads_fetch_each_sum_once_per_period_and_scope(rep, other_rep):
     build_history(rep, other_rep)
-    rollups.rollup_days(since=MARCH_31, until=MARCH_31)
+    rollups_services.rollup_days(since=MARCH_31, until=MARCH_31)
     period = Period(MARCH_31, APRIL_1 + dt.timedelta(days=1))
     alone = rollups.totals(period=period, scope=Scope.rep(rep.pk), measures=["won_amount"])
 
@@ -333,13 +334,17 @@ def test_shared_reads_fetch_each_sum_once_per_period_and_scope(rep, other_rep):
 
 def test_a_long_backfill_rebuilds_the_indexes_and_writes_the_same_rows(rep, other_rep):
     build_history(rep, other_rep)
-    rollups.rollup_days(since=MARCH_31, until=APRIL_1)
+    rollups_services.rollup_days(since=MARCH_31, until=APRIL_1)
     short = rows()
 
-    rollups.rollup_days(since=dt.date(2025, 3, 1), until=dt.date(2025, 4, 30))  # only rows inside: emptied
+    rollups_services.rollup_days(
+        since=dt.date(2025, 3, 1), until=dt.date(2025, 4, 30)
+    )  # only rows inside: emptied
     after_full = rows()
-    rollups.rollup_days(since=dt.date(2025, 5, 1), until=dt.date(2025, 5, 1))
-    rollups.rollup_days(since=dt.date(2025, 3, 1), until=dt.date(2025, 4, 30))  # a day outside: deleted
+    rollups_services.rollup_days(since=dt.date(2025, 5, 1), until=dt.date(2025, 5, 1))
+    rollups_services.rollup_days(
+        since=dt.date(2025, 3, 1), until=dt.date(2025, 4, 30)
+    )  # a day outside: deleted
 
     assert after_full == rows()
     assert [row for row in after_full if row["day"] >= MARCH_31] == short

@@ -19,10 +19,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.models import FollowUp
-from metrics import exceptions, kpis, scorecard
+from metrics import exceptions, kpis
 from metrics.kpis import KpiValue, Unit
 from metrics.models import KpiTarget, ScorecardSettings, ScorecardWeight
 from metrics.periods import Period, Scope, ScopeKind, start_of_day
+from metrics.selectors import scorecard
+from metrics.services import scorecard as scorecard_services
 from tests.factories import CustomerFactory, FollowUpFactory
 
 pytestmark = pytest.mark.django_db
@@ -195,7 +197,7 @@ def test_a_negative_actual_scores_zero_not_below(rep):
 
 def test_a_higher_cap_lets_overachievement_count_more(admin_user, rep):
     # sales 130 % with a 150 % cap: 50 * 1.3 = 65.00; conversion 2/3 -> 0.6667: 50 * 0.6667 = 33.335 -> 33.34
-    scorecard.update_scorecard(
+    scorecard_services.update_scorecard(
         actor=admin_user,
         weights={"test_sales": Decimal(50), "test_conversion": Decimal(50)},
         cap=Decimal(150),
@@ -285,7 +287,7 @@ def test_set_targets_replaces_removes_and_keeps_others(admin_user, rep):
     _target("test_sales", 100, rep=rep)
     _target("test_cycle", 7, rep=rep)
 
-    stored = scorecard.set_kpi_targets(
+    stored = scorecard_services.set_kpi_targets(
         actor=admin_user,
         quarter=Q1.start,
         target_scope=scorecard.TargetScope(rep_id=rep.pk),
@@ -300,7 +302,7 @@ def test_set_targets_replaces_removes_and_keeps_others(admin_user, rep):
 def test_bad_targets_are_refused_and_nothing_is_saved(admin_user, bad):
     _target("test_sales", 100)
     with pytest.raises(exceptions.ScorecardInvalid) as refused:
-        scorecard.set_kpi_targets(
+        scorecard_services.set_kpi_targets(
             actor=admin_user,
             quarter=Q1.start,
             target_scope=scorecard.TargetScope(),
@@ -312,7 +314,7 @@ def test_bad_targets_are_refused_and_nothing_is_saved(admin_user, bad):
 
 def test_targets_need_a_quarter_start_and_a_known_kpi(admin_user):
     with pytest.raises(exceptions.ScorecardInvalid) as refused:
-        scorecard.set_kpi_targets(
+        scorecard_services.set_kpi_targets(
             actor=admin_user,
             quarter=dt.date(2025, 2, 1),
             target_scope=scorecard.TargetScope(),
@@ -324,14 +326,16 @@ def test_targets_need_a_quarter_start_and_a_known_kpi(admin_user):
 
 def test_only_admins_set_targets_and_weights(manager):
     with pytest.raises(exceptions.ScorecardNotAllowed):
-        scorecard.set_kpi_targets(
+        scorecard_services.set_kpi_targets(
             actor=manager,
             quarter=Q1.start,
             target_scope=scorecard.TargetScope(),
             targets={"test_sales": Decimal(1)},
         )
     with pytest.raises(exceptions.ScorecardNotAllowed):
-        scorecard.update_scorecard(actor=manager, weights={"test_sales": Decimal(100)}, cap=Decimal(120))
+        scorecard_services.update_scorecard(
+            actor=manager, weights={"test_sales": Decimal(100)}, cap=Decimal(120)
+        )
     assert not KpiTarget.objects.exists()
     assert not ScorecardWeight.objects.exists()
 
@@ -342,7 +346,7 @@ def test_only_admins_set_targets_and_weights(manager):
 def test_weights_summing_to_100_replace_the_old_ones(admin_user):
     _weights(test_churn=100)
 
-    config = scorecard.update_scorecard(
+    config = scorecard_services.update_scorecard(
         actor=admin_user,
         weights={
             "test_sales": Decimal("33.33"),
@@ -374,7 +378,7 @@ def test_weights_not_summing_to_100_are_refused_and_nothing_changes(admin_user, 
     _weights(test_churn=100)
 
     with pytest.raises(exceptions.ScorecardInvalid) as refused:
-        scorecard.update_scorecard(actor=admin_user, weights=weights, cap=Decimal(130))
+        scorecard_services.update_scorecard(actor=admin_user, weights=weights, cap=Decimal(130))
 
     assert "weights" in refused.value.fields
     assert list(ScorecardWeight.objects.values_list("kpi", "weight")) == [("test_churn", Decimal(100))]
@@ -383,7 +387,7 @@ def test_weights_not_summing_to_100_are_refused_and_nothing_changes(admin_user, 
 
 def test_a_cap_below_100_is_refused(admin_user):
     with pytest.raises(exceptions.ScorecardInvalid) as refused:
-        scorecard.update_scorecard(
+        scorecard_services.update_scorecard(
             actor=admin_user, weights={"test_sales": Decimal(100)}, cap=Decimal("99.99")
         )
     assert set(refused.value.fields) == {"cap"}
@@ -392,7 +396,7 @@ def test_a_cap_below_100_is_refused(admin_user):
 
 def test_weights_must_be_percentages_of_known_kpis(admin_user):
     with pytest.raises(exceptions.ScorecardInvalid) as refused:
-        scorecard.update_scorecard(
+        scorecard_services.update_scorecard(
             actor=admin_user,
             weights={"test_sales": Decimal(120), "nope": Decimal(10), "test_cycle": Decimal("0.001")},
             cap=Decimal(120),

@@ -13,9 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Feedback, FeedbackChannel
-from metrics import exceptions, kpis, surveys
+from metrics import exceptions, kpis
 from metrics.models import SurveyInvitation, SurveyKind
 from metrics.periods import Grain, Period, Scope
+from metrics.selectors import surveys
+from metrics.services import surveys as surveys_services
 from tests.factories import ContactFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +31,9 @@ def contact(rep):
 
 
 def _send(sender, contact, kind=SurveyKind.NPS, capture=None):
-    return surveys.send_survey(sender=sender, contact=contact, kind=kind, base_url="https://crm.example.com/")
+    return surveys_services.send_survey(
+        sender=sender, contact=contact, kind=kind, base_url="https://crm.example.com/"
+    )
 
 
 def _expire(invitation):
@@ -76,7 +80,7 @@ def test_without_a_request_the_link_uses_crm_site_url(
 ):
     settings.CRM_SITE_URL = "https://crm.acme.cn"
     with django_capture_on_commit_callbacks(execute=True):
-        invitation = surveys.send_survey(sender=rep, contact=contact, kind=SurveyKind.CSAT)
+        invitation = surveys_services.send_survey(sender=rep, contact=contact, kind=SurveyKind.CSAT)
     assert f"https://crm.acme.cn/s/{_token(invitation)}/" in mail.outbox[0].body
     assert mail.outbox[0].subject == "How satisfied are you with our service?"
 
@@ -124,7 +128,7 @@ def test_a_contact_without_email_or_an_unknown_kind_is_refused(rep, contact):
 def test_a_link_takes_one_answer_which_becomes_feedback(rep, contact):
     invitation = _send(rep, contact)
 
-    feedback = surveys.answer_survey(token=_token(invitation), score=9, comment="  Quick delivery  ")
+    feedback = surveys_services.answer_survey(token=_token(invitation), score=9, comment="  Quick delivery  ")
 
     invitation.refresh_from_db()
     assert (feedback.customer, feedback.contact, feedback.nps, feedback.csat) == (
@@ -142,7 +146,7 @@ def test_a_link_takes_one_answer_which_becomes_feedback(rep, contact):
     assert invitation.feedback == feedback
 
     with pytest.raises(exceptions.SurveyAlreadyAnswered):
-        surveys.answer_survey(token=_token(invitation), score=2)
+        surveys_services.answer_survey(token=_token(invitation), score=2)
     assert list(Feedback.objects.values_list("nps", flat=True)) == [9]
 
 
@@ -150,11 +154,11 @@ def test_a_csat_link_takes_1_to_5(rep, contact):
     invitation = _send(rep, contact, kind=SurveyKind.CSAT)
     for bad in (0, 6):
         with pytest.raises(exceptions.SurveyInvalid):
-            surveys.answer_survey(token=_token(invitation), score=bad)
+            surveys_services.answer_survey(token=_token(invitation), score=bad)
     invitation.refresh_from_db()
     assert invitation.answered_at is None  # a refused answer does not use up the link
 
-    feedback = surveys.answer_survey(token=_token(invitation), score=4)
+    feedback = surveys_services.answer_survey(token=_token(invitation), score=4)
     assert (feedback.nps, feedback.csat) == (None, 4)
 
 
@@ -163,7 +167,7 @@ def test_an_expired_link_is_refused(rep, contact):
     _expire(invitation)
 
     with pytest.raises(exceptions.SurveyLinkExpired):
-        surveys.answer_survey(token=_token(invitation), score=10)
+        surveys_services.answer_survey(token=_token(invitation), score=10)
     assert not Feedback.objects.exists()
 
 
@@ -180,7 +184,7 @@ def test_an_expired_link_is_refused(rep, contact):
 def test_a_tampered_or_unknown_token_is_refused(rep, contact, tamper):
     invitation = _send(rep, contact)
     with pytest.raises(exceptions.SurveyLinkInvalid):
-        surveys.answer_survey(token=tamper(_token(invitation)), score=10)
+        surveys_services.answer_survey(token=tamper(_token(invitation)), score=10)
     assert not Feedback.objects.exists()
 
 
@@ -194,7 +198,7 @@ def test_concurrent_answers_make_exactly_one_feedback(team, manager, rep):
     def answer(score):
         try:
             barrier.wait()
-            surveys.answer_survey(token=token, score=score)
+            surveys_services.answer_survey(token=token, score=score)
             outcomes.append("answered")
         except exceptions.SurveyAlreadyAnswered:
             outcomes.append("refused")
@@ -231,7 +235,7 @@ def test_an_answer_feeds_the_nps_of_the_period(rep, contact):
         return Decimal(100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores))) / len(scores)
 
     assert nps_now() == Decimal(-100)
-    surveys.answer_survey(token=_token(_send(rep, contact)), score=9)
+    surveys_services.answer_survey(token=_token(_send(rep, contact)), score=9)
     assert nps_now() == Decimal(0)
 
 
@@ -301,7 +305,7 @@ def test_the_public_page_speaks_the_contacts_browser_language(client, rep, conta
 
 def test_customer_page_shows_the_survey_panel_with_its_links(client, rep, contact):
     invitation = _send(rep, contact)
-    surveys.answer_survey(token=_token(invitation), score=10)
+    surveys_services.answer_survey(token=_token(invitation), score=10)
     client.force_login(rep)
 
     html = client.get(reverse("customers:detail", args=[contact.customer.pk])).content.decode()
@@ -355,18 +359,18 @@ def test_a_phone_answer_is_recorded_as_phone_feedback(client, rep, contact):
 def test_a_phone_answer_needs_a_score_and_the_customers_own_contact(rep, contact):
     stranger = ContactFactory()
     with pytest.raises(exceptions.SurveyInvalid) as refused:
-        surveys.record_phone_answer(
+        surveys_services.record_phone_answer(
             actor=rep, customer=contact.customer, contact=stranger, nps=None, csat=None
         )
     assert set(refused.value.fields) == {"nps", "contact"}
     with pytest.raises(exceptions.SurveyInvalid):
-        surveys.record_phone_answer(actor=rep, customer=contact.customer, nps=11)
+        surveys_services.record_phone_answer(actor=rep, customer=contact.customer, nps=11)
     assert not Feedback.objects.exists()
 
 
 def test_a_rep_cannot_record_a_phone_answer_for_another_reps_customer(client, other_rep, contact):
     with pytest.raises(exceptions.SurveyNotAllowed):
-        surveys.record_phone_answer(actor=other_rep, customer=contact.customer, nps=9)
+        surveys_services.record_phone_answer(actor=other_rep, customer=contact.customer, nps=9)
     client.force_login(other_rep)
     assert client.post(reverse("surveys:phone", args=[contact.customer.pk]), {"nps": "9"}).status_code == 404
     assert not Feedback.objects.exists()

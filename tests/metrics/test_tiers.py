@@ -12,8 +12,9 @@ import pytest
 from django.core.management import call_command
 
 from customers.models import Customer, DealStage, ValueTier
-from metrics import tiers
 from metrics.models import ValueTierSettings
+from metrics.selectors import tiers
+from metrics.services import tiers as tiers_services
 from public_pool import services as pool_services
 from tests.factories import CustomerFactory, DealFactory, PoolFactory, RecycleRuleFactory
 
@@ -67,7 +68,7 @@ def test_relative_tiers_top_20_next_30_rest_and_no_tier_without_a_purchase(rep):
     customers = [buyer(rep, (at(2025, 6, 1), str(1000 * n))) for n in range(1, 11)]
     prospect = CustomerFactory(owner=rep)
 
-    result = tiers.recompute_value_tiers(as_of=AS_OF)
+    result = tiers_services.recompute_value_tiers(as_of=AS_OF)
 
     # Cumulative shares by CLV descending: 10000 → 0.1, 9000 → 0.2 (A); 8000…6000 → 0.3…0.5 (B).
     assert [tier_of(c) for c in reversed(customers)] == ["A"] * 2 + ["B"] * 3 + ["C"] * 5
@@ -80,7 +81,7 @@ def test_equal_clv_shares_a_tier(rep):
     tied = [buyer(rep, (at(2025, 6, 1), "5000")) for _ in range(2)]
     rest = [buyer(rep, (at(2025, 6, 1), amount)) for amount in ("3000", "2000", "1000")]
 
-    tiers.recompute_value_tiers(as_of=AS_OF)
+    tiers_services.recompute_value_tiers(as_of=AS_OF)
 
     assert [tier_of(c) for c in tied + rest] == ["B", "B", "C", "C", "C"]
 
@@ -91,7 +92,7 @@ def test_admin_thresholds_replace_the_percentages(rep):
     # 4000 → 6000 (B, the threshold itself), 3000 → 4500 (C).
     customers = [buyer(rep, (at(2025, 6, 1), amount)) for amount in ("6000", "5000", "4000", "3000")]
 
-    tiers.recompute_value_tiers(as_of=AS_OF)
+    tiers_services.recompute_value_tiers(as_of=AS_OF)
 
     assert [tier_of(c) for c in customers] == ["A", "B", "B", "C"]
 
@@ -101,9 +102,9 @@ def test_recompute_is_idempotent_and_clears_tiers_that_no_longer_apply(rep):
     former = CustomerFactory(owner=rep)
     Customer.objects.filter(pk=former.pk).update(value_tier=ValueTier.A)
 
-    first = tiers.recompute_value_tiers(as_of=AS_OF)
+    first = tiers_services.recompute_value_tiers(as_of=AS_OF)
     before = list(Customer.objects.order_by("pk").values_list("pk", "value_tier", "updated_at"))
-    second = tiers.recompute_value_tiers(as_of=AS_OF)
+    second = tiers_services.recompute_value_tiers(as_of=AS_OF)
 
     # Five buyers get tiers (top 1 of 5 is A: share 0.2) and the former A loses its tier.
     assert first.changed == 6
@@ -122,7 +123,7 @@ def test_changed_tiers_mark_recycle_policies_stale_and_rules_can_select_a_tier(r
     pool_services.refresh_recycle_policies(customers=Customer.objects.all())
     assert not Customer.objects.filter(recycle_policy_stale=True).exists()
 
-    tiers.recompute_value_tiers(as_of=AS_OF)
+    tiers_services.recompute_value_tiers(as_of=AS_OF)
     stale = set(Customer.objects.filter(recycle_policy_stale=True).values_list("pk", flat=True))
     pool_services.refresh_stale_recycle_policies()
 

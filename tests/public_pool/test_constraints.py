@@ -1,12 +1,24 @@
 """What the database itself refuses: ownership XOR, the append-only log, duplicate extensions."""
 
+import threading
+import time
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from customers.models import Customer
 from public_pool import services
-from public_pool.models import ExtensionRequest, PoolEvent, PoolEventKind
+from public_pool.exceptions import CustomerLeftRep
+from public_pool.models import (
+    ExtensionRequest,
+    ExtensionStatus,
+    Notification,
+    NotificationKind,
+    PoolEvent,
+    PoolEventKind,
+    ReleaseReason,
+)
 from tests.factories import CustomerFactory, RecycleRuleFactory
 from tests.public_pool.conftest import owned, pooled, run_at_once
 
@@ -101,3 +113,73 @@ def test_two_simultaneous_extension_requests_make_one(rep, pool):
     assert ExtensionRequest.objects.count() == 1
     assert PoolEvent.objects.filter(kind=PoolEventKind.EXTENSION_REQUEST).count() == 1
     assert customer.claimed_at <= timezone.now()
+
+
+def _reason_no_need() -> None:
+    # Transactional tests empty the tables, the reasons a migration made included.
+    ReleaseReason.objects.get_or_create(code="no_need", defaults={"label": "No need", "label_zh": "没有需求"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_waits_for_a_release_in_progress_and_then_refuses(rep, manager, pool):
+    """The decision locks the customer row: an approval arriving while a release holds the row
+    waits for it, then sees the customer gone and changes nothing (before the lock, it read the
+    customer as still the rep's and approved)."""
+    _reason_no_need()
+    RecycleRuleFactory(pool=pool, no_followup_days=30)
+    customer = owned(rep, pool, claimed_days_ago=5)
+    request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Tender", days=5)
+    locked = threading.Event()
+
+    def work(i):
+        if i == 0:
+            with transaction.atomic():
+                list(Customer.objects.select_for_update().filter(pk=customer.pk))
+                locked.set()
+                time.sleep(0.5)  # the approval arrives meanwhile and must wait
+                services.release_customer(actor=rep, customer_id=customer.pk, reason="no_need")
+            return "released"
+        assert locked.wait(timeout=10)
+        return services.decide_extension(actor=manager, request_id=request.pk, approve=True)
+
+    released, approval = run_at_once(2, work)
+
+    assert released == ("ok", "released")
+    assert approval[0] == "error"
+    assert isinstance(approval[1], CustomerLeftRep)
+    request.refresh_from_db()
+    assert request.status == ExtensionStatus.PENDING
+    assert not Notification.objects.filter(kind=NotificationKind.EXTENSION_DECIDED).exists()
+    assert Customer.objects.get(pk=customer.pk).recycle_extension_days == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_approval_racing_a_release_never_extends_a_customer_the_rep_lost(rep, manager, pool):
+    _reason_no_need()
+    RecycleRuleFactory(pool=pool, no_followup_days=30)
+    for _round in range(6):
+        customer = owned(rep, pool, claimed_days_ago=5)
+        request = services.request_extension(rep=rep, customer_id=customer.pk, reason="Tender", days=5)
+
+        def work(i: int, customer=customer, request=request) -> object:
+            if i == 0:
+                return services.release_customer(actor=rep, customer_id=customer.pk, reason="no_need")
+            return services.decide_extension(actor=manager, request_id=request.pk, approve=True)
+
+        outcomes = run_at_once(2, work)
+
+        assert outcomes[0][0] == "ok", outcomes
+        request.refresh_from_db()
+        customer.refresh_from_db()
+        assert customer.owner_id is None
+        assert customer.recycle_extension_days == 0
+        events = list(
+            PoolEvent.objects.filter(customer=customer).order_by("id").values_list("kind", flat=True)
+        )
+        if outcomes[1][0] == "ok":  # approved first, then released
+            assert request.status == ExtensionStatus.APPROVED
+            assert events.index(PoolEventKind.EXTENSION_APPROVE) < events.index(PoolEventKind.RELEASE)
+        else:  # released first: the approval changed nothing
+            assert isinstance(outcomes[1][1], CustomerLeftRep)
+            assert request.status == ExtensionStatus.PENDING
+            assert PoolEventKind.EXTENSION_APPROVE not in events

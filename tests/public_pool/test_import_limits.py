@@ -1,5 +1,5 @@
 """Imports refuse what would keep a worker busy for minutes: a sheet wider than
-``imports.MAX_COLUMNS`` is refused when its width is first seen, before its rows are read, and
+``import_files.MAX_COLUMNS`` is refused when its width is first seen, before its rows are read, and
 nothing is imported (issue 10: 1,201 rows by 16,000 cells used to take about 170 s)."""
 
 import io
@@ -10,7 +10,7 @@ import pytest
 from customers.models import Customer
 from public_pool import exceptions
 from public_pool.models import PoolEvent
-from public_pool.services import imports
+from public_pool.services import import_files, imports
 
 pytestmark = pytest.mark.django_db
 
@@ -74,8 +74,8 @@ def test_cells_beyond_the_header_are_not_read_as_columns(admin_user, pool):
 
 
 def test_a_200_column_sheet_is_still_imported(admin_user, pool):
-    header = ["name", *[f"extra {i}" for i in range(imports.MAX_COLUMNS - 1)]]
-    content = _xlsx([header, ["Acme Ltd", *["x"] * (imports.MAX_COLUMNS - 1)]])
+    header = ["name", *[f"extra {i}" for i in range(import_files.MAX_COLUMNS - 1)]]
+    content = _xlsx([header, ["Acme Ltd", *["x"] * (import_files.MAX_COLUMNS - 1)]])
 
     result = _run(admin_user, pool, content)
 

@@ -51,6 +51,15 @@ result = {
     "kinds": list(PoolEvent.objects.order_by("pk").values_list("kind", flat=True)),
     "in_pool": Customer.objects.filter(pool=pool).count(),
 }
+# Creating an owned customer (no advisory lock on SQLite) logs its event; a second spelling of
+# the same company is a duplicate.
+beta = services.create_owned_customer(actor=rep, data=customer_services.CustomerData(name="Beta Ltd"))
+try:
+    services.create_owned_customer(actor=rep, data=customer_services.CustomerData(name="BETA Limited"))
+    result["duplicate"] = "created"
+except Exception as error:
+    result["duplicate"] = getattr(error, "code", repr(error))
+result["beta_events"] = list(PoolEvent.objects.filter(customer=beta).values_list("kind", flat=True))
 print(json.dumps(result))
 """
 
@@ -74,3 +83,5 @@ def test_pool_services_run_on_the_embedded_sqlite_default(tmp_path):
     assert result["due_moved"] is True
     assert (result["warned"], result["dry_run"], result["recycled"], result["in_pool"]) == (1, 1, 1, 1)
     assert result["kinds"] == ["create", "claim", "recycle"]
+    assert result["duplicate"] == "duplicate"
+    assert result["beta_events"] == ["create"]

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from metrics import churn
+from metrics.services import churn as churn_services
 from public_pool.management.commands._options import parse_as_of
 
 
@@ -15,5 +15,5 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", help="Evaluate as if it were this moment (ISO date/time).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        flags = churn.flag_churn_risk(as_of=parse_as_of(options["as_of"]))
+        flags = churn_services.flag_churn_risk(as_of=parse_as_of(options["as_of"]))
         self.stdout.write(self.style.SUCCESS(f"{flags} churn warnings current"))

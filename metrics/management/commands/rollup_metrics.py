@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_date
 
-from metrics import rollups
 from metrics.periods import local_today
+from metrics.services import rollups as rollups_services
 
 
 class Command(BaseCommand):
@@ -30,7 +30,11 @@ class Command(BaseCommand):
             if since >= local_today():
                 raise CommandError("--since must be a day before today: today's figures are computed live.")
         started = time.monotonic()
-        rows = rollups.rollup_yesterday() if since is None else rollups.rollup_through_yesterday(since=since)
+        rows = (
+            rollups_services.rollup_yesterday()
+            if since is None
+            else rollups_services.rollup_through_yesterday(since=since)
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"{rows} roll-up rows for {since or 'yesterday'} through yesterday "

@@ -1,4 +1,5 @@
-"""Reads the dashboards need beyond the KPI registry and the roll-ups: which scopes a user may
+"""Every read of the metrics app. This module: the reads the dashboards need beyond the KPI
+registry and the roll-ups: which scopes a user may
 pick, the deal funnel, the per-rep leaderboard, churn flags and at-risk customers in a scope.
 
 Visibility follows ``customers.selectors``: a rep sees only their own figures, a manager the
@@ -10,6 +11,10 @@ Scope of raw rows (decision, the same as the roll-ups attribute them): a deal be
 owner and the owner's team; a follow-up to the person who logged it (``by``) and their team;
 a pool event to the rep it handed the customer to (``to_owner``).
 
+Submodules by subdomain: ``rollups`` (reading the daily roll-ups, and the SQL the roll-up
+service writes them with), ``churn``, ``tiers``, ``surveys``, ``scorecard``. Writes are in
+``metrics.services``.
+
 Every function here runs a fixed number of aggregate queries whatever the period length or
 the number of reps: grouping happens in the database, Python only reshapes the grouped rows.
 """
@@ -17,37 +22,25 @@ the number of reps: grouping happens in the database, Python only reshapes the g
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from django.conf import settings
-from django.db import connection
 from django.db.models import (
-    Aggregate,
     Count,
-    Exists,
-    F,
-    FloatField,
-    Func,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
 )
-from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.http import Http404
-from django.utils import timezone
 
 from customers import selectors as customer_selectors
-from customers.models import Customer, Deal, DealStage, FollowUp, Role, Team, User
-from metrics import churn, figures_cache, rollups
+from customers.models import Customer, Deal, DealStage, Role, Team, User
+from metrics import figures_cache
 from metrics.kpis import pool as pool_kpis
-from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone
+from metrics.kpis import sales as sales_kpis
+from metrics.periods import Period, Scope, ScopeKind, company_zone
+from metrics.selectors import churn, rollups
 from public_pool import selectors as pool_selectors
-from public_pool.models import TAKE_KINDS, PoolEvent
 
 # --- scopes ------------------------------------------------------------------------------------
 
@@ -143,49 +136,6 @@ def _owner_filter(scope: Scope, *, prefix: str) -> Q:
     return Q()
 
 
-# --- aggregates --------------------------------------------------------------------------------
-
-
-class Percentile(Aggregate):
-    """PostgreSQL ``percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)``."""
-
-    function = "percentile_cont"
-    name = "Percentile"
-    output_field = FloatField()
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-    def __init__(self, expression: object, *, fraction: float = 0.5, **extra: Any) -> None:
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
-class EpochSeconds(Func):
-    """Seconds in an interval (``EXTRACT(EPOCH FROM interval)``) as a float."""
-
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
-    output_field = FloatField()
-
-
-def _median_per(
-    rows: QuerySet, *, key: str, later: str, earlier: str, unit_seconds: float
-) -> dict[int, float]:
-    """The median of ``later - earlier`` (in units of ``unit_seconds``) per ``key``, in one query.
-
-    PostgreSQL aggregates in SQL (``percentile_cont``); other databases — the SQLite demo only,
-    with a few hundred rows — get the rows and take the same interpolated median in Python."""
-    if connection.vendor == "postgresql":
-        return dict(
-            rows.values(key)
-            .annotate(value=Percentile(EpochSeconds(F(later) - F(earlier)) / unit_seconds))
-            .order_by()
-            .values_list(key, "value")
-        )
-    groups: dict[int, list[float]] = {}
-    for group, late, early in rows.order_by().values_list(key, later, earlier):
-        if late is not None and early is not None:
-            groups.setdefault(group, []).append((late - early).total_seconds() / unit_seconds)
-    return {group: statistics.median(values) for group, values in groups.items()}
-
-
 # --- funnel ------------------------------------------------------------------------------------
 
 
@@ -239,89 +189,6 @@ def deal_funnel(*, period: Period, scope: Scope) -> list[FunnelStage]:
     return stages
 
 
-# --- worked customers per bucket (the conversion trend's denominator) --------------------------
-
-
-def worked_customers(*, period: Period, scope: Scope) -> int:
-    """Distinct customers with a follow-up by someone in the scope in the period; one query."""
-    start, end = period.bounds()
-    return FollowUp.objects.filter(_owner_filter(scope, prefix="by"), at__gte=start, at__lt=end).aggregate(
-        worked=Count("customer_id", distinct=True)
-    )["worked"]
-
-
-@figures_cache.cached_for_closed_period
-def worked_customers_by_bucket(*, period: Period, scope: Scope, grain: Grain) -> dict[dt.date, int]:
-    """Distinct customers followed up by someone in the scope, per bucket of ``period.split(grain)``
-    (keyed by the bucket's first day); one grouped query, truncated in the company time zone."""
-    start, end = period.bounds()
-    trunc = TruncMonth if grain is Grain.MONTH else TruncWeek
-    rows = (
-        FollowUp.objects.filter(_owner_filter(scope, prefix="by"), at__gte=start, at__lt=end)
-        .annotate(bucket=trunc("at", tzinfo=company_zone()))
-        .values("bucket")
-        .annotate(worked=Count("customer_id", distinct=True))
-        .order_by()
-    )
-    worked: dict[dt.date, int] = {}
-    for row in rows:
-        worked[max(_local_date(row["bucket"]), period.start)] = row["worked"]
-    return worked
-
-
-# --- pool conversion by claim cohort -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cohort:
-    start: dt.date  # first day of the claim bucket (clipped to the period)
-    claimed: int
-    converted: int
-    still_open: int  # claims whose conversion window has not closed yet
-
-    @property
-    def rate(self) -> Decimal | None:
-        return Decimal(self.converted) * 100 / self.claimed if self.claimed else None
-
-
-@figures_cache.cached_for_closed_period
-def pool_conversion_by_cohort(*, period: Period, scope: Scope, grain: Grain) -> list[Cohort]:
-    """The pool conversion KPI (``metrics.kpis.pool.pool_conversion``: a take from a pool counts
-    as converted when the customer has a deal won within ``METRICS_POOL_CONVERSION_DAYS`` of it)
-    per claim cohort, a bucket of ``period.split(grain)``; one grouped query over the same
-    cohort queryset (``pool.takes``). Buckets without claims are left out."""
-    window = dt.timedelta(days=settings.METRICS_POOL_CONVERSION_DAYS)
-    won = Deal.objects.filter(
-        customer_id=OuterRef("customer_id"),
-        stage=DealStage.WON,
-        closed_at__gte=OuterRef("at"),
-        closed_at__lte=OuterRef("at") + window,
-    )
-    trunc = TruncMonth if grain is Grain.MONTH else TruncWeek
-    open_since = timezone.now() - window
-    rows = (
-        pool_kpis.takes(period=period, scope=scope)
-        .alias(is_won=Exists(won))
-        .annotate(bucket=trunc("at", tzinfo=company_zone()))
-        .values("bucket")
-        .annotate(
-            claimed=Count("pk"),
-            converted=Count("pk", filter=Q(is_won=True)),
-            still_open=Count("pk", filter=Q(at__gt=open_since)),
-        )
-        .order_by("bucket")
-    )
-    return [
-        Cohort(
-            start=max(_local_date(row["bucket"]), period.start),
-            claimed=row["claimed"],
-            converted=row["converted"],
-            still_open=row["still_open"],
-        )
-        for row in rows
-    ]
-
-
 def stale_leads_visible(*, user: User, limit: int) -> list[Customer]:
     """The longest-waiting stale pool leads (``metrics.kpis.pool.stale_leads``) in the pools
     ``user`` may use."""
@@ -357,9 +224,9 @@ class LeaderRow:
     followups: dict[str, int]
     worked: int
     new_customers: int
-    first_response_hours: float | None
-    sales_cycle_days: float | None
-    conversion: Decimal | None = field(default=None)
+    first_response_hours: Decimal | float | int | None
+    sales_cycle_days: Decimal | float | int | None
+    conversion: Decimal | float | int | None = field(default=None)
 
     @property
     def followups_total(self) -> int:
@@ -381,71 +248,29 @@ def leaderboard_people(*, scope: Scope) -> QuerySet[User]:
 def leaderboard(*, period: Period, scope: Scope) -> list[LeaderRow]:
     """One row per person in the scope, best revenue first (then deals won, then name).
 
-    Five queries whatever the period or the number of people: the people; ``rollups.by_rep``
-    for deals won, revenue, new customers and follow-ups by kind; distinct worked customers
-    per person; median first response per person; median sales cycle per person.
-
-    Conversion per person = new customers (first won deal in the period, attributed by the
-    roll-up to the deal's owner) ÷ distinct customers they followed up in the period; "no
-    data" (None) when they worked none. First response = median hours from a claim or an
-    assignment to them in the period to their first follow-up of that customer afterwards
-    (claims never followed up are left out). Sales cycle = median days from the customer's
-    latest claim or assignment at or before the win (else its creation) to the win, for deals they
-    won in the period. These are ``metrics.kpis.sales``' ``first_response`` and ``sales_cycle``
-    grouped by person (the same definitions, same median: ``percentile_cont(0.5)``).
+    A fixed number of queries whatever the period or the number of people: the people;
+    ``rollups.by_rep`` for deals won, revenue, new customers and follow-ups by kind; and the
+    per-rep forms of the KPI functions themselves (``metrics.kpis.sales``): customers worked
+    (``worked_customers_per_rep``), first response (``first_response_per_rep``) and sales cycle
+    (``sales_cycle_per_rep``) — the very SQL and interpolated median of the KPIs, grouped by
+    person. Conversion per person is ``sales.conversion`` of their new customers and customers
+    worked, as the KPI computes it for a rep scope.
     """
     people = list(leaderboard_people(scope=scope))
-    ids = [person.pk for person in people]
-    if not ids:
+    if not people:
         return []
-    start, end = period.bounds()
-    team_ids = scope_team_ids(scope)
-    figures = rollups.by_rep(period=period, team_ids=team_ids, measures=list(LEADERBOARD_MEASURES))
-    worked = dict(
-        FollowUp.objects.filter(by_id__in=ids, at__gte=start, at__lt=end)
-        .values("by_id")
-        .annotate(worked=Count("customer_id", distinct=True))
-        .order_by()
-        .values_list("by_id", "worked")
+    figures = rollups.by_rep(
+        period=period, team_ids=scope_team_ids(scope), measures=list(LEADERBOARD_MEASURES)
     )
-    first_followup = (
-        FollowUp.objects.filter(
-            customer_id=OuterRef("customer_id"), by_id=OuterRef("to_owner_id"), at__gte=OuterRef("at")
-        )
-        .order_by("at")
-        .values("at")[:1]
-    )
-    first_response = _median_per(
-        PoolEvent.objects.filter(kind__in=TAKE_KINDS, to_owner_id__in=ids, at__gte=start, at__lt=end)
-        .annotate(first_at=Subquery(first_followup))
-        .filter(first_at__isnull=False),
-        key="to_owner_id",
-        later="first_at",
-        earlier="at",
-        unit_seconds=3600.0,
-    )
-    latest_take = (
-        PoolEvent.objects.filter(
-            customer_id=OuterRef("customer_id"), kind__in=TAKE_KINDS, at__lte=OuterRef("closed_at")
-        )
-        .order_by("-at")
-        .values("at")[:1]
-    )
-    cycle_start = Coalesce(Subquery(latest_take), F("customer__created_at"))
-    sales_cycle = _median_per(
-        Deal.objects.filter(
-            stage=DealStage.WON, owner_id__in=ids, closed_at__gte=start, closed_at__lt=end
-        ).annotate(cycle_start=cycle_start),
-        key="owner_id",
-        later="closed_at",
-        earlier="cycle_start",
-        unit_seconds=86400.0,
-    )
+    worked = sales_kpis.worked_customers_per_rep(period=period, scope=scope)
+    first_response = sales_kpis.first_response_per_rep(period=period, scope=scope)
+    sales_cycle = sales_kpis.sales_cycle_per_rep(period=period, scope=scope)
     rows = []
     for person in people:
         own = figures.get(person.pk, {})
         new_customers = int(own.get("new_customers") or 0)
         person_worked = worked.get(person.pk, 0)
+        response, cycle = first_response.get(person.pk), sales_cycle.get(person.pk)
         rows.append(
             LeaderRow(
                 rep=person,
@@ -457,9 +282,9 @@ def leaderboard(*, period: Period, scope: Scope) -> list[LeaderRow]:
                 },
                 worked=person_worked,
                 new_customers=new_customers,
-                first_response_hours=first_response.get(person.pk),
-                sales_cycle_days=sales_cycle.get(person.pk),
-                conversion=(Decimal(new_customers) * 100 / person_worked) if person_worked else None,
+                first_response_hours=response.value if response else None,
+                sales_cycle_days=cycle.value if cycle else None,
+                conversion=sales_kpis.conversion(new_customers, person_worked).value,
             )
         )
     rows.sort(key=lambda row: (-row.revenue, -row.deals_won, row.rep.username))
@@ -482,7 +307,7 @@ def days_left(customer: Customer, now: dt.datetime | None = None) -> int | None:
 
 
 def churn_flags_in_scope(*, user: User, scope: Scope) -> QuerySet:
-    """``metrics.churn.churn_flags_for`` (which applies the owner/manager/admin rule), narrowed to
+    """``metrics.selectors.churn.churn_flags_for`` (which applies the owner/manager/admin rule), narrowed to
     the customers owned by people in the scope, newest first."""
     return (
         churn.churn_flags_for(user=user)

@@ -11,28 +11,26 @@ Tiers: with admin thresholds (``ValueTierSettings``, both set) A is CLV ≥ the 
 B is CLV ≥ the B threshold; without, the top 20 % of paying customers by CLV are A, the next
 30 % B, the rest C, by ``CUME_DIST`` (customers with equal CLV share a tier; with fewer than
 five paying customers nobody is in the top 20 %). Customers with no won deal have no CLV and
-no tier (blank). Recycle rules can filter on the tier (``public_pool.RecycleRule.value_tier``).
-"""
+no tier (blank). Recycle rules can filter on the tier (``public_pool.RecycleRule.value_tier``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q
 from django.utils import timezone
 
-from customers import services as customer_services
-from customers.models import Customer, Deal, DealStage, ValueTier
-from metrics.churn import date_param, days_between_sql, local_date_sql, table_sql
+from customers.models import Deal, DealStage, ValueTier
 from metrics.models import ValueTierSettings
 from metrics.periods import company_zone
+from metrics.selectors.churn import date_param, days_between_sql, local_date_sql, table_sql
 
 TOP_A = 0.2  # share of paying customers in tier A without admin thresholds
+
+
 TOP_B = 0.5  # ... in A or B
 
 
@@ -94,29 +92,3 @@ def clv_by_customer(*, customer_ids: list[int], as_of: dt.datetime | None = None
         return {
             customer_id: Decimal(str(clv)).quantize(Decimal("0.01")) for customer_id, clv in cursor.fetchall()
         }
-
-
-@dataclass(frozen=True)
-class TierCounts:
-    changed: int
-    a: int
-    b: int
-    c: int
-    none: int
-
-
-def recompute_value_tiers(*, as_of: dt.datetime | None = None) -> TierCounts:
-    """Recompute every customer's value tier (nightly; ``manage.py recompute_value_tiers``).
-
-    One set-based UPDATE through ``customers.services.set_value_tiers`` (only changed rows are
-    written, so a second run changes nothing), then one count per tier for the report.
-    """
-    sql, params = tiers_sql(as_of=as_of or timezone.now())
-    changed = customer_services.set_value_tiers(tiers_sql=sql, params=params)
-    counts = Customer.objects.aggregate(
-        a=Count("pk", filter=Q(value_tier=ValueTier.A)),
-        b=Count("pk", filter=Q(value_tier=ValueTier.B)),
-        c=Count("pk", filter=Q(value_tier=ValueTier.C)),
-        none=Count("pk", filter=Q(value_tier="")),
-    )
-    return TierCounts(changed=changed, **counts)

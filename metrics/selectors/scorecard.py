@@ -23,19 +23,16 @@ Decisions where the issue is silent:
 - Achievements are rounded to 4 decimals, points to 2 (half up), and the total is the sum of
   the rounded points, so the table always adds up.
 - Admin edits (targets, weights, cap) serialise on the settings row (``SELECT … FOR UPDATE``),
-  so two admins saving at once cannot interleave their delete-and-insert.
-"""
+  so two admins saving at once cannot interleave their delete-and-insert."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -43,25 +40,32 @@ from crm_site import bounds
 from customers import selectors as customer_selectors
 from customers.models import Team, User
 from metrics import kpis
-from metrics.exceptions import ScorecardInvalid, ScorecardNotAllowed
 from metrics.models import DEFAULT_SCORECARD_CAP, KpiTarget, ScorecardSettings, ScorecardWeight
 from metrics.periods import Grain, Period, Scope, ScopeKind
 
 HUNDRED = Decimal(100)
+
+
 RATIO_PLACES = Decimal("0.0001")
+
+
 POINT_PLACES = Decimal("0.01")
 
+
 MISSING_NO_DATA = "no_data"
+
+
 MISSING_NO_TARGET = "no_target"
+
+
 MISSING_UNKNOWN_KPI = "unknown_kpi"
+
+
 MISSING_LABELS: dict[str, Promise] = {
     MISSING_NO_DATA: _("no data"),
     MISSING_NO_TARGET: _("no target"),
     MISSING_UNKNOWN_KPI: _("KPI not available"),
 }
-
-
-# --- quarters -----------------------------------------------------------------------------------
 
 
 def quarter_of(day: dt.date) -> Period:
@@ -89,9 +93,6 @@ def parse_quarter(text: str) -> Period | None:
 _QUARTER = re.compile(r"^(?P<year>\d{4})-?[Qq](?P<number>[1-4])$")
 
 
-# --- settings -----------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class ScorecardConfig:
     cap: Decimal  # percent, >= 100
@@ -103,83 +104,6 @@ def current_config() -> ScorecardConfig:
     cap = ScorecardSettings.objects.filter(pk=1).values_list("cap", flat=True).first()
     weights = dict(ScorecardWeight.objects.order_by("-weight", "kpi").values_list("kpi", "weight"))
     return ScorecardConfig(cap=DEFAULT_SCORECARD_CAP if cap is None else cap, weights=weights)
-
-
-def _lock_settings() -> ScorecardSettings:
-    ScorecardSettings.objects.get_or_create(pk=1)
-    return ScorecardSettings.objects.select_for_update().get(pk=1)
-
-
-def _ensure_admin(actor: User) -> None:
-    if not actor.is_admin:
-        raise ScorecardNotAllowed(_("Only admins may change scorecard settings and targets."))
-
-
-def _as_decimal(value: Decimal | int | str) -> Decimal | None:
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
-
-
-@transaction.atomic
-def update_scorecard(*, actor: User, weights: dict[str, Decimal | None], cap: Decimal) -> ScorecardConfig:
-    """Replace the chosen KPIs and their weights, and set the cap; admins only.
-
-    ``weights`` maps KPI codes to a weight in percent, None or 0 meaning "not on the scorecard".
-    Refused, with nothing saved, unless each weight is within 0–100 with at most two decimals,
-    the weights sum to exactly 100, every code is a registered KPI and the cap is at least 100 %.
-    """
-    _ensure_admin(actor)
-    registry = kpis.load()
-    errors: dict[str, str] = {}
-    chosen: dict[str, Decimal] = {}
-    for code, raw in weights.items():
-        if raw is None:
-            continue
-        weight = _as_decimal(raw)
-        if weight is None or weight < 0 or weight > HUNDRED or weight != weight.quantize(POINT_PLACES):
-            errors[code] = str(_("A weight is a percentage from 0 to 100 with at most two decimals."))
-            continue
-        if weight == 0:
-            continue
-        if code not in registry:
-            errors[code] = str(_("“%(code)s” is not a KPI.") % {"code": code})
-            continue
-        chosen[code] = weight
-    total = sum(chosen.values(), Decimal(0))
-    if not errors and total != HUNDRED:
-        errors["weights"] = str(
-            _("The weights must add up to 100 %%; they add up to %(total)s %%.") % {"total": _plain(total)}
-        )
-    cap_value = _as_decimal(cap)
-    if cap_value is None or cap_value < HUNDRED or cap_value > Decimal(1000):
-        errors["cap"] = str(
-            _("The cap must be between %(low)s %% and %(high)s %%.") % {"low": 100, "high": 1000}
-        )
-    elif cap_value != cap_value.quantize(POINT_PLACES):
-        errors["cap"] = str(_("The cap has at most two decimals."))
-    if errors or cap_value is None:  # a missing cap has its error
-        raise ScorecardInvalid(errors)
-
-    settings_row = _lock_settings()
-    settings_row.cap = cap_value
-    settings_row.updated_at = timezone.now()
-    settings_row.save(update_fields=["cap", "updated_at"])
-    ScorecardWeight.objects.exclude(kpi__in=list(chosen)).delete()
-    for code, weight in chosen.items():
-        ScorecardWeight.objects.update_or_create(kpi=code, defaults={"weight": weight})
-    return current_config()
-
-
-def _plain(number: Decimal) -> str:
-    """100.00 → "100", 99.50 → "99.5": how people write percentages."""
-    text = f"{number:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-# --- targets ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,62 +131,6 @@ def stored_targets(*, target_scope: TargetScope, quarter: dt.date) -> dict[str, 
     return dict(rows.order_by("kpi").values_list("kpi", "target"))
 
 
-@transaction.atomic
-def set_kpi_targets(
-    *, actor: User, quarter: dt.date, target_scope: TargetScope, targets: dict[str, Decimal | None]
-) -> dict[str, Decimal]:
-    """Set the given KPIs' targets for one scope and quarter (None removes a target); admins only.
-
-    Codes not in ``targets`` keep their targets. Refused, with nothing saved, when the quarter
-    does not start a quarter, a code is not a registered KPI, a target is not a positive number,
-    or the rep or team does not exist. Returns the scope's stored targets afterwards.
-    """
-    _ensure_admin(actor)
-    errors: dict[str, str] = {}
-    if not is_quarter_start(quarter):
-        errors["quarter"] = str(_("A quarter starts on 1 January, April, July or October."))
-    if target_scope.rep_id is not None and not User.objects.filter(pk=target_scope.rep_id).exists():
-        errors["rep"] = str(_("No such person."))
-    if target_scope.team_id is not None and not Team.objects.filter(pk=target_scope.team_id).exists():
-        errors["team"] = str(_("No such team."))
-    registry = kpis.load()
-    cleaned: dict[str, Decimal | None] = {}
-    for code, raw in targets.items():
-        if code not in registry:
-            errors[code] = str(_("“%(code)s” is not a KPI.") % {"code": code})
-            continue
-        if raw is None:
-            cleaned[code] = None
-            continue
-        value = _as_decimal(raw)
-        if value is None or value <= 0 or value >= Decimal(10) ** 14:
-            errors[code] = str(_("A target is a number greater than 0."))
-        elif value != value.quantize(RATIO_PLACES):
-            errors[code] = str(_("A target has at most four decimals."))
-        else:
-            cleaned[code] = value
-    if errors:
-        raise ScorecardInvalid(errors)
-
-    _lock_settings()
-    KpiTarget.objects.filter(target_scope.rows(), quarter=quarter, kpi__in=list(cleaned)).delete()
-    now = timezone.now()
-    KpiTarget.objects.bulk_create(
-        KpiTarget(
-            kpi=code,
-            quarter=quarter,
-            rep_id=target_scope.rep_id,
-            team_id=target_scope.team_id,
-            target=value,
-            updated_at=now,
-            updated_by=actor,
-        )
-        for code, value in cleaned.items()
-        if value is not None
-    )
-    return stored_targets(target_scope=target_scope, quarter=quarter)
-
-
 def targets_for(*, scope: Scope, period: Period) -> dict[str, Decimal]:
     """Each KPI's target for ``scope`` in the quarter containing ``period.start``: the scope's
     own target (a rep's or a team's), else the company-wide default. One query."""
@@ -284,9 +152,6 @@ def targets_for(*, scope: Scope, period: Period) -> dict[str, Decimal]:
         else:
             found[code] = target
     return found
-
-
-# --- the score ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,9 +269,6 @@ def scorecard(*, scope: Scope, quarter: Period) -> Scorecard:
         )
     total = sum((row.points for row in rows), Decimal(0))
     return Scorecard(scope=scope, quarter=quarter, cap=config.cap, rows=rows, total=total)
-
-
-# --- who may see which scorecard ------------------------------------------------------------------
 
 
 def teams_visible_to(*, user: User) -> QuerySet[Team]:

@@ -45,18 +45,15 @@ indexed queries and say so.
 
 The SQL runs on PostgreSQL (production, tests, benchmarks) and on SQLite (the embedded demo):
 the only differences are the local-day expression (SQLite: a fixed offset, taken at the start
-of the range — right for zones without daylight saving such as Asia/Shanghai) and the lock.
-"""
+of the range — right for zones without daylight saving such as Asia/Shanghai) and the lock."""
 
 # ruff: noqa: S608
-# S608: the SQL is built from model table names and fixed fragments; every value is a parameter.
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
 import logging
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -64,23 +61,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models, transaction
-from django.db.backends.utils import CursorWrapper
+from django.db import connection, models
 
 from customers.models import Customer, Deal, Feedback, FollowUp, User
-from metrics import figures_cache
 from metrics.models import ADDITIVE_MEASURES, DailyRollup, RollupDay
 from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone, local_today, start_of_day
 from public_pool.models import PoolEvent
 
 Totals = dict[str, Decimal | int]
 
-logger = logging.getLogger(__name__)
 
-# Backfills longer than this many days rebuild the table's indexes instead of updating them.
-BULK_DAYS = 31
-# pg_advisory_xact_lock key of the roll-up ("metrics rollup" as a number); any constant works.
-ROLLUP_LOCK_KEY = 0x6D6574726963
+logger = logging.getLogger(__name__)
 
 
 def _t(model: type[models.Model]) -> str:
@@ -88,11 +79,12 @@ def _t(model: type[models.Model]) -> str:
 
 
 ROLLUP_TABLE = _t(DailyRollup)
+
+
 KEY_COLUMNS = ("day", "rep_id", "team_id", "pool_id", "channel")
+
+
 MONEY_MEASURES = frozenset({"won_amount"})
-
-
-# --- SQL building ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -117,6 +109,16 @@ def _local_day(column: str, params: dict[str, Any], first: dt.date) -> str:
         return f"({column} AT TIME ZONE %(tz)s)::date"
     offset = start_of_day(first).utcoffset() or dt.timedelta(0)
     return f"date({column}, '{int(offset.total_seconds() // 60):+d} minutes')"
+
+
+def local_day_sql(column: str, params: dict[str, Any], first: dt.date) -> str:
+    """SQL for the company-time-zone calendar day of ``column`` (the roll-ups' day)."""
+    return _local_day(column, params, first)
+
+
+def as_day(value: dt.date | str) -> dt.date:
+    """A day read back from :func:`local_day_sql` (SQLite answers text)."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _measures(values: dict[str, str]) -> str:
@@ -238,6 +240,8 @@ def _feedback(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
 
 
 _FOLLOWUP_KINDS = ("call", "visit", "email", "meeting", "message")
+
+
 _SOURCE_SQL = {
     "followups": _followups,
     "deals": _deals,
@@ -246,6 +250,8 @@ _SOURCE_SQL = {
     "pool_events": _pool_events,
     "feedback": _feedback,
 }
+
+
 SOURCES = (
     _Source("followups", frozenset(f"followups_{k}" for k in _FOLLOWUP_KINDS)),
     _Source("deals", frozenset({"deals_won", "won_amount", "deals_lost"})),
@@ -254,6 +260,8 @@ SOURCES = (
     _Source("pool_events", frozenset({"claims", "assigns", "releases", "recycles", "pool_entries"})),
     _Source("feedback", frozenset({"nps_answers", "nps_promoters", "nps_detractors", "csat_answers", "csat_satisfied", "csat_sum"})),
 )  # fmt: skip
+
+
 assert frozenset().union(*(s.measures for s in SOURCES)) == frozenset(ADDITIVE_MEASURES)  # noqa: S101
 
 
@@ -267,128 +275,11 @@ def _live_select(
     )
 
 
-# --- writing -----------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def rollup_days(*, since: dt.date, until: dt.date) -> int:
-    """Recompute the roll-up rows of the days ``since`` … ``until`` (both included); answers the
-    number of rows those days now have.
-
-    Idempotent and safe to run concurrently: the days are replaced in one transaction under an
-    advisory lock, so a second run waits for the first and then writes the same rows. Only
-    closed days (before today in the company time zone) can be rolled up: today's figures are
-    always computed live.
-    """
-    if until < since:
-        raise ValueError(f"until ({until}) is before since ({since})")
-    if until >= local_today():
-        raise ValueError(f"only days before today can be rolled up, not {until}")
-    end = until + dt.timedelta(days=1)
-    params: dict[str, Any] = {"since": since, "until": until}
-    select = _live_select(_Ranges([(start_of_day(since), start_of_day(end))]), params, since)
-    columns = ", ".join((*KEY_COLUMNS, *ADDITIVE_MEASURES))
-    sums = ", ".join(f"SUM({name})" for name in ADDITIVE_MEASURES)
-    bulk = (end - since).days > BULK_DAYS and connection.vendor == "postgresql"
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(phase: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[phase] = now - clock
-        clock = now
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK_KEY])
-            # A year of keys fits in memory: hash the groups instead of sorting wide rows on disk.
-            cursor.execute("SET LOCAL work_mem = '128MB'")
-        lap("lock")
-        rebuild = _drop_indexes(cursor) if bulk else []
-        if bulk and not _rows_outside(cursor, params):
-            # A full backfill: emptying the table leaves no dead rows behind (DELETE would
-            # double the table until vacuum). The exclusive lock is already held (indexes).
-            cursor.execute(f"TRUNCATE {ROLLUP_TABLE}")
-        else:
-            cursor.execute(f"DELETE FROM {ROLLUP_TABLE} WHERE day >= %(since)s AND day <= %(until)s", params)
-        lap("delete")
-        # Ordered by day so that a period's rows sit together on disk (reads scan day ranges).
-        cursor.execute(
-            f"INSERT INTO {ROLLUP_TABLE} ({columns}) "
-            f"SELECT day, rep_id, team_id, pool_id, channel, {sums} FROM ({select}) src "
-            "GROUP BY day, rep_id, team_id, pool_id, channel ORDER BY day",
-            params,
-        )
-        written = cursor.rowcount
-        lap("insert")
-        for statement in rebuild:
-            cursor.execute(statement)
-        lap("indexes")
-        RollupDay.objects.filter(day__gte=since, day__lte=until).delete()
-        RollupDay.objects.bulk_create(
-            RollupDay(day=since + dt.timedelta(days=offset)) for offset in range((end - since).days)
-        )
-        lap("marks")
-    # Cached figures of closed periods are computed afresh once these rows are visible.
-    transaction.on_commit(figures_cache.new_data_version)
-    logger.info(
-        "rolled up %s … %s: %d rows; %s",
-        since,
-        until,
-        written,
-        ", ".join(f"{phase} {seconds:.3f} s" for phase, seconds in timings.items()),
-    )
-    return written
-
-
-def _rows_outside(cursor: CursorWrapper, params: dict[str, Any]) -> bool:
-    cursor.execute(
-        f"SELECT EXISTS (SELECT 1 FROM {ROLLUP_TABLE} WHERE day < %(since)s OR day > %(until)s)", params
-    )
-    return bool(cursor.fetchone()[0])
-
-
-def _drop_indexes(cursor: CursorWrapper) -> list[str]:
-    """Drop the roll-up table's secondary indexes (PostgreSQL) and answer the statements that
-    rebuild them.
-
-    A backfill writes many days at once; keeping five indexes up to date row by row costs
-    several times the aggregation itself (measured: a year of 90,000 rows took 6 s with the
-    indexes against 0.5 s without, on a loaded 2-core machine), while building them afterwards
-    is one sort each. The definitions are read from the catalogue, so they stay the model's.
-    Dropping takes the table's exclusive lock until the transaction ends: dashboards wait for a
-    backfill, never for the nightly one-day run (``BULK_DAYS``).
-    """
-    if connection.vendor != "postgresql":
-        return []
-    cursor.execute(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s "
-        "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
-        [ROLLUP_TABLE, ROLLUP_TABLE],
-    )
-    found = cursor.fetchall()
-    for name, _definition in found:
-        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    return [definition for _name, definition in found]
-
-
-def rollup_yesterday() -> int:
-    """The nightly job: roll up yesterday (company time zone)."""
-    yesterday = local_today() - dt.timedelta(days=1)
-    return rollup_days(since=yesterday, until=yesterday)
-
-
-def rollup_through_yesterday(*, since: dt.date) -> int:
-    """Backfill: roll up every day from ``since`` through yesterday in one run."""
-    return rollup_days(since=since, until=local_today() - dt.timedelta(days=1))
-
-
-# --- reading -----------------------------------------------------------------------------------
-
 # What ``shared_reads`` fetches at once: every measure but ``customers_created``, whose live part
 # scans the customer table (it has no index on ``created_at``).
 SHARED_MEASURES = tuple(name for name in ADDITIVE_MEASURES if name != "customers_created")
+
+
 # Within ``shared_reads()``: the rolled-up marks per period and the totals per (period, scope).
 _memo: ContextVar[dict[object, Any] | None] = ContextVar("metrics_rollup_memo", default=None)
 
