@@ -173,8 +173,7 @@ class CustomerFieldsSerializer(serializers.Serializer[Any]):
     website = serializers.URLField(max_length=200, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True, validators=[_phone_shape])
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-    # DRF moves declared fields aside, so this does not replace Field.source.
-    source = serializers.ChoiceField(choices=Source.choices, required=False)  # type: ignore[assignment]
+    source = serializers.ChoiceField(choices=Source.choices, required=False)  # type: ignore[assignment]  # a field, not Field.source
     campaign = serializers.PrimaryKeyRelatedField(
         queryset=Campaign.objects.all(), required=False, allow_null=True
     )

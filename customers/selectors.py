@@ -29,7 +29,7 @@ def managed_team_ids(user: User) -> list[int]:
             set(Team.objects.filter(manager=user).values_list("pk", flat=True))
             | ({user.team_id} if user.team_id else set())
         )
-        user._managed_team_ids = cached  # type: ignore[attr-defined]
+        user._managed_team_ids = cached  # type: ignore[attr-defined]  # a cache on this user object
     return cached
 
 
@@ -193,7 +193,7 @@ def find_duplicate_customers(*, name: str = "", phone: str = "", email: str = ""
         .order_by("id")[:DUPLICATE_LIMIT]
     )
     for customer in found:
-        customer.duplicate_fields = [  # type: ignore[attr-defined]
+        customer.duplicate_fields = [  # type: ignore[attr-defined]  # read by DuplicateCustomer
             field
             for field, value in (
                 ("name", customer.name_normalized),

@@ -218,6 +218,8 @@ class _SeedPolicy:
         """``(pool, moment)`` when the customer's rule would already have recycled it (the
         generator then writes it pooled since that moment), else None. Remembers the loss for
         the history step: ``(customer, owner, rule, trigger, due, since, days)``."""
+        if facts.owner_id is None:
+            return None
         claimed_from_pool = facts.claimed_at is not None and facts.claimed_at > facts.created
         home = self.region_pools.get(facts.region) if claimed_from_pool else None
         rule = self.rules[home or self.default_pool]["A" if facts.level == Level.A else ""]

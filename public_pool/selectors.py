@@ -432,9 +432,10 @@ def explain_deadline(customer: Customer, now: datetime | None = None) -> Deadlin
     """The deadline of an owned customer in words (None without one). Two queries: the rule, and
     whether a deal was won since the claim (which lifts the "no deal" trigger)."""
     parts = customer_services.deadline_parts(customer)
-    if parts is None or customer.recycle_rule_id is None or customer.recycle_due_at is None:
+    due, rule_id = customer.recycle_due_at, customer.recycle_rule_id
+    if parts is None or due is None or rule_id is None:
         return None
-    rule = RecycleRule.objects.filter(pk=customer.recycle_rule_id).select_related("pool").first()
+    rule = RecycleRule.objects.filter(pk=rule_id).select_related("pool").first()
     if rule is None:
         return None
     now = now or timezone.now()
@@ -448,14 +449,14 @@ def explain_deadline(customer: Customer, now: datetime | None = None) -> Deadlin
         due_after = now + timedelta(days=customer.recycle_idle_days + parts.extension_days)
         if deal_due is not None:
             due_after = min(due_after, deal_due)
-    moved = due_after is not None and due_after > customer.recycle_due_at
+    moved = due_after is not None and due_after > due
     if parts.trigger == "no_followup":
         since, days = parts.idle_since, (customer.recycle_idle_days or 0) + parts.extension_days
     else:
         since, days = parts.deal_since, (customer.recycle_deal_days or 0) + parts.extension_days
     stage = customer.recycle_exempt_stage
     return DeadlineExplained(
-        due_at=customer.recycle_due_at,
+        due_at=due,
         rule=rule,
         trigger=parts.trigger,
         trigger_since=since,

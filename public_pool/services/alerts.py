@@ -225,7 +225,8 @@ def warn_recycle(*, as_of: datetime | None = None) -> WarnResult:
     with transaction.atomic():
         warned = _warn(as_of=as_of, stamp=stamp)
         escalated = _escalate(as_of=as_of, stamp=stamp)
-    team_chat.announce_where(Notification.objects.filter(kind__in=DEADLINE_KINDS, created_at=stamp))
+    if team_chat.any_team_chat():  # after the commit; skips the scan when no team has a chat
+        team_chat.announce_where(Notification.objects.filter(kind__in=DEADLINE_KINDS, created_at=stamp))
     emails = send_pending_recycle_emails(as_of=as_of)
     return WarnResult(warned=warned, escalated=escalated, emails_sent=emails)
 

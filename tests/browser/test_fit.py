@@ -92,6 +92,12 @@ def _world():
         )
         owned.append(customer)
     CustomerFactory(owner=colleague, name="Xiamen Ferries")
+    # One of the rep's customers went back to the pool: "Returned to the pool" has a row.
+    lost = CustomerFactory(
+        owner=rep, home_pool=pool, name="南京长江贸易有限公司", claimed_at=now - timedelta(days=45)
+    )
+    services.refresh_recycle_policies(customers=type(lost).objects.filter(pk=lost.pk))
+    services.recycle_stale_customers()
     Notification.objects.create(
         user=rep,
         kind=NotificationKind.RECYCLE_WARNING,
@@ -125,6 +131,7 @@ def _pages(world):
         ("rep", "customer", f"/customers/{customer.pk}/", "#followup-form button[type=submit]"),
         ("rep", "pipeline", "/customers/pipeline/", ".pipeline-card a"),
         ("rep", "notifications", "/pool/notifications/", "main button.btn-outline-secondary"),
+        ("rep", "returned", "/pool/returned/", "#returned .claim-button"),
         ("manager", "team-customers", "/customers/", "main a.btn-primary"),
         ("manager", "assign", f"/pool/manage/pools/{pool.pk}/assign/", "#assign-submit"),
         ("manager", "transfer", f"/pool/manage/customers/{customer.pk}/transfer/", "#transfer-submit"),

@@ -1,9 +1,11 @@
 """``recycled`` notifications: every recycle tells the former owner, in the same statement."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
@@ -169,3 +171,17 @@ def test_the_digest_is_scheduled_daily(settings):
     from public_pool import tasks
 
     assert tasks.team_recycled_digest_task.name == entry["task"]
+
+
+def test_the_digest_is_also_a_command(admin, rep, manager, pool):
+    manager.email = "boss@example.com"
+    manager.save()
+    make_rule(admin, pool, no_followup_days=10)
+    owned(rep, pool, claimed_days_ago=20)
+    services.recycle_stale_customers()
+    out = StringIO()
+
+    call_command("team_recycled_digest", stdout=out)
+
+    assert "1 digest e-mails sent" in out.getvalue()
+    assert len(mail.outbox) == 1
