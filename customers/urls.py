@@ -16,6 +16,7 @@ def build_urlpatterns(*, create_service: Callable[..., Any] = services.create_cu
     that ``customers`` never imports ``public_pool``."""
     return [
         path("", views.customer_list, name="list"),
+        path("export.csv", views.customer_export, name="export"),
         path("new/", views.customer_create, {"create_service": create_service}, name="create"),
         path("pipeline/", views.pipeline, name="pipeline"),
         path("<int:pk>/", views.customer_detail, name="detail"),
