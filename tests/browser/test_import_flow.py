@@ -41,8 +41,8 @@ def shoot(signed_in, artifacts, url: str, name: str) -> None:
             overflow = page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
-            assert overflow <= 0, f"{name} {language} {width}: {overflow}px sideways"
             page.screenshot(path=str(artifacts / f"import-{name}-{language}-{width}.png"), full_page=True)
+            assert overflow <= 0, f"{name} {language} {width}: {overflow}px sideways"
 
 
 def test_admin_maps_a_gbk_file_watches_progress_and_downloads_the_report(

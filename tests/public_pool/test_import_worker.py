@@ -23,7 +23,9 @@ from customers.models import Customer
 from public_pool.models import ImportBatch, ImportStatus, PoolEvent, PoolEventKind
 from public_pool.services import imports
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+# The broker the app under test publishes to (scripts/test.sh exports REDIS_URL), so a page that
+# enqueues an import (tests/browser/test_import_flow.py) reaches these workers too.
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/7"
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK = 500
 
