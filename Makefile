@@ -18,10 +18,13 @@ lint:  ## ruff, format check, migrations check, mypy
 migrate:  ## apply migrations
 	.venv/bin/python manage.py migrate
 
-worker:  ## run a Celery worker
-	.venv/bin/celery -A crm_site worker --loglevel=info
+# Every queue by default; `make worker QUEUES=imports` runs a worker for one group (docs/DEPLOY.md).
+QUEUES ?= default,imports,recycle,metrics
 
-beat:  ## run Celery beat with the database scheduler
+worker:  ## run a Celery worker (QUEUES=default,imports,recycle,metrics)
+	.venv/bin/celery -A crm_site worker -Q $(QUEUES) --loglevel=info
+
+beat:  ## run Celery beat with the database scheduler (a second one waits: crm_site/beat.py)
 	.venv/bin/celery -A crm_site beat --loglevel=info
 
 # Not scanned for strings (tests/test_translations.py ignores the same); compilemessages skips

@@ -106,8 +106,21 @@ SQLITE_PATH = env.path("DJANGO_SQLITE_PATH", default=BASE_DIR / "db.sqlite3")
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
 if not DEBUG and "DATABASE_URL" not in env:
     _required("DATABASE_URL")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+# Behind PgBouncer in transaction mode (docs/DEPLOY.md) a server connection belongs to a client
+# for one transaction only, so nothing may outlive a transaction on it: DJANGO_DB_TRANSACTION_POOLING=1
+# closes Django's connection after each request (CONN_MAX_AGE 0: PgBouncer keeps the real ones
+# open), turns off server-side cursors (.iterator() would open a named cursor WITHOUT HOLD in one
+# transaction and fetch from it in the next) and makes the periodic jobs' run lock a row instead
+# of a session advisory lock (public_pool/services/run_lock.py). DJANGO_CONN_MAX_AGE and
+# DJANGO_DISABLE_SERVER_SIDE_CURSORS set the first two on their own.
+DB_TRANSACTION_POOLING = env.bool("DJANGO_DB_TRANSACTION_POOLING", default=False)
+DATABASES["default"]["CONN_MAX_AGE"] = env.int(
+    "DJANGO_CONN_MAX_AGE", default=0 if DB_TRANSACTION_POOLING else 60
+)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DJANGO_DISABLE_SERVER_SIDE_CURSORS", default=DB_TRANSACTION_POOLING
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A small team on one file: every transaction takes the write lock when it begins
     # (IMMEDIATE), so two writers queue for up to ``timeout`` seconds instead of one failing with
@@ -122,8 +135,24 @@ elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # No JIT compilation: our heavy statements (roll-ups, KPI aggregates, recycle batches) run
     # for tens to hundreds of milliseconds, and compiling them cost more than it saved (the
     # nightly roll-up of one day: 5.5 s with JIT, 2.4 s without, at a million customers).
+    # Through PgBouncer the startup option is dropped (its ignore_startup_parameters): there the
+    # server itself runs with jit=off (docker-compose.yml, docs/DEPLOY.md).
     options = DATABASES["default"].setdefault("OPTIONS", {})
     options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+# An optional read replica (a streaming standby): DATABASE_REPLICA_URL adds the ``replica`` alias,
+# and crm_site/db_routers.py sends the reads of dashboards, reports and CSV exports there; every
+# write, and every read of a request that writes or must see its own writes (claims, releases,
+# forms, sign-in, sessions), stays on ``default``. Without it everything reads from ``default``.
+REPLICA_ALIAS = "replica"
+if env.str("DATABASE_REPLICA_URL", default=""):
+    _replica = env.db("DATABASE_REPLICA_URL")
+    for _key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS"):
+        _replica[_key] = DATABASES["default"][_key]
+    _replica["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), **_replica.get("OPTIONS", {})}
+    DATABASES[REPLICA_ALIAS] = _replica
+# The alias report reads go to (None: ``default``); crm_site.db_routers.replica_alias() reads it.
+READ_REPLICA_ALIAS = REPLICA_ALIAS if REPLICA_ALIAS in DATABASES else None
+DATABASE_ROUTERS = ["crm_site.db_routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "customers.User"
@@ -333,7 +362,24 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler behind a lock, so that a second beat waits instead of
+# sending every job twice (crm_site/beat.py).
+CELERY_BEAT_SCHEDULER = "crm_site.beat:LockedDatabaseScheduler"
+# Queues by kind of work, so that workers can be given to each: a 1,000,000-row import (minutes)
+# never delays the recycle job, and the nightly roll-ups never delay either. Every worker command
+# names its queues (``-Q``; docker-compose.yml runs one worker service per group, ``make worker``
+# and the demo consume all four); a task not listed goes to ``default`` (team chat posts, unless
+# PUBLIC_POOL_TEAM_CHAT_QUEUE names another).
+CRM_CELERY_QUEUES = ("default", "imports", "recycle", "metrics")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "public_pool.tasks.import_customers_task": {"queue": "imports"},
+    "public_pool.tasks.post_team_chat_task": {"queue": "default"},
+    # recycle, warnings, the recycled digest, priorities, policy refreshes: the pool's jobs
+    "public_pool.tasks.*": {"queue": "recycle"},
+    # roll-ups, dashboard warming, value tiers, churn flags (their stable names are metrics.*)
+    "metrics.*": {"queue": "metrics"},
+}
 # Defaults for the periodic jobs; django-celery-beat copies them into the database, where admins
 # can change them without a deploy. Each job is also a management command (see README).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
@@ -433,6 +479,12 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Sessions: with Redis, read from the cache and written through to the database (a restart of
+# Redis signs nobody out, and no web process reads the session table on every request); without
+# it, the database as before.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+)
 
 LOGGING = {
     "version": 1,

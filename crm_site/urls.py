@@ -3,12 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from crm_site import views
-from crm_site.health import healthz
+from crm_site.health import healthz, readyz
 from customers import urls as customers_urls
 from public_pool import services as pool_services
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),

@@ -36,6 +36,7 @@ from rest_framework.views import APIView
 
 from crm_site.api import AuthedRequest, error_responses
 from crm_site.bounds import DayRangeValidator
+from crm_site.db_routers import replica_reads
 from customers import selectors as customer_selectors
 from customers.models import Role, Source
 from metrics import kpis
@@ -198,7 +199,7 @@ class KpisApi(APIView):
         period: Period = data["period"]
         scope = resolve_scope(user=request.user, kind=data["scope"], key=data["id"] or None)
         previous = period.previous()
-        with rollups.shared_reads():
+        with replica_reads(), rollups.shared_reads():  # figures only: the replica when there is one
             comparisons = kpis.compare(period=period, scope=scope)
         figures = {
             row.definition.code: {

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from crm_site import spreadsheets
+from crm_site.db_routers import replica_reads
 from crm_site.http import AuthenticatedRequest
 from customers.models import Team, User
 from metrics import exceptions, kpis
@@ -269,6 +270,7 @@ def _scope_name(scope: Scope) -> str:
 
 @login_required
 @require_GET
+@replica_reads()  # figures only: from the read replica when there is one
 def scorecard_page(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     scope, scope_key = _requested_scope(request)
@@ -302,6 +304,7 @@ def scorecard_page(request: AuthenticatedRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@replica_reads()
 def scorecard_csv(request: AuthenticatedRequest) -> HttpResponse:
     """The scorecard table as CSV (UTF-8 with BOM for Excel): one row per KPI and a total row;
     numbers plain (dot decimal), a missing figure as its reason in words."""

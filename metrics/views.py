@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from crm_site.bounds import DayRangeValidator
+from crm_site.db_routers import replica_reads
 from crm_site.http import AuthenticatedRequest
 from metrics import selectors
 from metrics.dashboard import LIST_PAGE_SIZE, Dashboard, chart_data
@@ -160,6 +161,7 @@ def _scorecard_url(scope: Scope, period: Period) -> str:
 
 @login_required
 @require_GET
+@replica_reads()  # figures only: from the read replica when there is one (crm_site/db_routers.py)
 @rollups.shared_reads()  # the KPIs of one request share their reads of the roll-ups
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user

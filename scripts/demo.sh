@@ -18,7 +18,8 @@ fi
 
 mkdir -p var/log
 echo "==> starting the Celery worker with beat (log: var/log/celery.log)"
-.venv/bin/celery -A crm_site worker --beat --loglevel=info --concurrency=1 \
+# All four queues (crm_site/settings.py, CELERY_TASK_ROUTES) in one worker; beat takes its lock.
+.venv/bin/celery -A crm_site worker --beat -Q default,imports,recycle,metrics --loglevel=info --concurrency=1 \
   --schedule var/celerybeat-schedule >var/log/celery.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM

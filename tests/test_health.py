@@ -1,6 +1,7 @@
 """``/healthz``: what load balancers and the container health checks probe."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,75 @@ def test_health_command_exits_one_when_the_database_is_unreachable():
     result = _run_health_command("postgres://postgres@127.0.0.1:9/crm")
 
     assert (result.returncode, result.stdout.strip()) == (1, "unavailable")
+
+
+# --- /readyz ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_readyz_answers_ready_when_database_broker_and_migrations_are(client):
+    response = client.get("/readyz", headers={"host": "10.0.3.7:8000"})  # probes come by address
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "broker": "ok", "migrations": "ok"},
+    }
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_readyz_answers_503_naming_the_migrations_while_one_is_not_applied(client):
+    from django.db.migrations.executor import MigrationExecutor
+    from django.db.migrations.recorder import MigrationRecorder
+
+    # The database as it is before a deploy's migrate: the newest migration of the public pool
+    # not recorded (the test's transaction puts the row back).
+    executor = MigrationExecutor(connection)
+    newest = max(key for key in executor.loader.graph.leaf_nodes() if key[0] == "public_pool")
+    MigrationRecorder.Migration.objects.filter(app=newest[0], name=newest[1]).delete()
+    fresh = MigrationExecutor(connection)
+    assert fresh.migration_plan(fresh.loader.graph.leaf_nodes()) == [
+        (fresh.loader.graph.nodes[newest], False)
+    ]
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "broker": "ok", "migrations": "error"},
+    }
+    assert client.get("/healthz").status_code == 200  # liveness does not care
+
+
+@pytest.mark.django_db
+def test_readyz_answers_503_naming_the_broker_when_it_does_not_answer(client, monkeypatch):
+    from crm_site.celery import app as celery_app
+
+    # A real connection attempt to a port nothing listens on.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setattr(celery_app.conf, "broker_url", f"redis://127.0.0.1:{closed_port}/0")
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "broker": "error", "migrations": "ok"},
+    }
+
+
+@pytest.mark.django_db
+def test_readyz_answers_503_naming_the_database_when_it_does_not_answer(client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(connection, "ensure_connection", refuse)
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "error", "broker": "ok", "migrations": "error"}

@@ -32,6 +32,7 @@ from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm_site.db_routers import read_connection
 from customers.models import CampaignSpend, Customer, Deal, FollowUp, Role, User
 from metrics import figures_cache
 from metrics.kpis import KpiValue, Unit, kpi, stats
@@ -111,7 +112,7 @@ def _condition(scope: Scope, params: dict[str, Any], *, rep: str, team: str, cus
 
 
 def fetch_one(sql: str, params: dict[str, Any]) -> tuple:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
@@ -151,7 +152,7 @@ def _worked_ids_by_day(*, period: Period, scope: Scope) -> dict[dt.date, tuple[i
     params: dict[str, Any] = {}
     day = rollups.local_day_sql("f.at", params, period.start)
     found: dict[dt.date, list[int]] = {}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             f"SELECT DISTINCT {day}, f.customer_id {_worked_from(period=period, scope=scope, params=params)}",
             params,
@@ -189,7 +190,7 @@ def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
             params: dict[str, Any] = {}
             day = rollups.local_day_sql("f.at", params, span.start)
             found: dict[dt.date, list[tuple[int, int]]] = {}
-            with connection.cursor() as cursor:
+            with read_connection().cursor() as cursor:
                 cursor.execute(
                     f"SELECT DISTINCT {day}, f.by_id, f.customer_id {_worked_from(period=span, scope=scope, params=params)}",
                     params,
@@ -207,7 +208,7 @@ def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
                 worked.setdefault(rep, set()).add(customer)
         return {rep: len(customers) for rep, customers in worked.items()}
     params: dict[str, Any] = {}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(_worked_sql(period=period, scope=scope, params=params, key="f.by_id"), params)
         return {int(rep): int(count) for rep, count in cursor.fetchall()}
 
@@ -217,7 +218,7 @@ def worked_customers_by_bucket(*, period: Period, scope: Scope, buckets: list[Pe
     each bucket's first day; one grouped query (the conversion trend's denominators)."""
     params: dict[str, Any] = {}
     key = bucket_case("f.at", buckets, params)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(_worked_sql(period=period, scope=scope, params=params, key=key), params)
         return {buckets[int(index)].start: int(count) for index, count in cursor.fetchall()}
 
@@ -225,7 +226,7 @@ def worked_customers_by_bucket(*, period: Period, scope: Scope, buckets: list[Pe
 def values_by_day(sql: str, params: Any) -> dict[dt.date, tuple[float | None, ...]]:
     """Column ``v`` of ``sql`` grouped by its column ``day`` (a day per :func:`rollups.local_day_sql`)."""
     found: dict[dt.date, list[float | None]] = {}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(f"SELECT t.day, t.v FROM ({sql}) t", params)
         for day, value in cursor.fetchall():
             found.setdefault(rollups.as_day(day), []).append(None if value is None else float(value))
@@ -646,7 +647,7 @@ def sales_cycle_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
             params: dict[str, Any] = {}
             sql = _sales_cycle_sql(period=span, scope=scope, params=params, by_day=True)
             found: dict[dt.date, list[tuple[int, float | None]]] = {}
-            with connection.cursor() as cursor:
+            with read_connection().cursor() as cursor:
                 cursor.execute(f"SELECT t.day, t.k, t.v FROM ({sql}) t", params)
                 for day, rep, value in cursor.fetchall():
                     found.setdefault(rollups.as_day(day), []).append(

@@ -26,6 +26,8 @@ from typing import Any
 
 from django.db import connection
 
+from crm_site.db_routers import read_connection
+
 FRACTIONS = (0.5, 0.9)
 CENT = Decimal("0.01")
 
@@ -71,7 +73,7 @@ def _array(fractions: Sequence[float]) -> str:
 def summarise(sql: str, params: Any, fractions: Sequence[float] = FRACTIONS) -> Summary:
     """The rows, the non-null count and the interpolated percentiles of column ``v`` of ``sql``
     (one statement on PostgreSQL). ``params`` are the query's own (a dict or a list)."""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"SELECT COUNT(*), COUNT(t.v), percentile_cont({_array(fractions)}) "
@@ -92,7 +94,7 @@ def summarise(sql: str, params: Any, fractions: Sequence[float] = FRACTIONS) -> 
 def summarise_by(sql: str, params: Any, fractions: Sequence[float] = FRACTIONS) -> dict[Any, Summary]:
     """:func:`summarise` per group ``k`` of ``sql``, in one statement on PostgreSQL."""
     groups: dict[Any, Summary] = {}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"SELECT t.k, COUNT(*), COUNT(t.v), percentile_cont({_array(fractions)}) "

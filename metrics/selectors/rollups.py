@@ -63,6 +63,7 @@ from typing import Any
 
 from django.db import connection, models
 
+from crm_site.db_routers import read_connection
 from customers.models import Customer, Deal, Feedback, FollowUp, User
 from metrics.models import ADDITIVE_MEASURES, DailyRollup, RollupDay
 from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone, local_today, start_of_day
@@ -382,7 +383,7 @@ def _aggregate(
     sql = f"SELECT {keys + ', ' if keys else ''}{sums} FROM ({' UNION ALL '.join(parts)}) t"
     if keys:
         sql += f" GROUP BY {keys}"
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     result = []
@@ -464,7 +465,7 @@ def raw_totals(*, period: Period, scope: Scope, measures: Iterable[str]) -> Tota
     ranges = _Ranges([period.bounds()])
     live = _live_select(ranges, params, period.start, names)
     sums = ", ".join(f"SUM({name})" for name in names)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(f"SELECT {sums} FROM ({live}) live WHERE {where}", params)
         row = cursor.fetchone()
     return {name: _number(name, value) for name, value in zip(names, row, strict=True)}

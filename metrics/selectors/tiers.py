@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from crm_site.db_routers import read_connection
 from customers.models import Deal, DealStage, ValueTier
 from metrics.models import ValueTierSettings
 from metrics.periods import company_zone
@@ -84,7 +85,7 @@ def clv_by_customer(*, customer_ids: list[int], as_of: dt.datetime | None = None
         return {}
     values, params = clv_sql(as_of=as_of or timezone.now())
     placeholders = ", ".join(["%s"] * len(customer_ids))
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             f"SELECT customer_id, clv FROM ({values}) v WHERE customer_id IN ({placeholders})",  # noqa: S608
             [*params, *customer_ids],

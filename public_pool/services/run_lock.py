@@ -6,7 +6,9 @@ the session ends, however the process died. Elsewhere (the embedded SQLite defau
 expired lock matches, and the database runs one UPDATE on a row at a time, so exactly one
 contender's UPDATE counts a row. The row lock expires after ``ttl`` so that a run killed
 without releasing it cannot block the job for ever; a live run calls ``renew`` between
-batches to keep it.
+batches to keep it. Behind PgBouncer in transaction mode (``DB_TRANSACTION_POOLING``) a session
+lock would be taken on whichever server connection the statement landed on, so the row is used
+on PostgreSQL too.
 """
 
 import secrets
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -32,7 +35,7 @@ def job_lock(
     name: str, *, advisory_key: int, ttl: timedelta = DEFAULT_TTL
 ) -> Iterator[tuple[bool, Callable[[], None]]]:
     """``with job_lock(...) as (acquired, renew):`` — ``acquired`` False: another run holds it."""
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not settings.DB_TRANSACTION_POOLING:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [advisory_key])
             acquired = bool(cursor.fetchone()[0])

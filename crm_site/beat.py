@@ -1,0 +1,144 @@
+"""Celery beat that is single even when started twice.
+
+Two beats would send every periodic job twice (two recycle runs, two digests). Compose files,
+orchestrators and operators start a second one by mistake (``--scale beat=2``, a re-deploy that
+starts the new container before the old one has stopped), so the scheduler takes a lock before
+it reads the schedule and holds it for its whole life:
+
+- with Redis (``REDIS_URL``, production) a Redis lock (``SET key token NX PX ttl``) on the
+  broker's server: it works across machines, and it expires ``CRM_BEAT_LOCK_SECONDS`` (60) after
+  its holder stops renewing it, so a beat that died without releasing it (SIGKILL, the machine
+  lost) is replaced within a minute. The holder renews it on every tick (at most
+  ``beat_max_loop_interval``, 5 s, apart); a holder that finds it lost (it stalled longer than the
+  lock lives, and another beat took over) exits rather than send jobs a second time;
+- without Redis (the embedded default, one machine) an exclusive ``flock`` on
+  ``var/celery-beat.lock``, released by the kernel when the process ends however it ends.
+
+A second beat **waits** for the lock (a warm standby: it logs once that it is waiting, then
+takes over when the first stops) rather than exiting, so ``restart: unless-stopped`` does not
+turn it into a restart loop. Use it with ``--scheduler=crm_site.beat:LockedDatabaseScheduler``
+(docker-compose.yml, ``make beat``, scripts/demo.sh); ``CRM_BEAT_LOCK_KEY`` names the lock
+(default ``crm:celery-beat``; tests use their own).
+
+Why not a PostgreSQL advisory lock: behind PgBouncer in transaction mode a session lock is
+taken on whichever server connection the statement lands on and is not the client's; the
+broker's Redis is the one service every beat reaches directly.
+"""
+
+import fcntl
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django_celery_beat.schedulers import DatabaseScheduler
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+
+
+class BeatLock(Protocol):
+    def acquire(self) -> None: ...
+    def renew(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+def _lock_key() -> str:
+    return os.environ.get("CRM_BEAT_LOCK_KEY", "crm:celery-beat")
+
+
+def _lock_seconds() -> int:
+    return int(os.environ.get("CRM_BEAT_LOCK_SECONDS", "60"))
+
+
+class RedisBeatLock:
+    """A lock key on Redis holding this process's random token, with an expiry renewed by the holder."""
+
+    # Renew or release only while the key still holds our token (atomic on the server).
+    _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+    def __init__(self, url: str, *, key: str, seconds: int) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self.key = key
+        self.milliseconds = seconds * 1000
+        self.token = f"{os.getpid()}-{secrets.token_hex(8)}"
+
+    def acquire(self) -> None:
+        waiting = False
+        while not self.client.set(self.key, self.token, nx=True, px=self.milliseconds):
+            if not waiting:
+                logger.warning("beat: another beat holds the lock %s; waiting to take over", self.key)
+                waiting = True
+            time.sleep(POLL_SECONDS)
+        logger.info("beat: acquired the lock %s; this beat schedules the periodic jobs", self.key)
+
+    def renew(self) -> bool:
+        return bool(self.client.eval(self._RENEW, 1, self.key, self.token, self.milliseconds))
+
+    def release(self) -> None:
+        self.client.eval(self._RELEASE, 1, self.key, self.token)
+
+
+class FileBeatLock:
+    """An exclusive ``flock`` on a file: one machine only (the embedded default)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.file = path.open("a")
+
+    def acquire(self) -> None:
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waiting:
+                    logger.warning("beat: another beat holds the lock %s; waiting to take over", self.path)
+                    waiting = True
+                time.sleep(POLL_SECONDS)
+        logger.info("beat: acquired the lock %s; this beat schedules the periodic jobs", self.path)
+
+    def renew(self) -> bool:
+        return True  # held until the process ends
+
+    def release(self) -> None:
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+
+
+def beat_lock() -> BeatLock:
+    """The lock for this deployment: Redis when the broker is Redis, else a file under var/."""
+    url = settings.CELERY_BROKER_URL
+    if url.startswith(("redis://", "rediss://")):
+        return RedisBeatLock(url, key=_lock_key(), seconds=_lock_seconds())
+    return FileBeatLock(Path(settings.BASE_DIR) / "var" / "celery-beat.lock")
+
+
+class LockedDatabaseScheduler(DatabaseScheduler):
+    """django-celery-beat's database scheduler, started only once the beat lock is held."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Before the parent reads (and writes) the schedule: a waiting beat touches nothing.
+        self._beat_lock = beat_lock()
+        self._beat_lock.acquire()
+        super().__init__(*args, **kwargs)
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        if not self._beat_lock.renew():
+            logger.error("beat: lost the lock (another beat took over); stopping")
+            raise SystemExit(1)
+        return super().tick(*args, **kwargs)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._beat_lock.release()
