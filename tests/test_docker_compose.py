@@ -22,7 +22,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-APP_SERVICES = ("web", "worker", "beat")
+WORKER_SERVICES = ("worker", "worker-recycle", "worker-imports")
+APP_SERVICES = ("web", *WORKER_SERVICES, "beat")
+ALL_SERVICES = {"postgres", "redis", "pgbouncer", "migrate", "static", "proxy", *APP_SERVICES}
+PGBOUNCER_URL = "postgres://crm:pg-secret@pgbouncer:6432/crm"
+POSTGRES_URL = "postgres://crm:pg-secret@postgres:5432/crm"
 # What an operator puts in .env; everything else has a default in the compose file.
 OPERATOR_ENV = {
     "DJANGO_SECRET_KEY": "a-long-random-secret-for-the-test",
@@ -91,10 +95,10 @@ def health_test_of(service: dict) -> str:
     return test if isinstance(test, str) else " ".join(test)
 
 
-def test_compose_runs_postgres_redis_web_worker_beat_and_a_migrate_step():
+def test_compose_runs_the_proxy_web_pgbouncer_postgres_redis_workers_beat_and_one_shot_steps():
     services = load_compose()["services"]
 
-    assert set(services) == {"postgres", "redis", "migrate", *APP_SERVICES}
+    assert set(services) == ALL_SERVICES
 
 
 def test_postgres_and_redis_are_pinned_with_volumes_and_health_checks():
@@ -120,11 +124,63 @@ def test_web_runs_gunicorn_with_workers_from_the_environment_and_probes_healthz(
     assert "--workers=7" in command
     assert any("${WEB_CONCURRENCY" in part for part in command_of(raw_web))
     assert "http://127.0.0.1:8000/healthz" in health_test_of(web)
-    assert web["ports"] == ["8000:8000"]
+    # Replicas publish nothing (so `--scale web=N` cannot collide on a port): the proxy does.
+    assert "ports" not in web
+    assert web["expose"] == ["8000"]
 
 
-def test_worker_runs_a_celery_worker_checked_by_inspect_ping():
-    worker = load_compose()["services"]["worker"]
+def test_the_proxy_is_nginx_with_the_repository_config_serving_the_static_volume():
+    services = load_compose()["services"]
+    proxy, static = services["proxy"], services["static"]
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+
+    assert proxy["image"].startswith("nginx:")
+    assert proxy["ports"] == ["80:80"]
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert "static:/srv/static:ro" in proxy["volumes"]
+    assert proxy["depends_on"] == {
+        "static": {"condition": "service_completed_successfully"},
+        "web": {"condition": "service_healthy"},
+    }
+    assert "/healthz" in health_test_of(proxy)
+    # The one-shot copy of the image's collected files into that volume.
+    assert static["volumes"] == ["static:/srv/static"]
+    assert "/app/staticfiles/." in " ".join(command_of(static))
+    assert static["restart"] == "no"
+    # nginx serves /static/ from the volume, refuses /media/ (private uploads), and resolves
+    # `web` at request time through Docker's DNS, so replicas added by --scale are used.
+    assert re.search(r"location /static/ \{\s*alias /srv/static/;", config)
+    assert re.search(r"location /media/ \{\s*return 404;", config)
+    assert "resolver 127.0.0.11 valid=10s" in config
+    assert "set $web http://web:8000;" in config
+    assert "proxy_pass $web;" in config
+    assert "proxy_set_header X-Forwarded-Proto $forwarded_proto;" in config
+    assert "client_max_body_size 55m;" in config  # imports upload up to 50 MB
+
+
+def test_pgbouncer_pools_transactions_in_front_of_postgres_and_the_app_is_set_for_it():
+    services = load_compose()["services"]
+    pgbouncer = services["pgbouncer"]
+
+    assert pgbouncer["environment"]["POOL_MODE"] == "transaction"
+    assert pgbouncer["environment"]["DATABASE_URL"] == POSTGRES_URL
+    assert pgbouncer["environment"]["LISTEN_PORT"] == "6432"
+    assert "options" in pgbouncer["environment"]["IGNORE_STARTUP_PARAMETERS"].split(",")
+    assert pgbouncer["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert "pg_isready" in health_test_of(pgbouncer)
+    # jit=off for every session on the server, since PgBouncer drops the per-connection option.
+    assert command_of(services["postgres"]) == ["postgres", "-c", "jit=off"]
+    for name in APP_SERVICES:
+        environment = services[name]["environment"]
+        assert environment["DATABASE_URL"] == PGBOUNCER_URL, name
+        assert environment["DJANGO_DB_TRANSACTION_POOLING"] == "1", name
+        assert environment["DJANGO_CONN_MAX_AGE"] == "0", name
+        assert environment["DJANGO_DISABLE_SERVER_SIDE_CURSORS"] == "1", name
+
+
+@pytest.mark.parametrize("service_name", WORKER_SERVICES)
+def test_workers_run_celery_workers_checked_by_inspect_ping(service_name):
+    worker = load_compose()["services"][service_name]
 
     assert command_of(worker)[:4] == ["celery", "-A", "crm_site", "worker"]
     health = health_test_of(worker)
@@ -132,6 +188,27 @@ def test_worker_runs_a_celery_worker_checked_by_inspect_ping():
     # The worker names itself worker@<container host name> and pings exactly that name.
     assert "--hostname=worker@%h" in command_of(worker)
     assert "--destination worker@$HOSTNAME" in health
+    assert worker["volumes"] == ["media:/app/var/media"]
+    assert worker["stop_grace_period"] == "60s"
+
+
+def _queues(service: dict) -> set[str]:
+    (option,) = [part for part in command_of(service) if part.startswith("--queues=")]
+    return set(option.removeprefix("--queues=").split(","))
+
+
+def test_each_queue_group_has_a_worker_service_and_every_queue_is_consumed():
+    from django.conf import settings
+
+    services = load_compose()["services"]
+
+    assert _queues(services["worker-imports"]) == {"imports"}
+    assert _queues(services["worker-recycle"]) == {"recycle"}
+    assert _queues(services["worker"]) == {"default", "metrics"}
+    consumed = set().union(*(_queues(services[name]) for name in WORKER_SERVICES))
+    assert consumed == set(settings.CRM_CELERY_QUEUES)
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert routed | {settings.CELERY_TASK_DEFAULT_QUEUE} <= consumed
 
 
 def test_beat_runs_the_database_scheduler_and_has_a_health_check():
@@ -139,7 +216,7 @@ def test_beat_runs_the_database_scheduler_and_has_a_health_check():
 
     command = command_of(beat)
     assert command[:4] == ["celery", "-A", "crm_site", "beat"]
-    assert "--scheduler=django_celery_beat.schedulers:DatabaseScheduler" in command
+    assert "--scheduler=crm_site.beat:LockedDatabaseScheduler" in command  # single by a lock
     assert health_test_of(beat) == "CMD python -m crm_site.health --broker"
 
 
@@ -150,9 +227,12 @@ def test_migrations_run_once_in_a_one_shot_service_before_the_app_starts():
     assert command_of(migrate) == ["python", "manage.py", "migrate", "--noinput"]
     assert migrate["restart"] == "no"
     assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    # Straight to PostgreSQL: DDL holds locks across statements, not for a transaction pool.
+    assert migrate["environment"]["DATABASE_URL"] == POSTGRES_URL
+    assert migrate["environment"]["DJANGO_DB_TRANSACTION_POOLING"] == "0"
     for name in APP_SERVICES:
         assert services[name]["depends_on"] == {
-            "postgres": {"condition": "service_healthy"},
+            "pgbouncer": {"condition": "service_healthy"},
             "redis": {"condition": "service_healthy"},
             "migrate": {"condition": "service_completed_successfully"},
         }, name
@@ -178,7 +258,7 @@ def test_app_services_get_every_variable_the_production_settings_require():
     for name in (*APP_SERVICES, "migrate"):
         environment = services[name]["environment"]
         assert environment["DJANGO_DEBUG"] == "0", name
-        assert environment["DATABASE_URL"] == "postgres://crm:pg-secret@postgres:5432/crm", name
+        assert environment["DATABASE_URL"] == (POSTGRES_URL if name == "migrate" else PGBOUNCER_URL), name
         assert environment["REDIS_URL"] == "redis://redis:6379/0", name
         assert environment["DJANGO_ALLOWED_HOSTS"] == "crm.example.com", name
         for variable in required:
@@ -199,7 +279,9 @@ def test_app_service_environment_boots_the_production_settings(service_name):
         "import json, django; django.setup(); from django.conf import settings as s; "
         "db = s.DATABASES['default']; "
         "print(json.dumps([s.DEBUG, db['ENGINE'], db['HOST'], db['NAME'], s.CELERY_BROKER_URL, "
-        "s.SECRET_KEY, s.STORAGES['staticfiles']['BACKEND']]))"
+        "s.SECRET_KEY, s.STORAGES['staticfiles']['BACKEND'], db['CONN_MAX_AGE'], "
+        "db['DISABLE_SERVER_SIDE_CURSORS'], s.DB_TRANSACTION_POOLING, s.SESSION_ENGINE, "
+        "s.CACHES['default']['BACKEND'], sorted(s.DATABASES)]))"
     )
     env = {
         **{key: str(value) for key, value in environment.items()},
@@ -216,11 +298,17 @@ def test_app_service_environment_boots_the_production_settings(service_name):
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [
         False,
         "django.db.backends.postgresql",
-        "postgres",
+        "pgbouncer",
         "crm",
         "redis://redis:6379/0",
         OPERATOR_ENV["DJANGO_SECRET_KEY"],
         "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        0,
+        True,
+        True,
+        "django.contrib.sessions.backends.cached_db",
+        "django.core.cache.backends.redis.RedisCache",
+        ["default"],  # no DATABASE_REPLICA_URL: no replica alias
     ]
 
 
@@ -288,7 +376,7 @@ def test_docker_compose_config_validates_the_file(tmp_path):
 
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)["services"]
-    assert set(resolved) == {"postgres", "redis", "migrate", *APP_SERVICES}
+    assert set(resolved) == ALL_SERVICES
     assert resolved["web"]["environment"]["DJANGO_SECRET_KEY"] == OPERATOR_ENV["DJANGO_SECRET_KEY"]
     assert resolved["worker"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert refused.returncode != 0
