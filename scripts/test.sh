@@ -36,6 +36,14 @@ if ! command -v docker-compose >/dev/null && ! docker compose version >/dev/null
     || echo "    (docker-compose could not be installed; its check will be skipped)"
 fi
 
+# Debian's pgbouncer: tests/test_pgbouncer.py starts one in transaction mode in front of the test
+# server (as docker-compose.yml runs the app). Only the binary is used; no service is started.
+if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then
+  echo "==> installing Debian pgbouncer for the connection-pooling tests"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
+fi
+
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   echo "==> starting PostgreSQL"
   as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
