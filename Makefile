@@ -1,4 +1,4 @@
-.PHONY: help demo test fmt lint migrate worker beat bench messages
+.PHONY: help demo test fmt lint migrate worker beat bench messages backup restore
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,3 +37,10 @@ messages:  ## refresh and compile the zh-hans catalogue (translate the new entri
 
 bench:  ## benchmarks at 1,000,000 customers on PostgreSQL (see bench/README.md)
 	bash bench/run.sh
+
+backup:  ## pg_dump (custom format) + media files + manifest with checksums, into var/backups/<time>/ (or BACKUP_DIR)
+	.venv/bin/python -m crm_site.backup create $(if $(BACKUP_DIR),--into $(BACKUP_DIR))
+
+restore:  ## check BACKUP=<folder> against its manifest, restore it into a fresh DATABASE_URL and MEDIA_ROOT
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/<time>"; exit 2; }
+	.venv/bin/python -m crm_site.backup restore $(BACKUP)
