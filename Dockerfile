@@ -16,6 +16,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# PostgreSQL's client tools (15, as the server) for `python -m crm_site.backup` in a container of
+# this image: pg_dump, pg_restore, psql (docs/DEPLOY.md, "Backups").
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 crm \
     && useradd --system --uid 10001 --gid crm --home-dir /app --shell /usr/sbin/nologin crm
 
