@@ -190,3 +190,85 @@ def test_readme_says_truthfully_which_management_commands_exist():
     assert {"recycle_pool", "seed_demo", "rollup_metrics"} <= {name for name, _status in rows}
     wrong = [(name, status) for name, status in rows if (name in commands) != (status == "exists")]
     assert not wrong, f"update the README's 'Periodic jobs by hand' table: {wrong}"
+
+
+DUMP_DEPLOYMENT = """
+import json, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({
+    "aliases": {
+        alias: [db.get("HOST", ""), str(db["NAME"]), db["CONN_MAX_AGE"], db["DISABLE_SERVER_SIDE_CURSORS"]]
+        for alias, db in s.DATABASES.items()
+    },
+    "replica": s.READ_REPLICA_ALIAS,
+    "pooling": s.DB_TRANSACTION_POOLING,
+    "sessions": s.SESSION_ENGINE,
+    "cache": s.CACHES["default"]["BACKEND"],
+    "beat": s.CELERY_BEAT_SCHEDULER,
+}))
+"""
+
+
+def load_deployment(environment: dict[str, str]) -> dict:
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "crm_site.settings",
+        "DJANGO_ENV_FILE": os.devnull,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", DUMP_DEPLOYMENT],
+        cwd=ROOT,
+        env={**env, **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return loaded(result)
+
+
+def test_production_keeps_connections_and_sessions_in_redis_without_pgbouncer():
+    settings = load_deployment(PRODUCTION)
+
+    assert settings["aliases"] == {"default": ["db.internal", "crm_prod", 60, False]}
+    assert settings["replica"] is None
+    assert settings["pooling"] is False
+    assert settings["sessions"] == "django.contrib.sessions.backends.cached_db"
+    assert settings["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings["beat"] == "crm_site.beat:LockedDatabaseScheduler"
+
+
+def test_transaction_pooling_closes_connections_and_turns_server_side_cursors_off():
+    settings = load_deployment({**PRODUCTION, "DJANGO_DB_TRANSACTION_POOLING": "1"})
+    each_on_its_own = load_deployment(
+        {**PRODUCTION, "DJANGO_CONN_MAX_AGE": "0", "DJANGO_DISABLE_SERVER_SIDE_CURSORS": "1"}
+    )
+
+    assert settings["pooling"] is True
+    assert settings["aliases"]["default"][2:] == [0, True]
+    assert each_on_its_own["pooling"] is False
+    assert each_on_its_own["aliases"]["default"][2:] == [0, True]
+
+
+def test_a_replica_url_adds_the_replica_alias_with_the_same_connection_settings():
+    settings = load_deployment(
+        {
+            **PRODUCTION,
+            "DJANGO_DB_TRANSACTION_POOLING": "1",
+            "DATABASE_REPLICA_URL": "postgres://crm:pw@standby.internal:5432/crm_prod",
+        }
+    )
+
+    assert settings["aliases"] == {
+        "default": ["db.internal", "crm_prod", 0, True],
+        "replica": ["standby.internal", "crm_prod", 0, True],
+    }
+    assert settings["replica"] == "replica"
+
+
+def test_the_embedded_default_keeps_sessions_in_the_database_and_the_cache_in_memory(tmp_path):
+    settings = load_deployment({"DJANGO_SQLITE_PATH": str(tmp_path / "embedded.sqlite3")})
+
+    assert settings["sessions"] == "django.contrib.sessions.backends.db"
+    assert settings["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert list(settings["aliases"]) == ["default"]
