@@ -55,6 +55,34 @@ def test_every_task_and_every_scheduled_job_goes_to_a_queue_a_worker_consumes():
     )
 
 
+def test_tasks_land_in_their_queues_on_the_broker():
+    """Published for real (the app's own broker, Redis), then taken back off the lists."""
+    from metrics.tasks import rollup_metrics_task
+    from public_pool.tasks import import_customers_task, post_team_chat_task, recycle_pool_task
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    sent = {
+        "imports": import_customers_task.apply_async(kwargs={"batch_id": 0}).id,
+        "recycle": recycle_pool_task.apply_async(kwargs={"dry_run": True}).id,
+        "metrics": rollup_metrics_task.apply_async().id,
+        "default": post_team_chat_task.apply_async(kwargs={"team_id": 0, "notification_ids": []}).id,
+    }
+
+    def ids_in(queue: str) -> set[str]:
+        return {json.loads(raw)["headers"]["id"] for raw in client.lrange(queue, 0, -1)}
+
+    try:
+        waiting = {queue: ids_in(queue) for queue in sent}
+        for queue, task_id in sent.items():
+            assert {other for other in sent if task_id in waiting[other]} == {queue}, task_id
+    finally:
+        for queue, task_id in sent.items():
+            for raw in client.lrange(queue, 0, -1):
+                if json.loads(raw)["headers"]["id"] == task_id:
+                    client.lrem(queue, 1, raw)
+        client.close()
+
+
 def _database_url() -> str:
     settings_dict = connection.settings_dict
     credentials = settings_dict["USER"] or "postgres"
