@@ -79,7 +79,7 @@ def test_tasks_land_in_their_queues_on_the_broker():
         for queue, task_id in sent.items():
             for raw in client.lrange(queue, 0, -1):
                 if json.loads(raw)["headers"]["id"] == task_id:
-                    client.lrem(queue, 1, raw)
+                    client.lrem(queue, 1, raw if isinstance(raw, str) else raw.decode())
         client.close()
 
 
