@@ -1,16 +1,16 @@
 """The lean ownership paths (``services.lean``, issue 12): statements per request, the slim
 answer, and that the SQL rule matching gives what ``take_policy`` gives.
 
-Statements are counted over the wire, BEGIN and COMMIT included. Django's
-``CaptureQueriesContext`` sees only what goes through a cursor; psycopg2 sends BEGIN itself
-before the first statement of a transaction and COMMIT from ``connection.commit()``. So
-:class:`Statements` (a) wraps every cursor execution (``connection.execute_wrapper``) and,
+Statements are counted as the driver sends them, BEGIN and COMMIT included. psycopg2 sends
+BEGIN itself before the first statement of a transaction and COMMIT from
+``connection.commit()``, neither through a cursor, so :class:`Statements` (a) wraps every cursor execution (``connection.execute_wrapper``) and,
 before it runs, asks the driver whether it is about to open a transaction (autocommit off and
 ``transaction_status`` idle: psycopg2 then sends BEGIN first), and (b) wraps the connection's
 ``_commit``/``_rollback``, counting COMMIT/ROLLBACK only when the driver has a transaction to
 end. The tests run with ``transaction=True`` so that the request's own transaction is the
 outermost one (under the usual test transaction it would be a savepoint). Authentication is
-by API token, as integrations do.
+by API token, as integrations do. (Django 4.2+ also lists BEGIN and COMMIT among
+``CaptureQueriesContext``'s queries; the claim test checks that both counts agree.)
 """
 
 from contextlib import contextmanager
@@ -20,6 +20,7 @@ from typing import Any
 import psycopg2.extensions
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.models import Customer, Deal, DealStage, Level, Tag
@@ -113,11 +114,13 @@ def test_a_claim_costs_four_statements_without_limits_and_six_with(token_client,
     client = token_client(rep)
     warm(client)
 
-    with statements() as sent:
+    with statements() as sent, CaptureQueriesContext(connection) as captured:
         response = client.post(f"/api/customers/{lead.pk}/claim/")
 
     assert response.status_code == 200, response.content
     assert len(sent) == (6 if limits else 4), sent
+    # Django 4.2+ also logs BEGIN and COMMIT among a debug cursor's queries: the two counts agree.
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == [s.split()[0] for s in sent.sent]
     assert len(sent) <= (7 if limits else 5)
     assert sent.sent[1] == "BEGIN", sent
     assert sent.sent[-1] == "COMMIT", sent
