@@ -623,7 +623,7 @@ def main() -> None:
     rows.append(("HTTP / raw SQL", f"{ratio:.2f}", ">= 0.2", ratio >= 0.2))
     rows.append(
         (
-            "claim / GET /api/me/ in process",
+            "claim / me/ in process",
             f"{inprocess['claim_ms']:.2f} / {inprocess['me_ms']:.2f} ms = {inprocess['ratio']:.2f}x",
             "<= 2.5x",
             inprocess["ratio"] <= 2.5,
