@@ -10,7 +10,7 @@ before it runs, asks the driver whether it is about to open a transaction (autoc
 end. The tests run with ``transaction=True`` so that the request's own transaction is the
 outermost one (under the usual test transaction it would be a savepoint). Authentication is
 by API token, as integrations do. (Django 4.2+ also lists BEGIN and COMMIT among
-``CaptureQueriesContext``'s queries; the claim test checks that both counts agree.)
+``CaptureQueriesContext``'s queries; :func:`statements` checks that both counts agree.)
 """
 
 from contextlib import contextmanager
@@ -84,10 +84,12 @@ def statements():
     wrapper._commit = ending("COMMIT", commit)
     wrapper._rollback = ending("ROLLBACK", rollback)
     try:
-        with connection.execute_wrapper(counter):
+        with connection.execute_wrapper(counter), CaptureQueriesContext(connection) as captured:
             yield counter
     finally:
         del wrapper._commit, wrapper._rollback
+    # Django 4.2+ also logs BEGIN and COMMIT among a debug cursor's queries: the counts agree.
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == [s.split()[0] for s in counter.sent]
 
 
 @pytest.fixture
@@ -114,13 +116,11 @@ def test_a_claim_costs_four_statements_without_limits_and_six_with(token_client,
     client = token_client(rep)
     warm(client)
 
-    with statements() as sent, CaptureQueriesContext(connection) as captured:
+    with statements() as sent:
         response = client.post(f"/api/customers/{lead.pk}/claim/")
 
     assert response.status_code == 200, response.content
     assert len(sent) == (6 if limits else 4), sent
-    # Django 4.2+ also logs BEGIN and COMMIT among a debug cursor's queries: the two counts agree.
-    assert [q["sql"].split()[0] for q in captured.captured_queries] == [s.split()[0] for s in sent.sent]
     assert len(sent) <= (7 if limits else 5)
     assert sent.sent[1] == "BEGIN", sent
     assert sent.sent[-1] == "COMMIT", sent
@@ -153,7 +153,11 @@ def test_claim_next_costs_four_statements_without_limits_and_six_with(token_clie
     assert set(response.json()) == SLIM_FIELDS
 
 
-def test_a_release_costs_five_statements(token_client, rep, pool, reason):
+@pytest.mark.parametrize("limits", [False, True])
+def test_a_release_costs_five_statements_with_or_without_limits(token_client, rep, pool, reason, limits):
+    if limits:  # a release counts nothing, but the pool's limits must not add a statement
+        pool.max_held_per_rep, pool.max_claims_per_day, pool.cooldown_days = 10, 10, 7
+        pool.save()
     customer = owned(rep, pool)
     client = token_client(rep)
     warm(client)
