@@ -429,6 +429,11 @@ CELERY_BEAT_SCHEDULE |= {
     },
 }
 
+# --- Customer lists ---------------------------------------------------------------------------
+# Lists longer than this show PostgreSQL's estimate of their length ("about 1,000,000")
+# instead of counting every row (customers.pagination).
+CUSTOMER_LIST_EXACT_COUNT = env.int("CUSTOMER_LIST_EXACT_COUNT", default=10_000)
+
 # --- Public pool ------------------------------------------------------------------------------
 # Customers per recycle transaction (each batch is one statement plus its scoring).
 PUBLIC_POOL_RECYCLE_BATCH_SIZE = env.int("PUBLIC_POOL_RECYCLE_BATCH_SIZE", default=5000)

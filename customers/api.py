@@ -56,6 +56,7 @@ from customers.models import (
     Source,
     User,
 )
+from customers.pagination import EstimatedCountPagination
 from customers.services.activity import BLANK_NOTE_MESSAGE
 
 # --- Shared serializers -----------------------------------------------------------------------
@@ -253,7 +254,7 @@ class CustomerListCreateApi(APIView):
     schema shows its fields.
     """
 
-    pagination_class = PageNumberPagination
+    pagination_class = EstimatedCountPagination
 
     class FilterSerializer(serializers.Serializer[Any]):
         owner = serializers.CharField(

@@ -26,7 +26,6 @@ from typing import Any
 from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -51,6 +50,7 @@ from customers.models import (
     User,
     person_name,
 )
+from customers.pagination import EstimatingPaginator
 
 TIMELINE_LIMIT = 50  # entries on the detail page; older history is in the admin and the API
 DEALS_LIMIT = 50  # most recently touched deals listed (and feeding the timeline)
@@ -70,9 +70,10 @@ def customer_list(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     form = forms.CustomerFilterForm.for_user(user, request.GET)
     customers = selectors.search_customers(user=user, filters=form.filters())
-    # Paginator's count is one COUNT over the same (indexed) filter; the page is a LIMIT/OFFSET
-    # over an indexed order. Nothing else on the page reads more than one page of rows.
-    page = Paginator(customers, form.per_page()).get_page(request.GET.get("page"))
+    # The count is one COUNT over the same (indexed) filter, stopping at 10,001 rows (longer
+    # lists show an estimate: customers.pagination); the page is a LIMIT/OFFSET over an indexed
+    # order. Nothing else on the page reads more than one page of rows.
+    page = EstimatingPaginator(customers, form.per_page()).get_page(request.GET.get("page"))
     return render(
         request,
         "customers/list.html",

@@ -3,8 +3,9 @@
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +16,65 @@ from customers import services as customer_services
 from customers.models import Customer
 from public_pool import services
 from public_pool.api import access
+from public_pool.services import lean
+
+
+class OwnershipSerializer(serializers.Serializer[Customer]):
+    """What claim, claim next, release and assign answer: the customer's new ownership.
+
+    Slim on purpose (issue 12): the ids and times the fast paths' ``RETURNING`` gives, no
+    names, tags or contact details, so the answer costs no query. ``GET /api/customers/{id}/``
+    has the whole customer.
+    """
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    owner = serializers.IntegerField(source="owner_id", allow_null=True, read_only=True)
+    team = serializers.IntegerField(source="team_id", allow_null=True, read_only=True)
+    pool = serializers.IntegerField(source="pool_id", allow_null=True, read_only=True)
+    home_pool = serializers.IntegerField(
+        source="home_pool_id",
+        allow_null=True,
+        read_only=True,
+        help_text=_("The pool whose rules and limits apply to it (where it goes back to)."),
+    )
+    claimed_at = serializers.DateTimeField(allow_null=True, read_only=True)
+    recycle_due_at = serializers.SerializerMethodField(
+        help_text=_("While owned: when the customer goes back to the pool (null: no rule applies).")
+    )
+    recycle_rule = serializers.SerializerMethodField(
+        help_text=_("While owned: the recycle rule that applies.")
+    )
+    recycle_trigger = serializers.SerializerMethodField(
+        help_text=_(
+            "While owned: what the owner must do to keep it (no_followup: follow up; no_deal: win a deal)."
+        )
+    )
+
+    class Meta:
+        ref_name = "Ownership"
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True, read_only=True))
+    def get_recycle_due_at(self, customer: Customer) -> Any:
+        return (
+            self.fields["claimed_at"].to_representation(customer.recycle_due_at)
+            if (customer.owner_id is not None and customer.recycle_due_at is not None)
+            else None
+        )
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, read_only=True))
+    def get_recycle_rule(self, customer: Customer) -> int | None:
+        return customer.recycle_rule_id if customer.recycle_due_at and customer.owner_id is not None else None
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=["no_followup", "no_deal"], allow_null=True, read_only=True)
+    )
+    def get_recycle_trigger(self, customer: Customer) -> str | None:
+        return customer_services.recycle_trigger(customer)
+
+
+def ownership_response(customer: Customer) -> Response:
+    return Response(OwnershipSerializer(customer).data)
 
 
 class PooledCustomerListCreateApi(customers_api.CustomerListCreateApi):
@@ -48,10 +108,10 @@ class ClaimCustomerApi(APIView):
             "403 `not_pool_member` for a pool the caller may not use."
         ),
         request=None,
-        responses={200: access.CustomerOutputSerializer, **error_responses(401, 403, 404, 409)},
+        responses={200: OwnershipSerializer, **error_responses(401, 403, 404, 409)},
     )
     def post(self, request: AuthedRequest, customer_id: int) -> Response:
-        return access.customer_response(services.claim_customer(rep=request.user, customer_id=customer_id))
+        return ownership_response(services.claim_customer(rep=request.user, customer_id=customer_id))
 
 
 class ClaimNextApi(APIView):
@@ -62,10 +122,10 @@ class ClaimNextApi(APIView):
         summary=_("Claim the next best lead"),
         description=_("404 `pool_empty` when no lead is left for the caller."),
         request=None,
-        responses={200: access.CustomerOutputSerializer, **error_responses(401, 403, 404, 409)},
+        responses={200: OwnershipSerializer, **error_responses(401, 403, 404, 409)},
     )
     def post(self, request: AuthedRequest, pool_id: int) -> Response:
-        return access.customer_response(services.claim_next_best(rep=request.user, pool_id=pool_id))
+        return ownership_response(services.claim_next_best(rep=request.user, pool_id=pool_id))
 
 
 class ReleaseCustomerApi(APIView):
@@ -100,11 +160,24 @@ class ReleaseCustomerApi(APIView):
         operation_id="customers_release",
         summary=_("Release a customer to a pool"),
         request=DocumentedInputSerializer,
-        responses={200: access.CustomerOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: OwnershipSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request: AuthedRequest, customer_id: int) -> Response:
-        access.visible_customer_or_404(request.user, customer_id)
         serializer = self.InputSerializer(data=request.data)
+        if serializer.is_valid():
+            data = serializer.validated_data
+            with transaction.atomic():  # the whole check and change in two statements
+                released = lean.release(
+                    actor=request.user,
+                    customer_id=customer_id,
+                    reason=data["reason"],
+                    note=data["note"],
+                    pool_id=data["pool"],
+                )
+            if released is not None:
+                return ownership_response(released)
+        # Refused (or bad input): the checked path, in its order, says why.
+        access.visible_customer_or_404(request.user, customer_id)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         customer = services.release_customer(
@@ -114,7 +187,7 @@ class ReleaseCustomerApi(APIView):
             note=data["note"],
             pool_id=data["pool"],
         )
-        return access.customer_response(customer)
+        return ownership_response(customer)
 
 
 class AssignCustomerApi(APIView):
@@ -133,11 +206,24 @@ class AssignCustomerApi(APIView):
         operation_id="customers_assign",
         summary=_("Assign a pooled customer to a rep"),
         request=InputSerializer,
-        responses={200: access.CustomerOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: OwnershipSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request: AuthedRequest, customer_id: int) -> Response:
-        access.visible_customer_or_404(request.user, customer_id)
         serializer = self.InputSerializer(data=request.data)
+        if serializer.is_valid():
+            data = serializer.validated_data
+            with transaction.atomic():  # lock and read the rep, then check and assign: two statements
+                taken = lean.assign(
+                    actor=request.user,
+                    customer_id=customer_id,
+                    rep_id=data["rep"],
+                    override=data["override"],
+                    note=data["note"],
+                )
+            if taken is not None:
+                return ownership_response(taken)
+        # Refused (or bad input): the checked path, in its order, says why.
+        access.visible_customer_or_404(request.user, customer_id)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         customer = services.assign_customer(
@@ -147,7 +233,7 @@ class AssignCustomerApi(APIView):
             override=data["override"],
             note=data["note"],
         )
-        return access.customer_response(customer)
+        return ownership_response(customer)
 
 
 class BulkAssignApi(APIView):

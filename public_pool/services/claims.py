@@ -42,6 +42,7 @@ from public_pool.exceptions import (
     ReasonRequired,
 )
 from public_pool.models import LOSS_KINDS, Pool, PoolEvent, PoolEventKind, ReleaseReason
+from public_pool.services import lean
 from public_pool.services._common import (
     ensure_admin,
     ensure_manages,
@@ -131,7 +132,14 @@ def claim_customer(*, rep: User, customer_id: int) -> Customer:
     Raises ``AlreadyClaimed`` (someone was first: exactly one of any number of simultaneous
     claimers wins), ``NotPoolMember``, ``Cooldown``, ``LimitReached``, ``DailyLimitReached``,
     ``CustomerNotFound``. Writes one ``claim`` event.
+
+    On PostgreSQL the claim is tried first in one statement (``lean.claim``: limits, cooldown,
+    membership, rule and deadline, event); what follows runs only when that refused, to raise
+    the exact error.
     """
+    taken = lean.claim(rep=rep, customer_id=customer_id)
+    if taken is not None:
+        return taken
     now = timezone.now()
     customer = get_customer(customer_id)
     pool = customer.pool
@@ -158,7 +166,14 @@ def claim_next_best(*, rep: User, pool_id: int) -> Customer:
     lead (``FOR UPDATE SKIP LOCKED`` on the candidate), so simultaneous callers never collide
     or wait on one another. Raises ``PoolEmpty`` when no lead is left for the rep, and the
     limit/membership errors of :func:`claim_customer`. Writes one ``claim`` event.
+
+    On PostgreSQL tried first in one statement (``lean.claim_next``), as :func:`claim_customer`.
     """
+    taken, empty = lean.claim_next(rep=rep, pool_id=pool_id)
+    if taken is not None:
+        return taken
+    if empty:
+        raise PoolEmpty()
     now = timezone.now()
     pool = get_pool(pool_id)
     _ensure_may_take(rep=rep, pool_id=pool.pk)
@@ -209,7 +224,13 @@ def release_customer(
     ``ReasonRequired`` (no, unknown or inactive reason; a reason that needs a note without
     one), ``NotOwned`` (pooled, or the owner changed meanwhile), ``NotAllowed``,
     ``PoolRequired``. Writes one ``release`` event; the releasing owner's cooldown starts.
+
+    On PostgreSQL tried first in two statements (``lean.release``); what follows runs only when
+    that refused, to raise the exact error.
     """
+    fast = lean.release(actor=actor, customer_id=customer_id, reason=reason, note=note, pool_id=pool_id)
+    if fast is not None:
+        return fast
     now = timezone.now()
     code = reason.strip()
     if not code:
@@ -335,7 +356,13 @@ def assign_customers(
 def assign_customer(
     *, actor: User, customer_id: int, rep: User, override: bool = False, note: str = ""
 ) -> Customer:
-    """Give one pooled lead to ``rep`` (see :func:`assign_customers`); ``AlreadyClaimed`` if it is gone."""
+    """Give one pooled lead to ``rep`` (see :func:`assign_customers`); ``AlreadyClaimed`` if it is gone.
+
+    On PostgreSQL tried first in two statements (``lean.assign``)."""
+    with transaction.atomic():
+        taken = lean.assign(actor=actor, customer_id=customer_id, rep_id=rep.pk, override=override, note=note)
+    if taken is not None:
+        return taken
     result = assign_customers(actor=actor, rep=rep, customer_ids=[customer_id], override=override, note=note)
     if result.skipped.get(customer_id) == "not_found":
         get_customer(customer_id)  # raises CustomerNotFound

@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import Page
 
@@ -203,4 +204,33 @@ def test_every_main_page_fits_with_its_primary_action_on_screen(signed_in, artif
         page.wait_for_load_state("networkidle")
         problems += _problems_on(page, name, selector)
         page.screenshot(path=str(folder / f"{name}-{language}-{size_name}.png"), full_page=True)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("size_name", list(SIZES))
+def test_a_long_customer_list_says_about_how_many_and_fits(
+    signed_in, artifacts, settings, language, size_name
+):
+    """An admin's list longer than CUSTOMER_LIST_EXACT_COUNT shows PostgreSQL's estimate in words
+    (customers.pagination); the threshold is lowered so that a small world is "long"."""
+    _world()
+    settings.CUSTOMER_LIST_EXACT_COUNT = 2
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")
+    folder = artifacts / "fit"
+    folder.mkdir(exist_ok=True)
+    page = signed_in("admin", language, *SIZES[size_name])
+
+    response = page.goto("/customers/")
+
+    assert response is not None
+    assert response.status == 200
+    page.wait_for_load_state("networkidle")
+    summary = page.locator(".card-header [aria-live=polite]").inner_text()
+    assert re.search(r"^about \d+ customers" if language == "en" else r"^约 \d+ 个客户", summary.strip()), (
+        summary
+    )
+    problems = _problems_on(page, "customers-admin", "main a.btn-primary")
+    page.screenshot(path=str(folder / f"customers-admin-about-{language}-{size_name}.png"), full_page=True)
     assert not problems, "\n".join(problems)

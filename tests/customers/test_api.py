@@ -214,8 +214,9 @@ def test_list_is_paginated_with_the_fixed_field_names(token_client, rep):
 
     body = client.get(LIST_URL, {"page_size": 2}).json()
 
-    assert set(body) == {"count", "next", "previous", "results"}
+    assert set(body) == {"count", "count_is_estimate", "next", "previous", "results"}
     assert body["count"] == 3
+    assert body["count_is_estimate"] is False
     assert len(body["results"]) == 2
     assert body["next"] is not None
     assert body["previous"] is None
