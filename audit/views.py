@@ -65,7 +65,7 @@ def _entries(request: HttpRequest) -> tuple[AuditFilterForm, Any]:
 
 def _rows(entry: AuditEntry) -> list[tuple[str, str, str]]:
     return [
-        (field_label(name), value_text(before), value_text(after))
+        (field_label(name), value_text(before, name), value_text(after, name))
         for name, (before, after) in entry.changes.items()
     ]
 
