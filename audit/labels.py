@@ -68,6 +68,21 @@ def register_value_source(field: str, source: Callable[[Any], Any]) -> None:
     _value_sources[field] = source
 
 
+_object_sources: dict[str, Callable[[str, str], Any]] = {}
+
+
+def register_object_source(area: str, source: Callable[[str, str], Any]) -> None:
+    """``source(object_id, stored_label)`` → what an entry of ``area`` is about, in the reader's
+    language (None: the label stored with the entry, e.g. a pool's name)."""
+    _object_sources[area] = source
+
+
+def object_text(area: str, object_id: str, stored_label: str) -> str:
+    source = _object_sources.get(area)
+    words = source(object_id, stored_label) if source is not None else None
+    return str(words) if words is not None else stored_label
+
+
 def field_label(name: str) -> str:
     if name in LABELS:
         return str(LABELS[name])
@@ -95,4 +110,6 @@ def value_text(value: Any, field: str = "") -> str:
         return ", ".join(value_text(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {value_text(v)}" for k, v in value.items())
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 120, not 120.0 (decimals are stored as JSON numbers)
     return str(value)

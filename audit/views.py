@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from audit import selectors
-from audit.labels import field_label, value_text
+from audit.labels import field_label, object_text, value_text
 from audit.models import AuditArea, AuditEntry
 from crm_site import spreadsheets
 
@@ -77,6 +77,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     for entry in page.object_list:
         entry.rows = _rows(entry)
+        entry.object_text = object_text(entry.area, entry.object_id, entry.object_label)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})
@@ -96,7 +97,7 @@ def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
                     str(entry.actor or ""),
                     entry.get_area_display(),
                     entry.get_action_display(),
-                    entry.object_label,
+                    object_text(entry.area, entry.object_id, entry.object_label),
                     label,
                     before,
                     after,

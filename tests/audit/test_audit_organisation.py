@@ -253,4 +253,6 @@ def test_the_page_filters_the_new_areas_and_says_them_in_words_in_both_languages
     with translation.override("zh-hans"):
         assert str(Role.MANAGER.label) in people_zh
         assert str(AuditArea.USER.label) in people_zh
+        targets_zh = client.get(reverse("audit:log"), {"area": "kpi_target"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert "2025-Q1 · 所有人" in targets_zh.content.decode()
         assert str(Role.MANAGER.label) != "Manager"
