@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from audit import selectors
-from audit.labels import field_label, value_text
+from audit.labels import field_label, object_text, value_text
 from audit.models import AuditArea, AuditEntry
 from crm_site import spreadsheets
 from crm_site.db_routers import replica_alias
@@ -66,7 +66,7 @@ def _entries(request: HttpRequest) -> tuple[AuditFilterForm, Any]:
 
 def _rows(entry: AuditEntry) -> list[tuple[str, str, str]]:
     return [
-        (field_label(name), value_text(before), value_text(after))
+        (field_label(name), value_text(before, name), value_text(after, name))
         for name, (before, after) in entry.changes.items()
     ]
 
@@ -78,6 +78,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     for entry in page.object_list:
         entry.rows = _rows(entry)
+        entry.object_text = object_text(entry.area, entry.object_id, entry.object_label)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})
@@ -98,7 +99,7 @@ def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
                     str(entry.actor or ""),
                     entry.get_area_display(),
                     entry.get_action_display(),
-                    entry.object_label,
+                    object_text(entry.area, entry.object_id, entry.object_label),
                     label,
                     before,
                     after,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.paginator import Paginator
-from django.db import connections, models, transaction
+from django.db import connections, models
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.forms.models import BaseInlineFormSet
@@ -174,12 +174,17 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ("team",)
     autocomplete_fields = ("team",)
 
-    @transaction.atomic
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
-        """Moving a rep to another team moves their customers' ``team`` with them (the service)."""
-        super().save_model(request, obj, form, change)
-        if change and "team" in form.changed_data:
-            services.change_user_team(user=obj, team_id=obj.team_id)
+        """Through the service: a new team moves the rep's customers with them, and a role or
+        team change writes its audit entry."""
+        services.save_user(actor=signed_in_user(request), user=obj)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.delete_user(actor=signed_in_user(request), user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            services.delete_user(actor=signed_in_user(request), user=user)
 
 
 class MemberInline(admin.TabularInline):
@@ -211,6 +216,17 @@ class TeamAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
         return super().get_queryset(request).annotate(member_count=Count("members"))
+
+    def save_model(self, request: HttpRequest, obj: Team, form: ModelForm, change: bool) -> None:
+        """Through the service, which audits a new name, manager or region."""
+        services.save_team(actor=signed_in_user(request), team=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Team) -> None:
+        services.delete_team(actor=signed_in_user(request), team=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
+        for team in queryset:
+            services.delete_team(actor=signed_in_user(request), team=team)
 
     @admin.display(description=_("members"), ordering="member_count")
     def member_count(self, team: WithAnnotations[Team, _MemberCount]) -> int:

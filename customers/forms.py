@@ -361,7 +361,7 @@ class ContactForm(BootstrapFormMixin, forms.Form):
     id_prefix = "contact"
 
     name = forms.CharField(label=_("Name"), max_length=100)
-    title = forms.CharField(label=_("Job title"), required=False, max_length=100)
+    title = forms.CharField(label=pgettext_lazy("contact", "Job title"), required=False, max_length=100)
     phone = forms.CharField(
         label=_("Phone"), required=False, max_length=30, widget=forms.TextInput(attrs={"type": "tel"})
     )

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Role(models.TextChoices):
@@ -415,7 +416,8 @@ class Contact(models.Model):
         Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer")
     )
     name = models.CharField(_("name"), max_length=100)
-    title = models.CharField(_("title"), max_length=100, blank=True)
+    # A person's job title (职务), not a thing's name: the context keeps it apart from the deal's title.
+    title = models.CharField(pgettext_lazy("contact", "title"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     email = models.EmailField(_("email"), blank=True)
     wechat = models.CharField(_("WeChat"), max_length=50, blank=True)

@@ -4,6 +4,7 @@ in ``metrics.services.scorecard`` and ``metrics.services.surveys``, whose errors
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
@@ -38,18 +39,35 @@ def add_service_errors(form: forms.Form, fields: dict[str, str]) -> dict[str, st
 # --- scorecard settings -------------------------------------------------------------------------
 
 
+# The ranges the scorecard services accept, checked here too so a page refuses an out-of-range
+# value next to its field (in the services' words) and the inputs carry them as min/max/step.
+TARGET_MAX = Decimal(10) ** 14
+
+
 class TargetForm(forms.Form):
-    """One KPI's target in the targets formset; empty removes the target."""
+    """One KPI's target in the targets formset; empty removes the target. Greater than 0, below
+    10¹⁴, at most four decimals (``set_kpi_targets`` checks the same)."""
 
     kpi = forms.CharField(widget=forms.HiddenInput, max_length=40)
     target = forms.DecimalField(
-        label=_("Target"), required=False, max_digits=18, decimal_places=4, localize=False
+        label=_("Target"),
+        required=False,
+        max_digits=18,
+        decimal_places=4,
+        localize=False,
+        max_value=TARGET_MAX - Decimal("0.0001"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target"].widget.attrs.update({"inputmode": "decimal", "step": "any"})
+        self.fields["target"].widget.attrs.update({"inputmode": "decimal", "step": "any", "min": "0.0001"})
         _bootstrap(self)
+
+    def clean_target(self) -> Decimal | None:
+        value: Decimal | None = self.cleaned_data.get("target")
+        if value is not None and value <= 0:
+            raise forms.ValidationError(_("A target is a number greater than 0."))
+        return value
 
 
 TargetFormSet = forms.formset_factory(TargetForm, extra=0, max_num=200, absolute_max=200, validate_max=True)
@@ -59,12 +77,27 @@ class WeightForm(forms.Form):
     """One KPI's weight in percent in the weights formset; empty or 0 leaves it off the scorecard."""
 
     kpi = forms.CharField(widget=forms.HiddenInput, max_length=40)
-    weight = forms.DecimalField(label=_("Weight (%)"), required=False, max_digits=5, decimal_places=2)
+    weight = forms.DecimalField(
+        label=_("Weight (%)"),
+        required=False,
+        max_digits=5,
+        decimal_places=2,
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["weight"].widget.attrs.update({"inputmode": "decimal", "step": "0.01"})
+        self.fields["weight"].widget.attrs.update(
+            {"inputmode": "decimal", "step": "0.01", "min": "0", "max": "100"}
+        )
         _bootstrap(self)
+
+    def clean_weight(self) -> Decimal | None:
+        value: Decimal | None = self.cleaned_data.get("weight")
+        if value is not None and not 0 <= value <= 100:
+            raise forms.ValidationError(
+                _("A weight is a percentage from 0 to 100 with at most two decimals.")
+            )
+        return value
 
 
 WeightFormSet = forms.formset_factory(WeightForm, extra=0, max_num=200, absolute_max=200, validate_max=True)
@@ -82,8 +115,18 @@ class CapForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cap"].widget.attrs.update({"inputmode": "decimal", "step": "0.01"})
+        self.fields["cap"].widget.attrs.update(
+            {"inputmode": "decimal", "step": "0.01", "min": "100", "max": "1000"}
+        )
         _bootstrap(self)
+
+    def clean_cap(self) -> Decimal:
+        value: Decimal = self.cleaned_data["cap"]
+        if not 100 <= value <= 1000:
+            raise forms.ValidationError(
+                _("The cap must be between %(low)s %% and %(high)s %%.") % {"low": 100, "high": 1000}
+            )
+        return value
 
 
 # --- surveys ------------------------------------------------------------------------------------

@@ -194,6 +194,18 @@ def _label_rows(formset: Any) -> None:
         form.kpi_known = definition is not None
         form.kpi_label = definition.label if definition else code
         form.kpi_lower_is_better = definition is not None and not definition.higher_is_better
+        form.kpi_unit = unit_symbol(definition.unit) if definition else ""
+
+
+def unit_symbol(unit: kpis.Unit) -> str:
+    """What stands beside a target's input: "%", "¥" (amounts are in yuan), "days", "hours";
+    nothing for counts and scores."""
+    return {
+        kpis.Unit.PERCENT: "%",
+        kpis.Unit.MONEY: "¥",
+        kpis.Unit.DAYS: _("days"),
+        kpis.Unit.HOURS: _("hours"),
+    }.get(unit, "")
 
 
 # --- weights and cap ------------------------------------------------------------------------------

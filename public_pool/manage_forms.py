@@ -9,12 +9,24 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm_site.bounds import DayRangeValidator
-from customers.models import Customer, Level, Role, Source, Tag, Team, User, ValueTier
+from customers.models import (
+    CompanySize,
+    Customer,
+    Industry,
+    Level,
+    Role,
+    Source,
+    Tag,
+    Team,
+    User,
+    ValueTier,
+)
 from public_pool import services
 from public_pool.models import (
     EXEMPT_STAGE_CHOICES,
@@ -23,6 +35,7 @@ from public_pool.models import (
     PoolEventKind,
     ReleaseReason,
 )
+from public_pool.services import priority
 
 if TYPE_CHECKING:
     from public_pool.selectors import EventFilters
@@ -100,6 +113,8 @@ class RuleForm(forms.Form):
         cast(forms.ModelChoiceField, self.fields["target_pool"]).queryset = Pool.objects.order_by("name")
         for field in self.fields.values():
             widget = field.widget
+            if isinstance(field, forms.IntegerField):
+                widget.attrs.setdefault("step", "1")  # min and max come from the field's bounds
             if isinstance(widget, forms.CheckboxInput):
                 widget.attrs.setdefault("class", "form-check-input")
             elif isinstance(widget, forms.Select):
@@ -280,6 +295,8 @@ class EventFilterForm(forms.Form):
 def _bootstrap(form: forms.BaseForm) -> None:
     for field in form.fields.values():
         widget = field.widget
+        if isinstance(field, forms.IntegerField):
+            widget.attrs.setdefault("step", "1")
         if isinstance(widget, forms.CheckboxInput):
             widget.attrs.setdefault("class", "form-check-input")
         elif isinstance(widget, forms.CheckboxSelectMultiple):
@@ -402,42 +419,100 @@ class ReleaseReasonForm(forms.ModelForm):
         _bootstrap(self)
 
 
-class WeightsForm(forms.Form):
-    """A pool's priority weights (0–100 each) and per-value scores (JSON maps value → 0–100)."""
+# The categorical factors of a pool's priority: (field of ``WeightsData``, its values, the
+# scores a value has when the pool sets none).
+SCORE_CATEGORIES: tuple[tuple[str, type[models.TextChoices], dict[str, int]], ...] = (
+    ("level_scores", Level, priority.DEFAULT_LEVEL_SCORES),
+    ("size_scores", CompanySize, priority.DEFAULT_SIZE_SCORES),
+    ("source_scores", Source, priority.DEFAULT_SOURCE_SCORES),
+    ("industry_scores", Industry, priority.DEFAULT_INDUSTRY_SCORES),
+)
+WEIGHT_NAMES = (
+    "level_weight",
+    "size_weight",
+    "source_weight",
+    "industry_weight",
+    "recency_weight",
+    "engagement_weight",
+)
 
-    industry_weight = forms.IntegerField(label=_("Industry weight"), min_value=0, max_value=100)
-    size_weight = forms.IntegerField(label=_("Size weight"), min_value=0, max_value=100)
-    source_weight = forms.IntegerField(label=_("Source weight"), min_value=0, max_value=100)
-    level_weight = forms.IntegerField(label=_("Level (need) weight"), min_value=0, max_value=100)
-    recency_weight = forms.IntegerField(label=_("Recency weight"), min_value=0, max_value=100)
-    engagement_weight = forms.IntegerField(label=_("Past engagement weight"), min_value=0, max_value=100)
-    recency_horizon_days = forms.IntegerField(label=_("Recency horizon (days)"), min_value=1, max_value=3650)
-    industry_scores = forms.JSONField(label=_("Score per industry"), required=False)
-    size_scores = forms.JSONField(label=_("Score per company size"), required=False)
-    source_scores = forms.JSONField(label=_("Score per source"), required=False)
-    level_scores = forms.JSONField(label=_("Score per level"), required=False)
+
+def _score_field_name(category: str, value: str) -> str:
+    return f"{category}__{value}"
+
+
+class WeightsForm(forms.Form):
+    """A pool's priority weights: one number per factor (0–100), the recency horizon in days,
+    and one score (0–100) per level, company size, source and industry, each labelled with the
+    value's name (never JSON).
+
+    Every score field shows the score in force (the pool's own, else the default); a saved score
+    equal to the default is not stored, so the pool keeps following the defaults where the admin
+    did not change them (``to_weights_data``).
+    """
+
+    level_weight = forms.IntegerField(label=_("Level (need)"), min_value=0, max_value=100)
+    size_weight = forms.IntegerField(label=_("Company size"), min_value=0, max_value=100)
+    source_weight = forms.IntegerField(label=_("Source"), min_value=0, max_value=100)
+    industry_weight = forms.IntegerField(label=_("Industry"), min_value=0, max_value=100)
+    recency_weight = forms.IntegerField(label=_("Recent activity"), min_value=0, max_value=100)
+    engagement_weight = forms.IntegerField(label=_("Past engagement"), min_value=0, max_value=100)
+    recency_horizon_days = forms.IntegerField(
+        label=_("Activity counts for"),
+        min_value=1,
+        max_value=3650,
+        help_text=_("A lead active today scores 100 for recent activity, falling to 0 at this many days."),
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("industry_scores", "size_scores", "source_scores", "level_scores"):
-            self.fields[name].widget.attrs["rows"] = 2
-            self.fields[name].help_text = _('For example {"A": 100, "B": 60}. Empty: the defaults.')
+        for category, choices, _defaults in SCORE_CATEGORIES:
+            for value, label in choices.choices:
+                self.fields[_score_field_name(category, value)] = forms.IntegerField(
+                    label=label, min_value=0, max_value=100
+                )
+        for field in self.fields.values():
+            field.widget.attrs.update({"step": "1", "inputmode": "numeric"})
         _bootstrap(self)
 
-    def clean(self) -> dict:
-        super().clean()
-        data = self.cleaned_data
-        for name in ("industry_scores", "size_scores", "source_scores", "level_scores"):
-            value = data.get(name)
-            if value is not None and not isinstance(value, dict):
-                self.add_error(name, _("Give a map of value to score, or leave it empty."))
-        return data
+    def weight_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in WEIGHT_NAMES]
+
+    def score_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """(heading, the category's score fields) per level, size, source and industry."""
+        headings = {
+            "level_scores": _("Score per level"),
+            "size_scores": _("Score per company size"),
+            "source_scores": _("Score per source"),
+            "industry_scores": _("Score per industry"),
+        }
+        return [
+            (str(headings[category]), [self[_score_field_name(category, value)] for value in choices.values])
+            for category, choices, _defaults in SCORE_CATEGORIES
+        ]
+
+    @staticmethod
+    def initial_from(weights: Any) -> dict[str, Any]:
+        """The form's values for a ``PriorityWeights`` (saved or the unsaved defaults)."""
+        initial: dict[str, Any] = {
+            name: getattr(weights, name) for name in (*WEIGHT_NAMES, "recency_horizon_days")
+        }
+        for category, _choices, defaults in SCORE_CATEGORIES:
+            scores = priority.category_scores(defaults, getattr(weights, category) or {})
+            for value, score in scores.items():
+                initial[_score_field_name(category, value)] = score
+        return initial
 
     def to_weights_data(self) -> services.WeightsData:
-        values: dict[str, Any] = {
-            name: self.cleaned_data[name] or None if name.endswith("_scores") else self.cleaned_data[name]
-            for name in self.fields
-        }
+        data = self.cleaned_data
+        values: dict[str, Any] = {name: data[name] for name in (*WEIGHT_NAMES, "recency_horizon_days")}
+        for category, choices, defaults in SCORE_CATEGORIES:
+            own = {
+                value: data[_score_field_name(category, value)]
+                for value in choices.values
+                if data[_score_field_name(category, value)] != defaults.get(value, 0)
+            }
+            values[category] = own or None
         return services.WeightsData(**values)
 
 

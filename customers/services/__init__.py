@@ -34,6 +34,10 @@ from customers.services.deadlines import (
 )
 from customers.services.organisation import (
     change_user_team,
+    delete_team,
+    delete_user,
+    save_team,
+    save_user,
 )
 from customers.services.records import (
     CustomerData,
@@ -55,6 +59,8 @@ __all__ = [
     "create_deal",
     "days",
     "deadline_parts",
+    "delete_team",
+    "delete_user",
     "ensure_not_duplicate",
     "log_followup",
     "move_deal",
@@ -65,6 +71,8 @@ __all__ = [
     "recycle_due_at_expression",
     "recycle_trigger",
     "refresh_recycle_due",
+    "save_team",
+    "save_user",
     "set_value_tiers",
     "stages_at_or_past",
     "update_customer",

@@ -11,6 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit import services as audit
+from audit.models import AuditArea
 from customers.models import Team, User
 from metrics import kpis
 from metrics.exceptions import ScorecardInvalid, ScorecardNotAllowed
@@ -23,6 +25,8 @@ from metrics.selectors.scorecard import (
     TargetScope,
     current_config,
     is_quarter_start,
+    quarter_label,
+    quarter_of,
     stored_targets,
 )
 
@@ -86,13 +90,42 @@ def update_scorecard(*, actor: User, weights: dict[str, Decimal | None], cap: De
         raise ScorecardInvalid(errors)
 
     settings_row = _lock_settings()
+    before = _scorecard_snapshot(current_config())
     settings_row.cap = cap_value
     settings_row.updated_at = timezone.now()
     settings_row.save(update_fields=["cap", "updated_at"])
     ScorecardWeight.objects.exclude(kpi__in=list(chosen)).delete()
     for code, weight in chosen.items():
         ScorecardWeight.objects.update_or_create(kpi=code, defaults={"weight": weight})
-    return current_config()
+    after = current_config()
+    audit.record_change(
+        actor=actor,
+        area=AuditArea.SCORECARD_WEIGHTS,
+        object_id="scorecard",
+        label=str(_("Scorecard")),
+        before=before,
+        after=_scorecard_snapshot(after),
+    )
+    return after
+
+
+def _scorecard_snapshot(config: ScorecardConfig) -> dict[str, object]:
+    """The audit log's view: ``weight:<kpi>`` per chosen KPI (the KPI's name on the page) and the cap."""
+    snapshot: dict[str, object] = {"cap": config.cap}
+    snapshot.update({f"weight:{code}": weight for code, weight in config.weights.items()})
+    return snapshot
+
+
+def _target_label(*, quarter: dt.date, target_scope: TargetScope) -> tuple[str, str]:
+    """The audit entry's object id and label: ``2025-Q1 · East`` (team), a person, or everyone."""
+    if target_scope.rep_id is not None:
+        key, whom = f"rep-{target_scope.rep_id}", str(User.objects.get(pk=target_scope.rep_id))
+    elif target_scope.team_id is not None:
+        key, whom = f"team-{target_scope.team_id}", str(Team.objects.get(pk=target_scope.team_id))
+    else:
+        key, whom = "everyone", str(_("Everyone"))
+    period = quarter_label(quarter_of(quarter))
+    return f"{period}/{key}", f"{period} · {whom}"
 
 
 def _plain(number: Decimal) -> str:
@@ -139,6 +172,7 @@ def set_kpi_targets(
         raise ScorecardInvalid(errors)
 
     _lock_settings()
+    stored_before = stored_targets(target_scope=target_scope, quarter=quarter)
     KpiTarget.objects.filter(target_scope.rows(), quarter=quarter, kpi__in=list(cleaned)).delete()
     now = timezone.now()
     KpiTarget.objects.bulk_create(
@@ -154,4 +188,16 @@ def set_kpi_targets(
         for code, value in cleaned.items()
         if value is not None
     )
-    return stored_targets(target_scope=target_scope, quarter=quarter)
+    stored_after = stored_targets(target_scope=target_scope, quarter=quarter)
+    # One entry per save: the KPIs of this scope and quarter whose target changed
+    # (``target:<kpi>``; a created or removed target reads "—" on one side).
+    object_id, label = _target_label(quarter=quarter, target_scope=target_scope)
+    audit.record_change(
+        actor=actor,
+        area=AuditArea.KPI_TARGET,
+        object_id=object_id,
+        label=label,
+        before={f"target:{code}": stored_before.get(code) for code in cleaned},
+        after={f"target:{code}": stored_after.get(code) for code in cleaned},
+    )
+    return stored_after

@@ -81,13 +81,22 @@ def rule_edit(request: AuthenticatedRequest, rule_id: int) -> HttpResponse:
 @admin_only
 @require_POST
 def rule_preview(request: AuthenticatedRequest, pool_id: int) -> HttpResponse:
-    """htmx: the rule form as typed so far → what it would recycle now (nothing is saved)."""
+    """htmx: the rule form as typed so far → what it would recycle now (nothing is saved).
+
+    Invalid input (``-3`` days, a day count past its maximum) runs no preview: the answer says
+    so and swaps each field's error into its slot beside the input (out-of-band), the same
+    words a save would show. The form is ``novalidate`` so the browser does not stop the
+    request silently on its own range check (its bubbles speak the browser's language, not
+    the page's); the inputs keep their min/max/step for the keyboard and assistive technology.
+    """
     pool = get_object_or_404(Pool, pk=pool_id)
     form = RuleForm(request.POST)
     preview = None
     if form.is_valid():
         preview = services.preview_rule(pool_id=pool.pk, rule=form.to_rule_data())
-    return render(request, "public_pool/manage/_rule_preview.html", {"preview": preview, "form": form})
+    return render(
+        request, "public_pool/manage/_rule_preview.html", {"preview": preview, "form": form, "live": True}
+    )
 
 
 @admin_only

@@ -132,8 +132,7 @@ def weights(request, pool_id: int):
                 return redirect("pool_manage:weights", pool_id=pool.pk)
         status = 400
     else:
-        current = services.weights_for(pool.pk)
-        form = WeightsForm(initial={name: getattr(current, name) for name in WeightsForm.base_fields})
+        form = WeightsForm(initial=WeightsForm.initial_from(services.weights_for(pool.pk)))
         status = 200
     return render(request, "public_pool/manage/weights.html", {"pool": pool, "form": form}, status=status)
 

@@ -84,6 +84,26 @@
     });
   });
 
+  // A live check (the rule preview) swaps each field's error into its slot (#<id>_errors,
+  // data-errors-for="<id>"): once the answer has settled, mark each input invalid or valid
+  // again to match its slot.
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("[data-errors-for]").forEach(function (slot) {
+      var input = document.getElementById(slot.getAttribute("data-errors-for"));
+      if (!input) return;
+      var invalid = slot.textContent.trim() !== "";
+      input.classList.toggle("is-invalid", invalid);
+      if (invalid) {
+        input.setAttribute("aria-invalid", "true");
+        var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+        if (described.indexOf(slot.id) === -1) described.push(slot.id);
+        input.setAttribute("aria-describedby", described.join(" "));
+      } else {
+        input.removeAttribute("aria-invalid");
+      }
+    });
+  });
+
   document.addEventListener("htmx:responseError", function () {
     showError(document.documentElement.dataset.serverError || "Something went wrong. Please try again.");
   });

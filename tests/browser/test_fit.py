@@ -53,7 +53,7 @@ def _world():
         name="华东公海 East leads", max_held_per_rep=60, max_claims_per_day=10, cooldown_days=7
     )
     pool.teams.add(team)
-    RecycleRuleFactory(pool=pool, name="30 天未跟进 / 30 quiet days", no_followup_days=30)
+    rule = RecycleRuleFactory(pool=pool, name="30 天未跟进 / 30 quiet days", no_followup_days=30)
     names = [
         "苏州园林科技有限公司",
         "Ningbo Port Logistics Co., Ltd.",
@@ -117,7 +117,15 @@ def _world():
         error_count=3,
         finished_at=now,
     )
-    return {"pool": pool, "customer": owned[0], "rep": rep, "manager": manager, "admin": admin}
+    return {
+        "pool": pool,
+        "customer": owned[0],
+        "rep": rep,
+        "manager": manager,
+        "admin": admin,
+        "rule": rule,
+        "reason": reason,
+    }
 
 
 def _pages(world):
@@ -138,6 +146,29 @@ def _pages(world):
         ("manager", "transfer", f"/pool/manage/customers/{customer.pk}/transfer/", "#transfer-submit"),
         ("manager", "dashboard", "/metrics/", "#dashboard-picker button[type=submit]"),
         ("admin", "import", "/pool/imports/", "main form button[type=submit]"),
+        # Configuration pages (admins; the events log is a manager's too).
+        ("manager", "pool-events", "/pool/manage/events/", "main form button.btn-primary[type=submit]"),
+        ("admin", "pools", "/pool/manage/pools/", "main a.btn-primary"),
+        ("admin", "pool-new", "/pool/manage/pools/new/", "main form button.btn-primary[type=submit]"),
+        ("admin", "pool-edit", f"/pool/manage/pools/{pool.pk}/", "main form button.btn-primary[type=submit]"),
+        ("admin", "rules", f"/pool/manage/pools/{pool.pk}/rules/", "main a.btn-primary"),
+        ("admin", "rule-edit", f"/pool/manage/rules/{world['rule'].pk}/", "#rule-form button[type=submit]"),
+        (
+            "admin",
+            "priority-weights",
+            f"/pool/manage/pools/{pool.pk}/weights/",
+            "#weights-form button[type=submit]",
+        ),
+        ("admin", "reasons", "/pool/manage/reasons/", "main a.btn-primary"),
+        (
+            "admin",
+            "reason-edit",
+            f"/pool/manage/reasons/{world['reason'].pk}/",
+            "main form button.btn-primary[type=submit]",
+        ),
+        ("admin", "kpi-targets", "/metrics/settings/targets/", "main form.card button[type=submit]"),
+        ("admin", "scorecard-weights", "/metrics/settings/scorecard/", "#weights-form button[type=submit]"),
+        ("admin", "audit-log", "/audit/", "main form button.btn-primary[type=submit]"),
     ]
 
 

@@ -61,3 +61,42 @@ def test_admin_edits_a_rule_and_the_preview_count_changes(page: Page, artifacts,
     expect(page.locator(f"#rule-{rule.pk}")).to_contain_text("10")
     rule.refresh_from_db()
     assert rule.no_followup_days == 10
+
+
+def test_minus_three_days_shows_the_error_beside_the_field_and_no_preview_count(
+    page: Page, artifacts, team, rep, admin_user
+):
+    pool = PoolFactory(name="East leads")
+    pool.teams.add(team)
+    rule = RecycleRuleFactory(pool=pool, name="Quiet customers", no_followup_days=30, warn_days=3)
+    CustomerFactory(owner=rep, home_pool=pool, claimed_at=timezone.now() - timedelta(days=40))
+    services.refresh_recycle_policies(customers=Customer.objects.all())
+
+    _log_in(page, "boss")
+    page.goto(f"/pool/manage/rules/{rule.pk}/")
+    expect(page.get_by_test_id("due-now")).to_have_text("1")
+    days = page.get_by_label("Recycle after days without follow-up")
+
+    days.fill("-3")
+
+    error = page.locator("#id_no_followup_days_errors")
+    expect(error).to_contain_text("Ensure this value is greater than or equal to 1.")
+    expect(page.get_by_test_id("due-now")).to_have_count(0)
+    expect(page.locator("#preview-summary")).to_contain_text("Fix the highlighted fields")
+    expect(days).to_have_attribute("aria-invalid", "true")
+    expect(days).to_have_class(re.compile(r"\bis-invalid\b"))
+    # The error sits beside its input, inside the form, not only in the preview panel.
+    assert page.locator("#rule-form #id_no_followup_days_errors").count() == 1
+    page.screenshot(path=str(artifacts / "rule-preview-invalid.png"), full_page=True)
+
+    days.fill("20")
+    expect(page.get_by_test_id("due-now")).to_have_text("1")
+    expect(error).to_have_text("")
+    expect(days).not_to_have_class(re.compile(r"\bis-invalid\b"))
+
+    days.fill("-3")
+    expect(error).to_contain_text("greater than or equal to 1")
+    page.get_by_role("button", name="Save rule").click()  # the server refuses it in place too
+    expect(page.locator("#id_no_followup_days_errors")).to_contain_text("greater than or equal to 1")
+    rule.refresh_from_db()
+    assert rule.no_followup_days == 30

@@ -613,47 +613,82 @@ def test_release_reason_needs_a_label(client, admin_user):
     assert not ReleaseReason.objects.filter(code="x").exists()
 
 
-def test_admin_sets_priority_weights(client, admin_user, pool):
-    data = {
-        "industry_weight": 50,
-        "size_weight": 0,
-        "source_weight": 10,
-        "level_weight": 10,
-        "recency_weight": 20,
-        "engagement_weight": 10,
-        "recency_horizon_days": 90,
-        "level_scores": '{"A": 100, "B": 40}',
-        "industry_scores": "",
-        "size_scores": "",
-        "source_scores": "",
+def _weights_page_data(client, pool):
+    """What the weights page shows, as its form would post it."""
+    from tests.customers.test_admin import form_data
+
+    return {
+        name: values[0]
+        for name, values in form_data(client.get(reverse("pool_manage:weights", args=[pool.pk]))).items()
     }
-    response = _login(client, admin_user).post(reverse("pool_manage:weights", args=[pool.pk]), data)
+
+
+def test_admin_sets_priority_weights_in_fields_and_they_round_trip(client, admin_user, pool):
+    _login(client, admin_user)
+    page = client.get(reverse("pool_manage:weights", args=[pool.pk])).content.decode()
+    assert "A – key account" in page  # values by name, not JSON
+    assert '{"A"' not in page
+    data = _weights_page_data(client, pool)
+    assert (data["level_scores__A"], data["level_scores__B"], data["industry_weight"]) == ("100", "60", "20")
+    data.update({"industry_weight": "50", "size_weight": "0", "recency_horizon_days": "90"})
+    data.update({"level_scores__B": "40", "source_scores__referral": "100", "industry_scores__media": "95"})
+
+    response = client.post(reverse("pool_manage:weights", args=[pool.pk]), data)
+
     assert response.status_code == 302
     weights = PriorityWeights.objects.get(pool=pool)
     assert (weights.industry_weight, weights.size_weight, weights.recency_horizon_days) == (50, 0, 90)
-    assert weights.level_scores == {"A": 100, "B": 40}
+    # Only scores that differ from the defaults are the pool's own; the rest follow the defaults.
+    assert (weights.level_scores, weights.source_scores, weights.industry_scores) == (
+        {"B": 40}, {}, {"media": 95}
+    )  # fmt: skip
+    again = _weights_page_data(client, pool)
+    assert {k: again[k] for k in ("level_scores__A", "level_scores__B", "industry_scores__media", "industry_weight")} == {
+        "level_scores__A": "100", "level_scores__B": "40", "industry_scores__media": "95", "industry_weight": "50"
+    }  # fmt: skip
 
 
-def test_bad_priority_weights_save_nothing(client, admin_user, pool):
-    data = {
-        "industry_weight": 500,
-        "size_weight": 0,
-        "source_weight": 10,
-        "level_weight": 10,
-        "recency_weight": 20,
-        "engagement_weight": 10,
-        "recency_horizon_days": 90,
-        "level_scores": '{"Q": 100}',
-    }
-    response = _login(client, admin_user).post(reverse("pool_manage:weights", args=[pool.pk]), data)
-    assert response.status_code == 400
-    assert "industry_weight" in response.context["form"].errors
-    assert not PriorityWeights.objects.filter(pool=pool).exists()
-    data["industry_weight"] = 5
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("industry_weight", "101"),
+        ("industry_weight", "-1"),
+        ("level_scores__A", "101"),
+        ("source_scores__website", "-5"),
+        ("recency_horizon_days", "0"),
+        ("recency_horizon_days", "3651"),
+        ("size_scores__micro", "12.5"),
+        ("level_weight", ""),
+    ],
+)
+def test_out_of_range_priority_weights_are_refused_in_place_and_save_nothing(
+    client, admin_user, pool, field, value
+):
+    _login(client, admin_user)
+    data = _weights_page_data(client, pool)
+    data[field] = value
+
     response = client.post(reverse("pool_manage:weights", args=[pool.pk]), data)
+
     assert response.status_code == 400
-    assert "level_scores" in response.context["form"].errors  # the service's check, on the form
+    assert list(response.context["form"].errors) == [field]
+    assert f'id="id_{field}_errors"' in response.content.decode()
     assert not PriorityWeights.objects.filter(pool=pool).exists()
+
+
+def test_priority_weight_boundaries_are_accepted(client, admin_user, pool):
+    _login(client, admin_user)
+    data = _weights_page_data(client, pool)
+    data.update(
+        {"industry_weight": "0", "size_weight": "100", "recency_horizon_days": "3650", "level_scores__C": "0"}
+    )
+    data.update({"level_scores__A": "100", "recency_weight": "0"})
+
+    assert client.post(reverse("pool_manage:weights", args=[pool.pk]), data).status_code == 302
+
+    weights = PriorityWeights.objects.get(pool=pool)
+    assert (weights.industry_weight, weights.size_weight, weights.recency_horizon_days) == (0, 100, 3650)
+    assert weights.level_scores == {"C": 0}
 
 
 def _job():
