@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "audit",
+    "jobs",
     "customers",
     "public_pool",
     "metrics",
