@@ -318,7 +318,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     # The embedded default: a broker that needs no server, in folders under var/.
-    _broker_dir = BASE_DIR / "var" / "celery-broker"
+    _broker_dir = Path(env.str("CELERY_BROKER_DIR", default=str(BASE_DIR / "var" / "celery-broker")))
     for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -383,6 +383,10 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": crontab(hour=1, minute=40),
     },
 }
+
+# Seconds between the plain progress lines of long commands when stdout is not a terminal
+# (crm_site/progress.py; on a terminal the bar redraws ten times a second).
+PROGRESS_INTERVAL_SECONDS = env.float("PROGRESS_INTERVAL_SECONDS", default=5.0)
 
 # --- Public pool ------------------------------------------------------------------------------
 # Customers per recycle transaction (each batch is one statement plus its scoring).
