@@ -137,6 +137,7 @@ def _pages(world):
         ("manager", "transfer", f"/pool/manage/customers/{customer.pk}/transfer/", "#transfer-submit"),
         ("manager", "dashboard", "/metrics/", "#dashboard-picker button[type=submit]"),
         ("admin", "import", "/pool/imports/", "main form button[type=submit]"),
+        ("admin", "jobs", "/pool/manage/schedules/", "#job-list form button.btn-primary"),
     ]
 
 
