@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -59,6 +61,26 @@ class CeleryWorkers:
             )  # fmt: skip
         self.processes.append(process)
         return process
+
+    @contextmanager
+    def routing(self, *tasks: str) -> Iterator[None]:
+        """Send ``tasks`` that the app under test enqueues (a page, a service) to these workers'
+        queue while the block runs. Celery caches its routes and router on first use, so both
+        are rebuilt here (setting ``task_routes`` alone is ignored once anything was sent)."""
+        from crm_site.celery import app
+
+        saved = app.conf.task_routes
+
+        def use(routes) -> None:
+            app.conf.task_routes = routes
+            app.amqp.flush_routes()
+            app.amqp.__dict__.pop("router", None)  # a cached_property: rebuilt from the new table
+
+        use({task: {"queue": self.queue} for task in tasks})
+        try:
+            yield
+        finally:
+            use(saved)
 
     def send(self, task: str, **kwargs) -> AsyncResult:
         return self.client.send_task(task, kwargs=kwargs, queue=self.queue)

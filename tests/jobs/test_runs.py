@@ -69,12 +69,8 @@ def test_run_now_queues_a_run_that_reaches_succeeded_with_its_summary(
     ensure_periodic_tasks()
     task = PeriodicTask.objects.get(name="public_pool.recycle")
     client.force_login(admin_user)
-    routes = celery_app.conf.task_routes
-    celery_app.conf.task_routes = {task.task: {"queue": celery_workers.queue}}
-    try:
+    with celery_workers.routing(task.task):
         response = client.post(reverse("pool_manage:schedule_run", args=[task.pk]), follow=True)
-    finally:
-        celery_app.conf.task_routes = routes
 
     # Listed at once as queued (no worker yet), run now by the admin, and the page polls.
     run = JobRun.objects.get()

@@ -36,7 +36,11 @@ def workers(celery_workers, media):
         celery_workers.send("public_pool.tasks.import_customers_task", batch_id=batch_id)
 
     return SimpleNamespace(
-        start=celery_workers.start, send=send, log=celery_workers.log, queue=celery_workers.queue
+        start=celery_workers.start,
+        send=send,
+        log=celery_workers.log,
+        queue=celery_workers.queue,
+        routing=celery_workers.routing,
     )
 
 
