@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "audit",
+    "jobs",
     "customers",
     "public_pool",
     "metrics",
@@ -346,7 +347,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     # The embedded default: a broker that needs no server, in folders under var/.
-    _broker_dir = BASE_DIR / "var" / "celery-broker"
+    _broker_dir = Path(env.str("CELERY_BROKER_DIR", default=str(BASE_DIR / "var" / "celery-broker")))
     for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -433,6 +434,10 @@ CELERY_BEAT_SCHEDULE |= {
 # Lists longer than this show PostgreSQL's estimate of their length ("about 1,000,000")
 # instead of counting every row (customers.pagination).
 CUSTOMER_LIST_EXACT_COUNT = env.int("CUSTOMER_LIST_EXACT_COUNT", default=10_000)
+
+# Seconds between the plain progress lines of long commands when stdout is not a terminal
+# (crm_site/progress.py; on a terminal the bar redraws ten times a second).
+PROGRESS_INTERVAL_SECONDS = env.float("PROGRESS_INTERVAL_SECONDS", default=5.0)
 
 # --- Public pool ------------------------------------------------------------------------------
 # Customers per recycle transaction (each batch is one statement plus its scoring).

@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from crm_site.progress import Progress
 from customers.models import FollowUpKind, Role, Source, Team, User
 from metrics import campaigns, figures_cache, kpis, selectors
 from metrics.exports import Cell, Column, Table, kpi_table
@@ -535,7 +536,10 @@ PER_VIEWER_TABLES = frozenset({"churn", "at_risk", "stale_leads"})
 
 
 def warm_closed_dashboards(
-    *, presets: tuple[str, ...] = WARM_PRESETS, scopes: list[Scope] | None = None
+    *,
+    presets: tuple[str, ...] = WARM_PRESETS,
+    scopes: list[Scope] | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Fill the figures cache (``metrics.figures_cache``) for the closed presets managers open
     most, for the company and every team (or ``scopes``), in every language; answers the
@@ -550,6 +554,8 @@ def warm_closed_dashboards(
         scopes = [Scope.company(), *(Scope.team(pk) for pk in teams)]
     viewer = User(role=Role.ADMIN)  # unsaved: sees every table of a company or team page
     warmed = 0
+    if progress is not None:  # manage.py warm_dashboards on a terminal: a page at a time
+        progress.add_total(len(presets) * len(settings.LANGUAGES) * len(scopes))
     for name in presets:
         period = preset_period(name, today=local_today())
         grain = default_grain(period)
@@ -561,4 +567,6 @@ def warm_closed_dashboards(
                         if table not in PER_VIEWER_TABLES:
                             build()
                     warmed += 1
+                    if progress is not None:
+                        progress.advance()
     return warmed

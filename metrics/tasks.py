@@ -19,6 +19,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils.dateparse import parse_datetime
 
+from jobs.recorder import RecordedTask
 from metrics import dashboard
 from metrics.services import churn as churn_services
 from metrics.services import rollups as rollups_services
@@ -27,7 +28,9 @@ from metrics.services import tiers as tiers_services
 # OperationalError (every task): the database restarted or a lock timed out; a retry heals it.
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+@shared_task(
+    base=RecordedTask, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True
+)
 def rollup_metrics_task(*, since: str | None = None) -> int:
     """Roll up yesterday, or every day from ``since`` (ISO date) through yesterday; answers the
     number of roll-up rows those days now have."""
@@ -36,13 +39,16 @@ def rollup_metrics_task(*, since: str | None = None) -> int:
     return rollups_services.rollup_through_yesterday(since=dt.date.fromisoformat(since))
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+@shared_task(
+    base=RecordedTask, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True
+)
 def warm_dashboards_task() -> int:
     """Cache the figures of last week, month and quarter for the company and every team."""
     return dashboard.warm_closed_dashboards()
 
 
 @shared_task(
+    base=RecordedTask,
     name="metrics.pool_tasks.flag_churn_risk_task",
     autoretry_for=(OperationalError,),
     retry_backoff=True,
@@ -54,6 +60,7 @@ def flag_churn_risk_task(*, as_of: str | None = None) -> int:
 
 
 @shared_task(
+    base=RecordedTask,
     name="metrics.pool_tasks.recompute_value_tiers_task",
     autoretry_for=(OperationalError,),
     retry_backoff=True,

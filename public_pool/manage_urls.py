@@ -36,4 +36,6 @@ urlpatterns = [
     path("schedules/", setup.schedules, name="schedules"),
     path("schedules/<int:task_id>/", setup.schedule_edit, name="schedule_edit"),
     path("schedules/<int:task_id>/toggle/", setup.schedule_toggle, name="schedule_toggle"),
+    path("schedules/<int:task_id>/run/", setup.schedule_run, name="schedule_run"),
+    path("schedules/<int:task_id>/runs/", setup.schedule_runs, name="schedule_runs"),
 ]

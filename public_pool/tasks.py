@@ -13,6 +13,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils.dateparse import parse_datetime
 
+from jobs.recorder import RecordedTask
 from public_pool import services
 from public_pool.exceptions import TeamChatUnavailable
 
@@ -30,7 +31,9 @@ def _json(result: "DataclassInstance") -> dict[str, Any]:
 
 
 # OperationalError: the database restarted or a lock timed out; a retry heals it.
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+@shared_task(
+    base=RecordedTask, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True
+)
 def recycle_pool_task(*, as_of: str | None = None, dry_run: bool = False) -> dict[str, Any]:
     """Apply the recycle rules (``services.recycle_stale_customers``); answers the counts."""
     result = services.recycle_stale_customers(as_of=_as_of(as_of), dry_run=dry_run)
@@ -39,20 +42,34 @@ def recycle_pool_task(*, as_of: str | None = None, dry_run: bool = False) -> dic
     return data
 
 
-@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=5, acks_late=True)
+@shared_task(
+    base=RecordedTask,
+    autoretry_for=(OperationalError, OSError),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+)
 def warn_recycle_task(*, as_of: str | None = None) -> dict[str, Any]:
     """Warn owners and managers before recycling (``services.warn_recycle``); OSError: mail server."""
     return _json(services.warn_recycle(as_of=_as_of(as_of)))
 
 
-@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=5, acks_late=True)
+@shared_task(
+    base=RecordedTask,
+    autoretry_for=(OperationalError, OSError),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+)
 def team_recycled_digest_task() -> int:
     """E-mail each manager the team's customers recycled since the last digest
     (``services.send_team_recycled_digests``); OSError: the mail server. Answers mails sent."""
     return services.send_team_recycled_digests()
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+@shared_task(
+    base=RecordedTask, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True
+)
 def recompute_pool_priorities_task(*, pool_id: int | None = None) -> int:
     """Re-score the leads of one pool, or of all pools (nightly: recency decays)."""
     return services.recompute_pool_priorities(pool_id=pool_id)

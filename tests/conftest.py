@@ -6,6 +6,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import Role
+from tests.celery_workers import celery_workers  # noqa: F401 - the shared worker fixture
 from tests.factories import TeamFactory, UserFactory
 
 

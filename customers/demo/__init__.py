@@ -43,6 +43,7 @@ from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
+from crm_site.progress import Progress
 from customers.demo import customer_history, organisation
 from customers.demo.context import SeedContext, SeedOptions, Step
 from customers.demo.writers import Table, minute_of, writer_for
@@ -151,6 +152,7 @@ def seed_demo(
     *,
     flush: bool = False,
     log: Callable[[str], None] = print,
+    progress: Progress | None = None,
     using: str = DEFAULT_DB_ALIAS,
 ) -> SeedReport:
     """Run every step of :data:`STEPS` in one transaction and return row counts and timings.
@@ -170,6 +172,7 @@ def seed_demo(
         utc_offset=int(offset.total_seconds() // 60) if offset else 0,
         writer=writer,
         log=log,
+        progress=progress,
     )
     report = SeedReport(row_counts=ctx.row_counts, writer=writer.name)
     with transaction.atomic(using=using):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crm_site.progress import Progress
 from customers.demo.writers import MINUTES_PER_DAY, Writer
 
 
@@ -45,6 +46,8 @@ class SeedContext:
     utc_offset: int
     writer: Writer
     log: Callable[[str], None]
+    # Where the customers step shows its progress (``manage.py seed_demo``); None: ``log`` lines.
+    progress: Progress | None = None
     password_hash: str = ""
     admin_id: int | None = None
     # (user id, team id, team region) of every rep, in username order.

@@ -229,6 +229,8 @@ def seed_customers(ctx: SeedContext) -> None:
         return
     generator = _CustomerGenerator(ctx, _next_ids(TABLES))
     report_every = max(total // 10, CHUNK) if total >= 100_000 else total + 1
+    if ctx.progress is not None:
+        ctx.progress.add_total(total)
     with ctx.writer.bulk_load(TABLES) as load:
         done = 0
         while done < total:
@@ -238,7 +240,9 @@ def seed_customers(ctx: SeedContext) -> None:
                 load.write(table, rows[table])
                 ctx.counted(LABELS[table], len(rows[table]))
             done += size
-            if done % report_every < size:
+            if ctx.progress is not None:
+                ctx.progress.advance(size)
+            elif done % report_every < size:
                 ctx.log(f"  customers generated: {done:,}/{total:,}")
     ctx.shared["customer_tables"] = TABLES
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 
+from crm_site.progress import Progress
 from metrics import figures_cache
 from metrics.models import ADDITIVE_MEASURES, RollupDay
 from metrics.periods import local_today, start_of_day
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 # Backfills longer than this many days rebuild the table's indexes instead of updating them.
 BULK_DAYS = 31
+# Days per transaction of a backfill that shows its progress (rollup_through_yesterday).
+PROGRESS_CHUNK_DAYS = 92
 
 
 # pg_advisory_xact_lock key of the roll-up ("metrics rollup" as a number); any constant works.
@@ -137,6 +140,24 @@ def rollup_yesterday() -> int:
     return rollup_days(since=yesterday, until=yesterday)
 
 
-def rollup_through_yesterday(*, since: dt.date) -> int:
-    """Backfill: roll up every day from ``since`` through yesterday in one run."""
-    return rollup_days(since=since, until=local_today() - dt.timedelta(days=1))
+def rollup_through_yesterday(*, since: dt.date, progress: Progress | None = None) -> int:
+    """Backfill: roll up every day from ``since`` through yesterday in one run.
+
+    With ``progress`` (``manage.py rollup_metrics --since`` on a terminal) the days go in
+    chunks of ``PROGRESS_CHUNK_DAYS``, each its own ``rollup_days`` transaction, so the bar
+    moves and an interrupted backfill keeps the chunks done. A chunk is longer than
+    ``BULK_DAYS``, so each still takes the bulk path (indexes dropped and rebuilt); the one
+    statement of a run without ``progress`` (the Celery task) stays the fastest way.
+    """
+    until = local_today() - dt.timedelta(days=1)
+    if progress is None:
+        return rollup_days(since=since, until=until)
+    progress.add_total((until - since).days + 1)
+    rows = 0
+    start = since
+    while start <= until:
+        end = min(until, start + dt.timedelta(days=PROGRESS_CHUNK_DAYS - 1))
+        rows += rollup_days(since=start, until=end)
+        progress.advance((end - start).days + 1)
+        start = end + dt.timedelta(days=1)
+    return rows

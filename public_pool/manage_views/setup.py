@@ -16,6 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm_site.exceptions import DomainError
+from jobs import registry as job_registry
+from jobs import services as job_services
+from jobs.models import JobRun
+from jobs.recorder import RETENTION_DAYS
 from public_pool import selectors, services
 from public_pool.exceptions import InvalidInput
 from public_pool.manage_forms import (
@@ -143,11 +147,46 @@ def weights(request, pool_id: int):
 @admin_only
 @require_GET
 def schedules(request):
-    return render(
+    """Every periodic job: its schedule in words, next run, latest run with its outcome."""
+    job_services.ensure_periodic_tasks()
+    rows = job_services.job_rows()
+    polling = any(row.last_run and row.last_run.is_active for row in rows)  # htmx refreshes the list
+    return render(request, "public_pool/manage/schedules.html", {"rows": rows, "polling": polling})
+
+
+@admin_only
+@require_POST
+def schedule_run(request, task_id: int):
+    """ "Run now": enqueue the job's task; the run shows as queued at once (jobs.recorder)."""
+    task = get_object_or_404(schedule_services.pool_jobs(), pk=task_id)
+    job_services.run_now(actor=request.user, task=task)
+    messages.success(
         request,
-        "public_pool/manage/schedules.html",
-        {"jobs": list(schedule_services.pool_jobs().order_by("name"))},
+        _("“%(name)s” queued; its run is listed below and updates as it runs.") % {"name": job_name(task)},
     )
+    return redirect("pool_manage:schedules")
+
+
+@admin_only
+@require_GET
+def schedule_runs(request, task_id: int):
+    """One job's run history, newest first, paginated."""
+    task = get_object_or_404(schedule_services.pool_jobs(), pk=task_id)
+    runs = JobRun.objects.filter(job=job_registry.job_of(task.task).key).select_related("triggered_by")
+    page = Paginator(runs.order_by("-queued_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "task": task,
+        "name": job_name(task),
+        "page": page,
+        "polling": any(run.is_active for run in page),
+        "retention_days": RETENTION_DAYS,
+    }
+    return render(request, "public_pool/manage/schedule_runs.html", context)
+
+
+def job_name(task) -> str:
+    job = job_registry.by_task(task.task)
+    return str(job.name) if job else task.name
 
 
 @admin_only
@@ -165,7 +204,7 @@ def schedule_edit(request, task_id: int):
             job = schedule_services.set_job_schedule(
                 actor=request.user, task_id=job.pk, timing=timing, enabled=data["enabled"]
             )
-            messages.success(request, _("Schedule of “%(name)s” saved.") % {"name": job.name})
+            messages.success(request, _("Schedule of “%(name)s” saved.") % {"name": job_name(job)})
             return redirect("pool_manage:schedules")
         status = 400
     else:
@@ -176,7 +215,12 @@ def schedule_edit(request, task_id: int):
             initial |= {"every": job.interval.every, "period": job.interval.period}
         form = ScheduleForm(initial=initial, kind=kind)
         status = 200
-    return render(request, "public_pool/manage/schedule_form.html", {"job": job, "form": form}, status=status)
+    return render(
+        request,
+        "public_pool/manage/schedule_form.html",
+        {"job": job, "name": job_name(job), "form": form},
+        status=status,
+    )
 
 
 @admin_only
@@ -186,6 +230,6 @@ def schedule_toggle(request, task_id: int):
     job = schedule_services.toggle_job(actor=request.user, task_id=task_id)
     messages.success(
         request,
-        (_("“%(name)s” enabled.") if job.enabled else _("“%(name)s” disabled.")) % {"name": job.name},
+        (_("“%(name)s” enabled.") if job.enabled else _("“%(name)s” disabled.")) % {"name": job_name(job)},
     )
     return redirect("pool_manage:schedules")

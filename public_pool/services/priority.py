@@ -266,5 +266,5 @@ def update_priority_weights(*, actor: User, pool_id: int, data: WeightsData) -> 
         before=before,
         after=values,
     )
-    tasks.recompute_pool_priorities_task.delay_on_commit(pool_id=pool.pk)  # type: ignore[attr-defined]  # Celery 5.4+, not in celery-types
+    tasks.recompute_pool_priorities_task.delay_on_commit(pool_id=pool.pk)  # a RecordedTask, a DjangoTask
     return weights

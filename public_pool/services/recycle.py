@@ -40,6 +40,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
+from crm_site.progress import Progress
 from customers import services as customer_services
 from customers.models import Customer
 from public_pool.models import Notification, NotificationKind, Pool, PoolEvent, PoolEventKind, RecycleRule
@@ -303,6 +304,7 @@ def recycle_stale_customers(
     dry_run: bool = False,
     batch_size: int | None = None,
     exclusive: bool = True,
+    progress: Progress | None = None,
 ) -> RecycleResult:
     """Apply every enabled recycle rule as of ``as_of`` (default: now).
 
@@ -317,6 +319,9 @@ def recycle_stale_customers(
 
     ``exclusive`` (default) makes an overlapping run return at once with ``skipped=True``;
     without it, overlapping runs split the work. At-least-once safe: run it as often as you like.
+
+    ``progress`` (``manage.py recycle_pool`` on a terminal) is told the customers due (counted
+    once more before the batches, only when it is given) and each batch moved.
     """
     as_of = as_of or timezone.now()
     batch_size = batch_size or settings.PUBLIC_POOL_RECYCLE_BATCH_SIZE
@@ -341,6 +346,8 @@ def recycle_stale_customers(
         refreshed += refresh_stale_recycle_policies(batch_size=batch_size)
         by_rule: dict[int, int] = {}
         chats = team_chat.any_team_chat()
+        if progress is not None:
+            progress.add_total(sum(due_customers(rule=rule, as_of=as_of).count() for rule in rules))
         for rule in rules:
             while True:
                 now = timezone.now()
@@ -355,6 +362,8 @@ def recycle_stale_customers(
                     )
                 if moved:
                     by_rule[rule.pk] = by_rule.get(rule.pk, 0) + len(moved)
+                    if progress is not None:
+                        progress.advance(len(moved))
                 renew()  # a long run keeps its lock
                 if len(moved) < batch_size:
                     break

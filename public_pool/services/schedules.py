@@ -1,7 +1,7 @@
 """Schedules of the periodic jobs (django-celery-beat rows), as admins edit them in the browser.
 
-Only the public pool's own jobs (tasks under ``public_pool.tasks.``) are edited here; the
-Django admin edits any. A crontab is shared between tasks by django-celery-beat, so a new
+The periodic jobs of ``jobs.registry`` (every job in ``CELERY_BEAT_SCHEDULE``) are edited
+here; the Django admin edits any. A crontab is shared between tasks by django-celery-beat, so a new
 timing reuses an identical schedule row or makes one, and never edits a row another job uses.
 """
 
@@ -13,9 +13,9 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from audit import services as audit
 from audit.models import AuditArea
 from customers.models import User
+from jobs.services import periodic_tasks
 from public_pool.services._common import ensure_admin
 
-JOB_TASK_PREFIX = "public_pool.tasks."
 CRONTAB_FIELDS = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
 
 
@@ -51,7 +51,7 @@ def _audit_job(actor: User, job: PeriodicTask, before: dict[str, object]) -> Non
 
 
 def pool_jobs():
-    return PeriodicTask.objects.filter(task__startswith=JOB_TASK_PREFIX).select_related("crontab", "interval")
+    return periodic_tasks()
 
 
 @transaction.atomic

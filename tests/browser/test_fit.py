@@ -169,6 +169,7 @@ def _pages(world):
         ("admin", "kpi-targets", "/metrics/settings/targets/", "main form.card button[type=submit]"),
         ("admin", "scorecard-weights", "/metrics/settings/scorecard/", "#weights-form button[type=submit]"),
         ("admin", "audit-log", "/audit/", "main form button.btn-primary[type=submit]"),
+        ("admin", "jobs", "/pool/manage/schedules/", "#job-list form button.btn-primary"),
     ]
 
 

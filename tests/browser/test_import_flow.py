@@ -10,7 +10,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from crm_site.celery import app as celery_app
 from customers.models import Contact, Customer
 from public_pool.models import ImportBatch, ImportStatus
 from tests.factories import PoolFactory
@@ -58,9 +57,7 @@ def test_admin_maps_a_gbk_file_watches_progress_and_downloads_the_report(
     path = gbk_file(tmp_path, 3000)
     workers.start()
     # Route the task the page enqueues to this test's worker (a queue of its own).
-    routes = celery_app.conf.task_routes
-    celery_app.conf.task_routes = {"public_pool.tasks.import_customers_task": {"queue": workers.queue}}
-    try:
+    with workers.routing("public_pool.tasks.import_customers_task"):
         page = signed_in("boss", "en")
         page.goto("/pool/imports/")
         page.get_by_label("File").set_input_files(str(path))
@@ -90,8 +87,6 @@ def test_admin_maps_a_gbk_file_watches_progress_and_downloads_the_report(
         assert "杭州云帆科技0号公司" in report
         shoot(signed_in, artifacts, f"/pool/imports/{batch.pk}/", "detail")
         shoot(signed_in, artifacts, "/pool/imports/", "list")
-    finally:
-        celery_app.conf.task_routes = routes
 
     batch.refresh_from_db()
     assert batch.status == ImportStatus.DONE

@@ -4,29 +4,18 @@ import then runs again (as a redelivered message would) without repeating a row.
 
 import csv
 import io
-import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import quote
 
 import pytest
-from celery import Celery
-from django.db import connection
 from rest_framework.test import APIClient
 
 from customers.models import Customer
 from public_pool.models import ImportBatch, ImportStatus, PoolEvent, PoolEventKind
 from public_pool.services import imports
 
-# The broker the app under test publishes to (scripts/test.sh exports REDIS_URL), so a page that
-# enqueues an import (tests/browser/test_import_flow.py) reaches these workers too.
-REDIS_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/7"
-ROOT = Path(__file__).resolve().parents[2]
 CHUNK = 500
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,57 +28,20 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture
-def workers(transactional_db, media, tmp_path):
-    """Starts ``celery worker`` processes on a queue of their own, pointed at the test database."""
-    settings_dict = connection.settings_dict
-    credentials = settings_dict["USER"] or "postgres"
-    if settings_dict["PASSWORD"]:
-        credentials += f":{quote(settings_dict['PASSWORD'], safe='')}"
-    database_url = (
-        f"postgres://{credentials}@{settings_dict['HOST'] or '127.0.0.1'}:"
-        f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-    )
-    queue = f"import-test-{uuid.uuid4().hex[:8]}"
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
-        "DJANGO_SETTINGS_MODULE": "crm_site.settings_test",
-        "DJANGO_MEDIA_ROOT": str(media),
-        "PUBLIC_POOL_IMPORT_CHUNK_SIZE": str(CHUNK),
-    }
-    processes: list[subprocess.Popen] = []
-    log = tmp_path / "worker.log"
-
-    def start() -> subprocess.Popen:
-        with log.open("a") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "crm_site", "worker", "--pool=solo", f"--queues={queue}",
-                 "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        processes.append(process)
-        return process
-
-    # Not the current app: shared tasks would then publish to this client's broker in later tests.
-    client = Celery("import-test", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
+def workers(celery_workers, media):
+    """Import workers (tests/celery_workers.py) with this module's media folder and chunk size."""
+    celery_workers.env |= {"DJANGO_MEDIA_ROOT": str(media), "PUBLIC_POOL_IMPORT_CHUNK_SIZE": str(CHUNK)}
 
     def send(batch_id: int) -> None:
-        client.send_task(
-            "public_pool.tasks.import_customers_task", kwargs={"batch_id": batch_id}, queue=queue
-        )
+        celery_workers.send("public_pool.tasks.import_customers_task", batch_id=batch_id)
 
-    try:
-        yield SimpleNamespace(start=start, send=send, log=log, queue=queue)
-    finally:
-        client.close()
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=5)
+    return SimpleNamespace(
+        start=celery_workers.start,
+        send=send,
+        log=celery_workers.log,
+        queue=celery_workers.queue,
+        routing=celery_workers.routing,
+    )
 
 
 def lead_file(n: int) -> bytes:

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
+from crm_site.progress import Progress
 from customers import demo
 from customers.models import User
 
@@ -75,7 +76,10 @@ class Command(BaseCommand):
         seed_options = self._seed_options(options)
         started = time.monotonic()
         try:
-            report = demo.seed_demo(seed_options, flush=bool(options["flush"]), log=self.stdout.write)
+            with Progress(self.stdout, verb="generated customers") as progress:
+                report = demo.seed_demo(
+                    seed_options, flush=bool(options["flush"]), log=self.stdout.write, progress=progress
+                )
         except demo.DatabaseNotEmpty as error:
             raise CommandError(f"{error} Nothing was changed; run with --flush to replace them.") from error
         elapsed = time.monotonic() - started

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_date
 
+from crm_site.progress import Progress
 from metrics.periods import local_today
 from metrics.services import rollups as rollups_services
 
@@ -30,11 +31,11 @@ class Command(BaseCommand):
             if since >= local_today():
                 raise CommandError("--since must be a day before today: today's figures are computed live.")
         started = time.monotonic()
-        rows = (
-            rollups_services.rollup_yesterday()
-            if since is None
-            else rollups_services.rollup_through_yesterday(since=since)
-        )
+        if since is None:
+            rows = rollups_services.rollup_yesterday()
+        else:
+            with Progress(self.stdout, verb="rolled up days") as progress:
+                rows = rollups_services.rollup_through_yesterday(since=since, progress=progress)
         self.stdout.write(
             self.style.SUCCESS(
                 f"{rows} roll-up rows for {since or 'yesterday'} through yesterday "

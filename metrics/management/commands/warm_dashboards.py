@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from crm_site.progress import Progress
 from metrics import dashboard
 
 
@@ -19,7 +20,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
-        pages = dashboard.warm_closed_dashboards()
+        with Progress(self.stdout, verb="warmed pages") as progress:
+            pages = dashboard.warm_closed_dashboards(progress=progress)
         self.stdout.write(
             self.style.SUCCESS(f"{pages} dashboard pages warmed in {time.monotonic() - started:.1f} s")
         )

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from crm_site.progress import Progress
 from public_pool import services
 from public_pool.management.commands._options import parse_as_of
 
@@ -28,11 +29,13 @@ class Command(BaseCommand):
                     f"owner={candidate.owner_id} rule={candidate.rule_id} ({candidate.trigger}) "
                     f"-> pool {candidate.target_pool_id}"
                 )
-        result = services.recycle_stale_customers(
-            as_of=as_of,
-            dry_run=bool(options["dry_run"]),
-            batch_size=options["batch_size"],
-        )
+        with Progress(self.stdout, verb="recycled") as progress:
+            result = services.recycle_stale_customers(
+                as_of=as_of,
+                dry_run=bool(options["dry_run"]),
+                batch_size=options["batch_size"],
+                progress=None if options["dry_run"] else progress,
+            )
         if result.skipped:
             self.stdout.write(self.style.WARNING("Another recycle run is in progress; nothing done."))
             return
