@@ -4,9 +4,10 @@ Pools and weights go through ``services.create_pool/update_pool/update_priority_
 Release reasons and job schedules have no business rule beyond their fields, so these pages
 save them through a ModelForm / the django-celery-beat models directly (the same thing the
 Django admin does). Codes of release reasons never change once made (the log stores them) and
-reasons are deactivated, never deleted. Schedules: the periodic tasks of ``public_pool.tasks``
-that django-celery-beat's database scheduler created from ``CELERY_BEAT_SCHEDULE``; saving one
-bumps beat's change marker (the model's save does), so the new time applies without a deploy.
+reasons are deactivated, never deleted. Schedules: every periodic job of ``jobs.registry`` (the
+entries of ``CELERY_BEAT_SCHEDULE``; the page creates the django-celery-beat rows beat has not
+made yet); saving one bumps beat's change marker (the model's save does), so the new time
+applies without a deploy. "Run now" and the run history read and write ``jobs.JobRun``.
 """
 
 from django.contrib import messages
