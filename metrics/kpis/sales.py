@@ -667,15 +667,31 @@ def sales_cycle_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
     return {int(rep): _sales_cycle_value(summary) for rep, summary in groups.items()}
 
 
-def _first_response_sql(*, period: Period, scope: Scope, params: dict[str, Any]) -> str:
+def _first_response_sql(
+    *,
+    period: Period,
+    scope: Scope,
+    params: dict[str, Any],
+    rows: bool = False,
+    since: dt.datetime | None = None,
+) -> str:
+    """Column ``v``: hours from each take of the period to the taker's first follow-up (NULL
+    without one), ``k`` the taker; with ``rows`` also the take's id and moment. ``since``: only
+    the takes whose lead was followed up at or after that moment or that were made then (the
+    rows the current period reads again live)."""
     lo, hi = period.bounds()
     params.update(lo=_bound(lo), hi=_bound(hi))
     where = actor_condition(scope, params, rep="e.to_owner_id", team="u.team_id")
     if scope.kind is ScopeKind.POOL:
         where = "e.from_pool_id = %(scope_key)s"
+    if since is not None:
+        params["since"] = _bound(since)
+        where += f""" AND (e.at >= %(since)s OR e.customer_id IN (
+            SELECT f.customer_id FROM {_t(FollowUp)} f WHERE f.at >= %(since)s))"""
     first = f"""(SELECT MIN(f.at) FROM {_t(FollowUp)} f WHERE f.customer_id = e.customer_id
                  AND f.by_id = e.to_owner_id AND f.at >= e.at)"""
-    return f"""SELECT e.to_owner_id AS k, {_seconds_between(first, "e.at")} / 3600.0 AS v
+    extra = ", e.id AS id, e.at AS at" if rows else ""
+    return f"""SELECT e.to_owner_id AS k, {_seconds_between(first, "e.at")} / 3600.0 AS v{extra}
         FROM {_t(PoolEvent)} e {event_joins(scope, customer="e.customer_id", person="e.to_owner_id")}
         WHERE e.kind IN ('claim', 'assign') AND e.at >= %(lo)s AND e.at < %(hi)s AND {where}"""
 
@@ -692,6 +708,53 @@ def _first_response_value(summary: stats.Summary) -> KpiValue:
     )
 
 
+# One take of the current period: (take id, taker, hours to the first follow-up or None).
+ResponseRow = tuple[int, int, float | None]
+
+
+def current_first_responses(*, period: Period, scope: Scope) -> list[ResponseRow]:
+    """The first responses of the takes of a period that includes today, as of now: the closed
+    days' from the cache, and live only the takes of today and those whose lead was followed up
+    today (``figures_cache.rows_with_changes``) — a take's first follow-up can only appear
+    through a follow-up, and a known one cannot be beaten by a later follow-up."""
+    zone = company_zone()
+
+    def read(span: Period, since: dt.datetime | None) -> list[tuple[dt.date, ResponseRow]]:
+        params: dict[str, Any] = {}
+        sql = _first_response_sql(period=span, scope=scope, params=params, rows=True, since=since)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT t.id, t.k, t.v, t.at FROM ({sql}) t", params)
+            return [
+                (
+                    timezone.localtime(at if isinstance(at, dt.datetime) else _parse(at), zone).date(),
+                    (int(pk), int(rep), None if value is None else float(value)),
+                )
+                for pk, rep, value, at in cursor.fetchall()
+            ]
+
+    def by_day(span: Period) -> dict[dt.date, tuple[ResponseRow, ...]]:
+        found: dict[dt.date, list[ResponseRow]] = {}
+        for day, row in read(span, None):
+            found.setdefault(day, []).append(row)
+        return {day: tuple(rows) for day, rows in found.items()}
+
+    def changed(since: dt.datetime) -> list[ResponseRow]:
+        return [row for _day, row in read(period, since)]
+
+    return rollups.memoised(
+        ("first_responses", period, scope),
+        lambda: figures_cache.rows_with_changes(
+            name="first_responses", period=period, scope=scope, fetch=by_day, changed=changed
+        ),
+    )
+
+
+def _parse(value: str) -> dt.datetime:
+    """A moment SQLite answers as text."""
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 @kpi(
     code="first_response",
     label=_("First response time"),
@@ -705,7 +768,11 @@ def first_response(*, period: Period, scope: Scope) -> KpiValue:
     ``detail`` (interpolated, ``metrics.kpis.stats``). Non-additive: raw claim/assign events
     (``poolevent_kind_at``) and an indexed look-up of the first follow-up
     (``followup_customer_at``). Scope: the rep who took the lead, their team, the pool it
-    left, the customer's channel."""
+    left, the customer's channel. A period that includes today reads its takes' responses from
+    :func:`current_first_responses` (closed days cached, today's changes live)."""
+    if period.contains_today():
+        rows = current_first_responses(period=period, scope=scope)
+        return _first_response_value(stats.summarise_values([value for _pk, _rep, value in rows]))
     params: dict[str, Any] = {}
     summary = stats.summarise(_first_response_sql(period=period, scope=scope, params=params), params)
     return _first_response_value(summary)
@@ -713,6 +780,11 @@ def first_response(*, period: Period, scope: Scope) -> KpiValue:
 
 def first_response_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
     """:func:`first_response` for each rep of the scope who took a lead (the leaderboard)."""
+    if period.contains_today():
+        per_rep: dict[int, list[float | None]] = {}
+        for _pk, rep, value in current_first_responses(period=period, scope=scope):
+            per_rep.setdefault(rep, []).append(value)
+        return {rep: _first_response_value(stats.summarise_values(values)) for rep, values in per_rep.items()}
     params: dict[str, Any] = {}
     groups = stats.summarise_by(_first_response_sql(period=period, scope=scope, params=params), params)
     return {int(rep): _first_response_value(summary) for rep, summary in groups.items()}

@@ -54,7 +54,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -299,6 +299,19 @@ def shared_reads() -> Iterator[None]:
         yield
     finally:
         _memo.reset(token)
+
+
+def memoised(key: object, compute: Callable[[], Any]) -> Any:
+    """``compute()``, once per ``key`` within ``shared_reads()`` (every time outside it): the
+    current period's rows that several KPIs of one page read (the take cohort for pool
+    conversion, recycle rate and the cohort table; the first responses for the KPI and the
+    leaderboard)."""
+    memo = _memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def _unrolled_ranges(period: Period) -> list[tuple[dt.date, dt.date]]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from customers.models import DealStage
 from metrics.kpis import pool as pool_kpis
 from metrics.kpis import sales as sales_kpis
-from metrics.periods import Period, Scope, local_today, start_of_day
+from metrics.periods import Grain, Period, Scope, local_today, start_of_day
 from public_pool.models import PoolEventKind
 from tests.factories import CustomerFactory, DealFactory, FollowUpFactory, PoolFactory
 from tests.metrics.factories import PoolEventFactory
@@ -98,3 +98,120 @@ def test_closed_days_are_read_from_the_cache_and_only_today_is_queried(rep):
 
     assert again == first
     assert len(queries) == 1  # today's follow-ups; the six closed days came from the cache
+
+
+# --- inputs that change after their day: the take cohort and first response --------------------
+
+
+def _moment(day: dt.date, hours: float) -> dt.datetime:
+    """``hours`` after the start of a closed ``day``."""
+    return start_of_day(day) + dt.timedelta(hours=hours)
+
+
+def _now_today() -> dt.datetime:
+    """A moment of today that has passed."""
+    return max(start_of_day(local_today()), timezone.now() - dt.timedelta(seconds=30))
+
+
+def _take(rep, pool, at, *, entered_hours=5):
+    customer = CustomerFactory(owner=rep)
+    PoolEventFactory(
+        customer=customer, kind=PoolEventKind.CREATE, to_pool=pool, at=at - dt.timedelta(hours=entered_hours)
+    )
+    PoolEventFactory(customer=customer, kind=PoolEventKind.CLAIM, from_pool=pool, to_owner=rep, at=at)
+    return customer
+
+
+def _pool_figures(period, scope):
+    return (
+        pool_kpis.pool_conversion(period=period, scope=scope),
+        pool_kpis.recycle_rate(period=period, scope=scope),
+        pool_kpis.cohorts(period=period, scope=scope, buckets=period.split(Grain.DAY)),
+        sales_kpis.first_response(period=period, scope=scope),
+        sales_kpis.first_response_per_rep(period=period, scope=scope),
+    )
+
+
+@pytest.mark.parametrize("scope_kind", ["company", "team", "rep", "pool"])
+def test_cohorts_and_first_response_see_todays_changes_to_closed_days(monkeypatch, rep, scope_kind):
+    """Closed days' takes are cached as of this morning; a win, a recycle and a first follow-up
+    logged today for those takes, and a take of today, show at once, and every figure equals the
+    one computed in one query over the whole period."""
+    today = local_today()
+    pool = PoolFactory()
+    period = Period(today - dt.timedelta(days=5), today + dt.timedelta(days=1))
+    scope = {
+        "company": Scope.company(),
+        "team": Scope.team(rep.team_id),
+        "rep": Scope.rep(rep.pk),
+        "pool": Scope.pool(pool.pk),
+    }[scope_kind]
+    day = today - dt.timedelta(days=3)
+    waiting = _take(rep, pool, _moment(day, 10))  # no follow-up and no win yet
+    answered = _take(rep, pool, _moment(day, 12))
+    FollowUpFactory(customer=answered, by=rep, at=_moment(day, 14))
+    DealFactory(customer=answered, owner=rep, stage=DealStage.WON, closed_at=_moment(day, 30))
+    to_recycle = _take(rep, pool, _moment(day + dt.timedelta(days=1), 9))
+    _take(rep, pool, _moment(today - dt.timedelta(days=5), 0))  # at 00:00 of the period's first day
+
+    before = _pool_figures(period, scope)  # fills the closed days' cache
+    assert before == _in_one_query(monkeypatch, _pool_figures, period=period, scope=scope)
+    assert (before[0].numerator, before[0].denominator) == (1, 4)
+    assert before[1].numerator == 0
+    assert before[3].detail["answered"] == 1
+
+    moment = _now_today()
+    FollowUpFactory(customer=waiting, by=rep, at=moment)
+    DealFactory(customer=waiting, owner=rep, stage=DealStage.WON, closed_at=moment)
+    PoolEventFactory(customer=to_recycle, kind=PoolEventKind.RECYCLE, from_owner=rep, to_pool=pool, at=moment)
+    _take(rep, pool, moment)  # a take of today
+
+    with CaptureQueriesContext(connection) as queries:
+        after = _pool_figures(period, scope)
+    assert after == _in_one_query(monkeypatch, _pool_figures, period=period, scope=scope)
+    assert (after[0].numerator, after[0].denominator) == (2, 5)
+    assert (after[1].numerator, after[1].denominator) == (1, 5)
+    assert after[3].detail["answered"] == 2
+    # the closed days came from the cache: one live read of the changed takes per call (the
+    # two pool KPIs and the cohort table read one, the KPI and the leaderboard another)
+    assert len(queries) == 5
+
+
+def test_the_current_month_dashboard_costs_the_same_queries_however_many_days_have_passed(
+    client, manager, rep
+):
+    """The page for a period that includes today: a period of 3 days and one of 20 cost the
+    same number of queries, on the first request (each input's missing closed days in one
+    query) and once the closed days are cached."""
+    from tests.metrics.test_views import URL
+
+    today = local_today()
+    pool = PoolFactory()
+    for offset in range(21):
+        day = today - dt.timedelta(days=offset)
+        at = _moment(day, 1) if offset else _now_today()
+        customer = _take(rep, pool, at)
+        FollowUpFactory(customer=customer, by=rep, at=at)
+        DealFactory(customer=customer, owner=rep, stage=DealStage.WON, closed_at=at, created_at=at)
+    client.force_login(manager)
+
+    def page(days: int) -> int:
+        query = {
+            "period": "custom",
+            "from": (today - dt.timedelta(days=days)).isoformat(),
+            "to": today.isoformat(),
+            "grain": "week",
+        }
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(URL, query)
+        assert response.status_code == 200
+        assert response.context["board"].period.contains_today()
+        return len(captured)
+
+    page(1)  # the session, content types
+    cache.clear()
+    first_short, first_long = page(3), page(20)
+    again_short, again_long = page(3), page(20)
+    assert first_short == first_long
+    assert again_short == again_long
+    assert again_long < first_long
