@@ -23,6 +23,7 @@ and each docstring says which. How a scope cuts raw rows (decisions):
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -167,13 +168,7 @@ def worked_customers(*, period: Period, scope: Scope) -> int:
     For a period that includes today: the union of each day's customers, the closed days' from
     the cache (``figures_cache.inputs_by_day``), today's live."""
     if period.contains_today():
-        days = figures_cache.inputs_by_day(
-            name="worked_customers",
-            period=period,
-            scope=scope,
-            fetch=lambda span: _worked_ids_by_day(period=span, scope=scope),
-        )
-        return len(set().union(*days))
+        return len(set().union(*_worked_days(period=period, scope=scope)))
     params: dict[str, Any] = {}
     row = fetch_one(_worked_sql(period=period, scope=scope, params=params, key="0"), params)
     return int(row[1]) if row else 0
@@ -212,9 +207,30 @@ def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
         return {int(rep): int(count) for rep, count in cursor.fetchall()}
 
 
+def _worked_days(*, period: Period, scope: Scope) -> list[tuple[int, ...]]:
+    """The customers worked on each day of a period that includes today, from its first day
+    through today: the closed days' from the cache, today's live."""
+    return figures_cache.inputs_by_day(
+        name="worked_customers",
+        period=period,
+        scope=scope,
+        fetch=lambda span: _worked_ids_by_day(period=span, scope=scope),
+    )
+
+
 def worked_customers_by_bucket(*, period: Period, scope: Scope, buckets: list[Period]) -> dict[dt.date, int]:
     """:func:`worked_customers` per bucket (consecutive periods covering ``period``), keyed by
-    each bucket's first day; one grouped query (the conversion trend's denominators)."""
+    each bucket's first day; one grouped query (the conversion trend's denominators). For a
+    period that includes today, the union of each bucket's days from :func:`_worked_days` (the
+    same cached days as the KPI)."""
+    if period.contains_today():
+        starts = [bucket.start for bucket in buckets]
+        worked: dict[dt.date, set[int]] = {}
+        for offset, ids in enumerate(_worked_days(period=period, scope=scope)):
+            day = period.start + dt.timedelta(days=offset)
+            bucket = buckets[bisect.bisect_right(starts, day) - 1].start
+            worked.setdefault(bucket, set()).update(ids)
+        return {start: len(ids) for start, ids in worked.items() if ids}
     params: dict[str, Any] = {}
     key = bucket_case("f.at", buckets, params)
     with connection.cursor() as cursor:
@@ -452,6 +468,23 @@ def other_cost(*, period: Period) -> Decimal:
     return sum((prorated(monthly, month=m, period=period) for m in _months_of(period)), Decimal(0))
 
 
+def _new_customers_of(*, period: Period, scope: Scope) -> int:
+    """CAC's denominator for the company or one channel, from one read of the company's new
+    customers per channel (``rollups.grouped``, only the new-customer rows), kept within
+    ``shared_reads`` — so the CAC-by-channel table reads it once for all its channels, and a
+    channel's live part never scans today's follow-ups or pool events for the channel's
+    customers."""
+    per_channel = rollups.memoised(
+        ("new_customers_by_channel", period),
+        lambda: rollups.grouped(
+            period=period, scope=Scope.company(), dimension="channel", measures=["new_customers"]
+        ),
+    )
+    if scope.kind is ScopeKind.CHANNEL:
+        return int(per_channel.get(scope.key, {}).get("new_customers", 0))
+    return sum(int(values["new_customers"]) for values in per_channel.values())
+
+
 @kpi(
     code="cac",
     description=_(
@@ -479,7 +512,7 @@ def cac(*, period: Period, scope: Scope) -> KpiValue:
     if scope.kind is ScopeKind.COMPANY:
         labour, other = labour_cost(period=period), other_cost(period=period)
     cost = rounded(marketing + labour + other)
-    new = int(rollups.totals(period=period, scope=scope, measures=["new_customers"])["new_customers"])
+    new = _new_customers_of(period=period, scope=scope)
     result = ratio(cost, new, scale=Decimal(1))
     return KpiValue(
         result.value,

@@ -3,6 +3,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from typing import cast
 
 import pytest
 from django.core.cache import cache
@@ -10,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from customers.models import DealStage
+from customers.models import Campaign, DealStage
 from metrics.kpis import pool as pool_kpis
 from metrics.kpis import sales as sales_kpis
 from metrics.periods import Grain, Period, Scope, local_today, start_of_day
@@ -85,6 +86,13 @@ def test_current_period_figures_equal_the_one_query_figures(monkeypatch, rep, sc
         )
     worked = sales_kpis.worked_customers(period=period, scope=scope)
     assert worked == _in_one_query(monkeypatch, sales_kpis.worked_customers, period=period, scope=scope)
+    for grain in (Grain.DAY, Grain.WEEK):
+        buckets = period.split(grain)
+        by_bucket = sales_kpis.worked_customers_by_bucket(period=period, scope=scope, buckets=buckets)
+        assert sum(by_bucket.values()) >= worked
+        assert by_bucket == _in_one_query(
+            monkeypatch, sales_kpis.worked_customers_by_bucket, period=period, scope=scope, buckets=buckets
+        )
     assert worked == sum(offset % 3 + 1 for offset in range(7))
 
 
@@ -215,3 +223,74 @@ def test_the_current_month_dashboard_costs_the_same_queries_however_many_days_ha
     assert first_short == first_long
     assert again_short == again_long
     assert again_long < first_long
+
+
+def test_the_campaign_table_of_the_current_period_equals_the_one_query_table(monkeypatch, rep):
+    """Participants, leads, new customers and sales per campaign: closed days from the cache,
+    today's live (a lead created today is found through ``updated_at``), equal to the one-query
+    table, also after rows of today are added."""
+    from metrics import campaigns
+    from tests.metrics.factories import CampaignFactory, CampaignParticipantFactory
+
+    today = local_today()
+    period = Period(today - dt.timedelta(days=4), today + dt.timedelta(days=1))
+    running = cast(Campaign, CampaignFactory(starts_on=period.start, ends_on=today + dt.timedelta(days=30)))
+    CampaignFactory(starts_on=period.start, ends_on=period.start)  # ran on the first day only
+
+    def attributed(at: dt.datetime, *, won: bool) -> None:
+        customer = CustomerFactory(
+            owner=rep, campaign=running, created_at=at, updated_at=at, first_won_at=at if won else None
+        )
+        CampaignParticipantFactory(campaign=running, customer=customer, joined_at=at)
+        if won:
+            DealFactory(customer=customer, owner=rep, stage=DealStage.WON, amount=Decimal(250), closed_at=at)
+
+    for offset in range(1, 5):
+        attributed(_moment(today - dt.timedelta(days=offset), offset), won=offset % 2 == 0)
+    attributed(start_of_day(period.start), won=True)  # 00:00 of the first day
+    attributed(_now_today(), won=False)
+
+    first = campaigns.effectiveness(period=period)
+    assert first == _in_one_query(monkeypatch, campaigns.effectiveness, period=period)
+    attributed(_now_today(), won=True)
+    with CaptureQueriesContext(connection) as queries:
+        again = campaigns.effectiveness(period=period)
+    assert again == _in_one_query(monkeypatch, campaigns.effectiveness, period=period)
+    rows = {row.campaign.pk: row for row in again}
+    assert (rows[running.pk].leads, rows[running.pk].new_customers, rows[running.pk].sales) == (
+        7,
+        4,
+        Decimal("1000.00"),
+    )
+    assert rows[running.pk].leads == rows[running.pk].participants
+    assert len(queries) == 3  # the spend, the campaigns, today's sums
+
+
+@pytest.mark.parametrize("scope_kind", ["team", "rep"])
+def test_todays_rows_read_once_per_page_give_the_same_sums(rep, scope_kind):
+    """Within one page's ``shared_reads`` a team's or a rep's current-period sums (totals, trend,
+    leaderboard, new customers by channel) take today's live rows from one read; they equal the
+    sums each computed on its own."""
+    from metrics.selectors import rollups
+    from metrics.services import rollups as rollups_services
+
+    period = _history(rep, days=6)
+    rollups_services.rollup_days(since=period.start, until=local_today() - dt.timedelta(days=1))
+    scope = Scope.team(rep.team_id) if scope_kind == "team" else Scope.rep(rep.pk)
+    team_ids = [rep.team_id] if scope_kind == "team" else None
+
+    def sums():
+        return (
+            rollups.totals(period=period, scope=scope, measures=rollups.SHARED_MEASURES),
+            rollups.series(period=period, scope=scope, grain=Grain.DAY, measures=["deals_won", "won_amount"]),
+            rollups.by_rep(period=period, team_ids=team_ids, measures=["deals_won", "followups_call"]),
+            rollups.grouped(period=period, scope=scope, dimension="channel", measures=["new_customers"]),
+        )
+
+    alone = sums()
+    with rollups.shared_reads(), CaptureQueriesContext(connection) as queries:
+        shared = sums()
+    assert shared == alone
+    assert alone[0]["deals_won"] == sum(offset % 3 + 1 for offset in range(7))
+    live_reads = [q for q in queries.captured_queries if "GROUP BY day, rep_id, team_id" in q["sql"]]
+    assert len(live_reads) == 1
