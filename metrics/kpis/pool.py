@@ -280,11 +280,13 @@ def current_take_rows(*, period: Period, scope: Scope) -> list[TakeRow]:
         return {day: tuple(rows) for day, rows in found.items()}
 
     def changed(since: dt.datetime) -> list[TakeRow]:
-        moved = PoolEvent.objects.filter(at__gte=since).values("customer_id")
-        won = Deal.objects.filter(stage=DealStage.WON, closed_at__gte=since).values("customer_id")
-        return _take_rows(
-            takes(period=period, scope=scope).filter(Q(customer_id__in=moved) | Q(customer_id__in=won))
+        # one probe per take of the lead's log and won deals (``poolevent_customer_at``,
+        # ``deal_customer_stage``), not a read of every lead that moved today
+        moved = PoolEvent.objects.filter(customer_id=OuterRef("customer_id"), at__gte=since)
+        won = Deal.objects.filter(
+            customer_id=OuterRef("customer_id"), stage=DealStage.WON, closed_at__gte=since
         )
+        return _take_rows(takes(period=period, scope=scope).filter(Exists(moved) | Exists(won)))
 
     return rollups.memoised(
         ("pool_takes", period, scope),

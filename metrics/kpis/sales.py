@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import CampaignSpend, Customer, Deal, FollowUp, Role, User
 from metrics import figures_cache
 from metrics.kpis import KpiValue, Unit, kpi, stats
-from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone
+from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone, local_today, start_of_day
 from metrics.selectors import rollups
 from public_pool.models import PoolEvent
 
@@ -474,15 +474,38 @@ def _new_customers_of(*, period: Period, scope: Scope) -> int:
     ``shared_reads`` — so the CAC-by-channel table reads it once for all its channels, and a
     channel's live part never scans today's follow-ups or pool events for the channel's
     customers."""
-    per_channel = rollups.memoised(
-        ("new_customers_by_channel", period),
-        lambda: rollups.grouped(
-            period=period, scope=Scope.company(), dimension="channel", measures=["new_customers"]
-        ),
+    per_channel: dict[object, int] = rollups.memoised(
+        ("new_customers_by_channel", period), lambda: _new_customers_by_channel(period)
     )
     if scope.kind is ScopeKind.CHANNEL:
-        return int(per_channel.get(scope.key, {}).get("new_customers", 0))
-    return sum(int(values["new_customers"]) for values in per_channel.values())
+        return per_channel.get(scope.key, 0)
+    return sum(per_channel.values())
+
+
+def _new_customers_by_channel(period: Period) -> dict[object, int]:
+    """The company's new customers per acquisition channel: the roll-ups' ``new_customers`` by
+    ``channel``. For a period that includes today, the closed days from the roll-ups and today
+    counted straight from ``first_won_at`` by ``source`` (index ``cust_first_won``) — the same
+    rows the roll-up counts, without its per-customer look-up of the first deal's owner, which
+    a count per channel does not need."""
+    today = local_today()
+    counts: dict[object, int] = {}
+    closed = Period(period.start, today) if period.contains_today() and period.start < today else None
+    if closed is not None or not period.contains_today():
+        grouped = rollups.grouped(
+            period=closed or period, scope=Scope.company(), dimension="channel", measures=["new_customers"]
+        )
+        counts = {channel: int(values["new_customers"]) for channel, values in grouped.items()}
+    if period.contains_today():
+        lo, hi = start_of_day(today), period.bounds()[1]
+        for channel, count in (
+            Customer.objects.filter(first_won_at__gte=lo, first_won_at__lt=hi)
+            .order_by()
+            .values_list("source")
+            .annotate(n=models.Count("pk"))
+        ):
+            counts[channel] = counts.get(channel, 0) + count
+    return counts
 
 
 @kpi(
@@ -719,8 +742,9 @@ def _first_response_sql(
         where = "e.from_pool_id = %(scope_key)s"
     if since is not None:
         params["since"] = _bound(since)
-        where += f""" AND (e.at >= %(since)s OR e.customer_id IN (
-            SELECT f.customer_id FROM {_t(FollowUp)} f WHERE f.at >= %(since)s))"""
+        # a probe of the lead's latest follow-up per take (``followup_customer_at``)
+        where += f""" AND (e.at >= %(since)s OR EXISTS (
+            SELECT 1 FROM {_t(FollowUp)} f WHERE f.customer_id = e.customer_id AND f.at >= %(since)s))"""
     first = f"""(SELECT MIN(f.at) FROM {_t(FollowUp)} f WHERE f.customer_id = e.customer_id
                  AND f.by_id = e.to_owner_id AND f.at >= e.at)"""
     extra = ", e.id AS id, e.at AS at" if rows else ""
