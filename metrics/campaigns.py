@@ -129,18 +129,20 @@ def effectiveness(*, period: Period, channel: str | None = None) -> list[Campaig
         campaigns = campaigns.filter(channel=channel)
     spent = sales_kpis.marketing_spend(period=period, by="campaign")
     if period.contains_today():
+        listed = list(campaigns.order_by("-starts_on", "-id"))
+        ids = [campaign.pk for campaign in listed]
         sums: dict[int, list] = {}
         for day in figures_cache.inputs_by_day(
-            name="campaign_sums", period=period, scope=None, fetch=_sums_by_day
+            name="campaign_sums",
+            period=period,
+            scope=None,
+            fetch=lambda span: _sums_by_day(span, today_campaigns=ids),
         ):
             for campaign_id, values in day:
                 total = sums.setdefault(campaign_id, [0, 0, 0, ZERO])
                 for index, value in enumerate(values):
                     total[index] += value
-        return [
-            _row(campaign, *sums.get(campaign.pk, (0, 0, 0, ZERO)), spent=spent)
-            for campaign in campaigns.order_by("-starts_on", "-id")
-        ]
+        return [_row(campaign, *sums.get(campaign.pk, (0, 0, 0, ZERO)), spent=spent) for campaign in listed]
     campaigns = campaigns.annotate(
         participant_count=_count(
             CampaignParticipant.objects.filter(joined_at__gte=start, joined_at__lt=end), "campaign"
@@ -195,20 +197,32 @@ def _row(
     )
 
 
-def _sums_by_day(span: Period) -> dict[dt.date, tuple[tuple[int, tuple[int, int, int, Decimal]], ...]]:
+def _sums_by_day(
+    span: Period, *, today_campaigns: list[int]
+) -> dict[dt.date, tuple[tuple[int, tuple[int, int, int, Decimal]], ...]]:
     """Each campaign's participants, leads, new customers and attributed sales on each day of
-    ``span`` (company time zone), every campaign, in one grouped query.
+    ``span`` (company time zone), in one grouped query: every campaign for closed days (kept in
+    the cache per day), only ``today_campaigns`` (the campaigns the table lists) for today.
 
     Today's leads (customers created today) are found through ``updated_at`` (index
-    ``cust_updated``) as well as ``created_at``, which has no index: a customer's ``updated_at``
-    is set when it is created and only moves forward, so one created today was updated today.
-    The closed days' read scans the customers once, when the day first enters the cache."""
+    ``cust_updated``) and the campaign as well as ``created_at``, which has no index: a
+    customer's ``updated_at`` is set when it is created and only moves forward, so one created
+    today was updated today. The closed days' read scans the customers once, when the day first
+    enters the cache."""
     params: dict[str, Any] = {}
     lo, hi = span.bounds()
     params.update(
         lo=connection.ops.adapt_datetimefield_value(lo), hi=connection.ops.adapt_datetimefield_value(hi)
     )
-    recent = " AND c.updated_at >= %(lo)s" if span.start >= local_today() else ""
+    recent = ""
+    if span.start >= local_today():
+        if not today_campaigns:
+            return {}
+        names = []
+        for index, campaign_id in enumerate(today_campaigns):
+            params[f"campaign{index}"] = campaign_id
+            names.append(f"%(campaign{index})s")
+        recent = f" AND c.updated_at >= %(lo)s AND c.campaign_id IN ({', '.join(names)})"
 
     def day(column: str) -> str:
         return rollups.local_day_sql(column, params, span.start)

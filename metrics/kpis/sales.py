@@ -309,7 +309,14 @@ def sales_growth(*, period: Period, scope: Scope) -> KpiValue:
 
 def _retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
     """(paying at period start, of those: a won deal within the activity window before the
-    period end). Raw rows: customers by ``cust_first_won``, deals by ``deal_customer_stage``."""
+    period end). Raw rows: customers by ``cust_first_won``, deals by ``deal_customer_stage``.
+    Read once for retention and churn within ``rollups.shared_reads``."""
+    return rollups.memoised(
+        ("retention_counts", period, scope), lambda: _read_retention_counts(period=period, scope=scope)
+    )
+
+
+def _read_retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
     start, end = period.bounds()
     window = dt.timedelta(days=settings.METRICS_RETENTION_WINDOW_DAYS)
     params: dict[str, Any] = {
