@@ -115,7 +115,6 @@ def _assign_context(
         "filter_form": filter_form,
         "active_filters": filter_form.active_count(),
         "filters": query.urlencode(),
-        "query": query.urlencode(),
         "max_bulk": MAX_BULK_ASSIGN,
         "distribute_form": extra.pop("distribute_form", None) or DistributeForm(reps=reps),
         **extra,

@@ -18,7 +18,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -110,7 +110,7 @@ def transfer(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "public_pool/manage/transfer.html",
-        {"page": page, "term": term, "query": urlencode({"q": term}) if term else ""},
+        {"page": page, "term": term},
     )
 
 

@@ -226,3 +226,19 @@ def test_bulk_bar_picker_shows_each_reps_customers_room_and_limits(client, manag
     assert "2 / 5" in html
     assert "<html" not in html
     assert _login(client, rep).get(reverse("pool_manage:bulk_owner_choices")).status_code == 403
+
+
+def test_customer_finder_pages_keep_the_search(client, manager, rep, pool):
+    for number in range(21):
+        owned(rep, pool, name=f"Acme {number:02d}")
+    owned(rep, pool, name="Other")
+    _login(client, manager)
+
+    first = client.get(reverse("pool_manage:transfer"), {"q": "Acme"}).content.decode()
+    second = client.get(reverse("pool_manage:transfer"), {"q": "Acme", "page": 2}).content.decode()
+
+    assert "Page 1 of 2" in first
+    assert 'href="?q=Acme&amp;page=2"' in first
+    assert "Acme 20" in second
+    assert "Acme 00" not in second
+    assert 'href="?q=Acme&amp;page=1"' in second
