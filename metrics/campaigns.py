@@ -22,11 +22,17 @@ budget execution over a period that covers the campaign's run to compare with it
 Campaigns listed: those running during the period or with spend in it, newest first.
 """
 
+# ruff: noqa: S608
+# S608: the SQL is built from table names and fixed fragments; every value is a parameter.
+
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -44,7 +50,8 @@ from django.db.models.functions import Coalesce
 from customers.models import Campaign, CampaignParticipant, CampaignSpend, Customer, Deal, DealStage
 from metrics import figures_cache
 from metrics.kpis import sales as sales_kpis
-from metrics.periods import Period
+from metrics.periods import Period, local_today
+from metrics.selectors import rollups
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -106,7 +113,12 @@ def _spends(period: Period) -> QuerySet[CampaignSpend]:
 @figures_cache.cached_for_closed_period
 def effectiveness(*, period: Period, channel: str | None = None) -> list[CampaignRow]:
     """One row per campaign (see the module docstring), from ONE query: each measure is a
-    correlated aggregate subquery over an indexed foreign key, whatever the number of campaigns."""
+    correlated aggregate subquery over an indexed foreign key, whatever the number of campaigns.
+
+    A period that includes today sums each campaign's measures per day instead
+    (:func:`_sums_by_day`): the closed days' from the cache (``figures_cache.inputs_by_day``;
+    a day's participants, leads, first wins and won deals are final once it is over), today's
+    live — so the month's table costs the campaign list and one query over today."""
     start, end = period.bounds()
     spends = _spends(period)
     campaigns = Campaign.objects.filter(
@@ -115,6 +127,22 @@ def effectiveness(*, period: Period, channel: str | None = None) -> list[Campaig
     )
     if channel:
         campaigns = campaigns.filter(channel=channel)
+    spent = sales_kpis.marketing_spend(period=period, by="campaign")
+    if period.contains_today():
+        listed = list(campaigns.order_by("-starts_on", "-id"))
+        ids = [campaign.pk for campaign in listed]
+        sums: dict[int, list] = {}
+        for day in figures_cache.inputs_by_day(
+            name="campaign_sums",
+            period=period,
+            scope=None,
+            fetch=lambda span: _sums_by_day(span, today_campaigns=ids),
+        ):
+            for campaign_id, values in day:
+                total = sums.setdefault(campaign_id, [0, 0, 0, ZERO])
+                for index, value in enumerate(values):
+                    total[index] += value
+        return [_row(campaign, *sums.get(campaign.pk, (0, 0, 0, ZERO)), spent=spent) for campaign in listed]
     campaigns = campaigns.annotate(
         participant_count=_count(
             CampaignParticipant.objects.filter(joined_at__gte=start, joined_at__lt=end), "campaign"
@@ -129,25 +157,104 @@ def effectiveness(*, period: Period, channel: str | None = None) -> list[Campaig
             "amount",
         ),
     ).order_by("-starts_on", "-id")
-    spent = sales_kpis.marketing_spend(period=period, by="campaign")
-    rows = []
-    for campaign in campaigns:
-        sales = Decimal(campaign.sales).quantize(CENT)
-        spend = spent.get(campaign.pk, ZERO).quantize(CENT, ROUND_HALF_UP)
-        rows.append(
-            CampaignRow(
-                campaign=campaign,
-                participants=campaign.participant_count,
-                leads=campaign.lead_count,
-                new_customers=campaign.new_customer_count,
-                sales=sales,
-                spend=spend,
-                budget=campaign.budget,
-                goal_attainment=_percent(campaign.lead_count, campaign.target_leads),
-                sales_attainment=_percent(sales, campaign.target_sales),
-                budget_execution=_percent(spend, campaign.budget),
-                roi=_percent(sales - spend, spend),
-                cac=_ratio(spend, campaign.new_customer_count),
-            )
+    return [
+        _row(
+            campaign,
+            campaign.participant_count,
+            campaign.lead_count,
+            campaign.new_customer_count,
+            campaign.sales,
+            spent=spent,
         )
-    return rows
+        for campaign in campaigns
+    ]
+
+
+def _row(
+    campaign: Campaign,
+    participants: int,
+    leads: int,
+    new_customers: int,
+    sales: Decimal,
+    *,
+    spent: dict[object, Decimal],
+) -> CampaignRow:
+    sales = Decimal(sales).quantize(CENT)
+    spend = spent.get(campaign.pk, ZERO).quantize(CENT, ROUND_HALF_UP)
+    return CampaignRow(
+        campaign=campaign,
+        participants=participants,
+        leads=leads,
+        new_customers=new_customers,
+        sales=sales,
+        spend=spend,
+        budget=campaign.budget,
+        goal_attainment=_percent(leads, campaign.target_leads),
+        sales_attainment=_percent(sales, campaign.target_sales),
+        budget_execution=_percent(spend, campaign.budget),
+        roi=_percent(sales - spend, spend),
+        cac=_ratio(spend, new_customers),
+    )
+
+
+def _sums_by_day(
+    span: Period, *, today_campaigns: list[int]
+) -> dict[dt.date, tuple[tuple[int, tuple[int, int, int, Decimal]], ...]]:
+    """Each campaign's participants, leads, new customers and attributed sales on each day of
+    ``span`` (company time zone), in one grouped query: every campaign for closed days (kept in
+    the cache per day), only ``today_campaigns`` (the campaigns the table lists) for today.
+
+    Today's leads (customers created today) are found through ``updated_at`` (index
+    ``cust_updated``) and the campaign as well as ``created_at``, which has no index: a
+    customer's ``updated_at`` is set when it is created and only moves forward, so one created
+    today was updated today. The closed days' read scans the customers once, when the day first
+    enters the cache."""
+    params: dict[str, Any] = {}
+    lo, hi = span.bounds()
+    params.update(
+        lo=connection.ops.adapt_datetimefield_value(lo), hi=connection.ops.adapt_datetimefield_value(hi)
+    )
+    recent = ""
+    if span.start >= local_today():
+        if not today_campaigns:
+            return {}
+        names = []
+        for index, campaign_id in enumerate(today_campaigns):
+            params[f"campaign{index}"] = campaign_id
+            names.append(f"%(campaign{index})s")
+        recent = f" AND c.updated_at >= %(lo)s AND c.campaign_id IN ({', '.join(names)})"
+
+    def day(column: str) -> str:
+        return rollups.local_day_sql(column, params, span.start)
+
+    def within(column: str) -> str:
+        return f"{column} >= %(lo)s AND {column} < %(hi)s"
+
+    customers, deals = Customer._meta.db_table, Deal._meta.db_table
+    # Written so that it is no index condition: the campaign index holds most customers, the
+    # time columns' indexes few.
+    attributed = "(c.campaign_id + 0) IS NOT NULL"
+    parts = [
+        f"""SELECT {day("p.joined_at")} AS day, p.campaign_id AS campaign, 1 AS participants, 0 AS leads,
+                   0 AS new_customers, 0 AS sales
+            FROM {CampaignParticipant._meta.db_table} p WHERE {within("p.joined_at")}""",
+        f"""SELECT {day("c.created_at")}, c.campaign_id, 0, 1, 0, 0 FROM {customers} c
+            WHERE {attributed} AND {within("c.created_at")}{recent}""",
+        f"""SELECT {day("c.first_won_at")}, c.campaign_id, 0, 0, 1, 0 FROM {customers} c
+            WHERE {attributed} AND {within("c.first_won_at")}""",
+        f"""SELECT {day("d.closed_at")}, c.campaign_id, 0, 0, 0, d.amount
+            FROM {deals} d JOIN {customers} c ON c.id = d.customer_id
+            WHERE d.stage = 'won' AND c.campaign_id IS NOT NULL AND {within("d.closed_at")}""",
+    ]
+    found: dict[dt.date, list[tuple[int, tuple[int, int, int, Decimal]]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT day, campaign, SUM(participants), SUM(leads), SUM(new_customers), SUM(sales)
+                FROM ({" UNION ALL ".join(parts)}) t GROUP BY day, campaign""",
+            params,
+        )
+        for value, campaign, participants, leads, new, sales in cursor.fetchall():
+            found.setdefault(rollups.as_day(value), []).append(
+                (int(campaign), (int(participants), int(leads), int(new), Decimal(str(sales or 0))))
+            )
+    return {key: tuple(rows) for key, rows in found.items()}

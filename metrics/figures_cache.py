@@ -27,7 +27,7 @@ import datetime as dt
 import functools
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -35,7 +35,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
 
-from metrics.periods import Period, local_today
+from metrics.periods import Period, local_today, start_of_day
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -134,3 +134,43 @@ def inputs_by_day(
     if period.end > today:
         inputs.append(fetch(Period(today, today + dt.timedelta(days=1))).get(today, ()))
     return inputs
+
+
+def rows_with_changes(
+    *,
+    name: str,
+    period: Period,
+    scope: Any,
+    fetch: Callable[[Period], dict[Any, Any]],
+    changed: Callable[[dt.datetime], Iterable[tuple[Any, ...]]],
+) -> list[tuple[Any, ...]]:
+    """The rows of a cohort-like input (one row per take of a lead, first element its id) over
+    ``period``, for a period that includes today, when a closed day's rows can still change
+    after that day: a lead taken last week is won today, a claim from yesterday gets its first
+    follow-up today.
+
+    Each row is a fact *as of* the moment it was read. The closed days' rows are kept per day as
+    :func:`inputs_by_day` keeps its inputs, but keyed by today's date as well as the data
+    version, so every cached row was read today, after today's first moment. Then
+    ``changed(start of today)`` reads again, live, the rows of the period whose lead has had
+    an event since that moment (its own query knows which events move its rows: a pool event,
+    a won deal, a follow-up; today's takes are among them), and those replace the cached rows
+    with the same id. A row none of whose events happened today is the same now as when it was
+    read, so the union equals the rows read all at once (``tests/metrics/test_current_period.py``
+    and the current-period mode of ``tests/metrics/test_kpis_independent.py``).
+
+    Freshness (decision): what a day's rows cannot see is a change to history that does not
+    leave an event dated today — a follow-up entered with an earlier date, a deal's amount or
+    owner edited, a rep moved to another team. Those show after the nightly roll-up, which
+    starts a new data version (and within ``METRICS_CACHE_SECONDS`` in any case), exactly as for
+    a closed period's figures.
+    """
+    today = local_today()
+    rows: dict[Any, tuple[Any, ...]] = {}
+    if period.start < today:
+        closed = Period(period.start, min(period.end, today))
+        for day_rows in inputs_by_day(name=name, period=closed, scope=(scope, today), fetch=fetch):
+            rows.update((row[0], row) for row in day_rows)
+    for row in changed(start_of_day(today)):
+        rows[row[0]] = row
+    return list(rows.values())

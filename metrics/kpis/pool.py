@@ -18,7 +18,9 @@ Decisions where KPI.md is silent:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -47,6 +49,7 @@ from customers.models import Customer, Deal, DealStage
 from metrics import figures_cache
 from metrics.kpis import NO_DATA, KpiValue, Unit, kpi, stats
 from metrics.periods import Period, Scope, ScopeKind, company_zone
+from metrics.selectors import rollups
 from public_pool.models import TAKE_KINDS, PoolEvent, PoolEventKind
 
 _TAKERS = frozenset({ScopeKind.COMPANY, ScopeKind.TEAM, ScopeKind.REP, ScopeKind.POOL, ScopeKind.CHANNEL})
@@ -175,32 +178,17 @@ def cohorts(*, period: Period, scope: Scope, buckets: list[Period] | None = None
     most N days after the take. A lead counts once per cohort (distinct customers); it is
     converted (recycled) when one of its takes in the cohort is. So both shares lie in 0–100 %,
     and a win by a later owner counts for that owner's own take only.
+
+    A period that includes today is counted from its takes' rows instead
+    (:func:`current_take_rows`: the closed days' from the cache, only the leads that moved
+    today read live), with the same counts.
     """
-    window = dt.timedelta(days=settings.METRICS_POOL_CONVERSION_DAYS)
-    # The event that ended the taker's hold, found once per take by one probe of the
-    # customer's log (``poolevent_customer_at``): its moment, kind and the owner it left.
-    hold_end = PoolEvent.objects.filter(
-        customer_id=OuterRef("customer_id"), kind__in=OWNERSHIP_ENDS, at__gt=OuterRef("at")
-    ).order_by("at", "pk")
-    won = Deal.objects.filter(
-        customer_id=OuterRef("customer_id"),
-        stage=DealStage.WON,
-        closed_at__gte=OuterRef("at"),
-        closed_at__lte=OuterRef("at") + window,
-        # before the hold ended (no end yet: any time in the window)
-        closed_at__lt=Coalesce(OuterRef("end_at"), OuterRef("at") + window + dt.timedelta(seconds=1)),
-    )
-    is_recycled = Q(end_kind=PoolEventKind.RECYCLE, end_from=F("to_owner_id"), end_at__lte=F("at") + window)
-    open_since = timezone.now() - window
     buckets = buckets or [period]
+    if period.contains_today():
+        return _current_cohorts(period=period, scope=scope, buckets=buckets)
+    open_since = timezone.now() - dt.timedelta(days=settings.METRICS_POOL_CONVERSION_DAYS)
     rows = (
-        takes(period=period, scope=scope)
-        .alias(
-            end_at=Subquery(hold_end.values("at")[:1]),
-            end_kind=Subquery(hold_end.values("kind")[:1]),
-            end_from=Subquery(hold_end.values("from_owner_id")[:1]),
-        )
-        .alias(is_won=Exists(won))
+        _evaluated(takes(period=period, scope=scope))
         .annotate(
             bucket=Case(
                 *[When(at__lt=bucket.bounds()[1], then=Value(i)) for i, bucket in enumerate(buckets)],
@@ -211,7 +199,7 @@ def cohorts(*, period: Period, scope: Scope, buckets: list[Period] | None = None
         .annotate(
             leads=Count("customer_id", distinct=True),
             converted=Count("customer_id", distinct=True, filter=Q(is_won=True)),
-            recycled=Count("customer_id", distinct=True, filter=is_recycled),
+            recycled=Count("customer_id", distinct=True, filter=Q(is_recycled=True)),
             still_open=Count("customer_id", distinct=True, filter=Q(at__gt=open_since)),
             open_unconverted=Count("customer_id", distinct=True, filter=Q(at__gt=open_since, is_won=False)),
             claims=Count("pk", filter=Q(kind=PoolEventKind.CLAIM)),
@@ -232,6 +220,110 @@ def cohorts(*, period: Period, scope: Scope, buckets: list[Period] | None = None
         )
         for row in rows
     ]
+
+
+def _evaluated(takes: QuerySet[PoolEvent]) -> QuerySet[PoolEvent]:
+    """``takes`` with each take's outcome: ``is_won`` (the taker won the lead within the window
+    while still holding it) and ``is_recycled`` (the hold ended with a recycle from the taker
+    within the window), as :func:`cohorts` defines them."""
+    window = dt.timedelta(days=settings.METRICS_POOL_CONVERSION_DAYS)
+    # The event that ended the taker's hold, found once per take by one probe of the
+    # customer's log (``poolevent_customer_at``): its moment, kind and the owner it left.
+    hold_end = PoolEvent.objects.filter(
+        customer_id=OuterRef("customer_id"), kind__in=OWNERSHIP_ENDS, at__gt=OuterRef("at")
+    ).order_by("at", "pk")
+    won = Deal.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        stage=DealStage.WON,
+        closed_at__gte=OuterRef("at"),
+        closed_at__lte=OuterRef("at") + window,
+        # before the hold ended (no end yet: any time in the window)
+        closed_at__lt=Coalesce(OuterRef("end_at"), OuterRef("at") + window + dt.timedelta(seconds=1)),
+    )
+    recycled = Q(end_kind=PoolEventKind.RECYCLE, end_from=F("to_owner_id"), end_at__lte=F("at") + window)
+    return (
+        takes.alias(
+            end_at=Subquery(hold_end.values("at")[:1]),
+            end_kind=Subquery(hold_end.values("kind")[:1]),
+            end_from=Subquery(hold_end.values("from_owner_id")[:1]),
+        )
+        .alias(is_won=Exists(won))
+        .alias(is_recycled=Case(When(recycled, then=Value(True)), default=Value(False)))
+    )
+
+
+# One take of the current period: (id, customer id, kind, moment, won, recycled), as of when read.
+TakeRow = tuple[int, int, str, dt.datetime, bool, bool]
+
+
+def _take_rows(takes: QuerySet[PoolEvent]) -> list[TakeRow]:
+    return [
+        (pk, customer, kind, at, bool(is_won), bool(is_recycled))
+        for pk, customer, kind, at, is_won, is_recycled in _evaluated(takes)
+        .annotate(won=F("is_won"), recycled=F("is_recycled"))
+        .values_list("pk", "customer_id", "kind", "at", "won", "recycled")
+    ]
+
+
+def current_take_rows(*, period: Period, scope: Scope) -> list[TakeRow]:
+    """The takes of a period that includes today with their outcome so far: the closed days'
+    from the cache, re-read live only for the leads with a pool event or a won deal since
+    today's first moment (``figures_cache.rows_with_changes``). A take's outcome can change
+    only through such an event: its hold ends with a pool event, it converts with a won deal;
+    a window that closes without either leaves it as it was."""
+    zone = company_zone()
+
+    def by_day(span: Period) -> dict[dt.date, tuple[TakeRow, ...]]:
+        found: dict[dt.date, list[TakeRow]] = {}
+        for row in _take_rows(takes(period=span, scope=scope)):
+            found.setdefault(timezone.localtime(row[3], zone).date(), []).append(row)
+        return {day: tuple(rows) for day, rows in found.items()}
+
+    def changed(since: dt.datetime) -> list[TakeRow]:
+        # one probe per take of the lead's log and won deals (``poolevent_customer_at``,
+        # ``deal_customer_stage``), not a read of every lead that moved today
+        moved = PoolEvent.objects.filter(customer_id=OuterRef("customer_id"), at__gte=since)
+        won = Deal.objects.filter(
+            customer_id=OuterRef("customer_id"), stage=DealStage.WON, closed_at__gte=since
+        )
+        return _take_rows(takes(period=period, scope=scope).filter(Exists(moved) | Exists(won)))
+
+    return rollups.memoised(
+        ("pool_takes", period, scope),
+        lambda: figures_cache.rows_with_changes(
+            name="pool_takes", period=period, scope=scope, fetch=by_day, changed=changed
+        ),
+    )
+
+
+def _current_cohorts(*, period: Period, scope: Scope, buckets: list[Period]) -> list[CohortFigures]:
+    """:func:`cohorts` of a period that includes today, from :func:`current_take_rows`: the same
+    distinct counts per bucket, taken in Python over the rows."""
+    open_since = timezone.now() - dt.timedelta(days=settings.METRICS_POOL_CONVERSION_DAYS)
+    ends = [bucket.bounds()[1] for bucket in buckets]
+    grouped: dict[int, list[TakeRow]] = {}
+    for row in current_take_rows(period=period, scope=scope):
+        grouped.setdefault(bisect.bisect_right(ends, row[3]), []).append(row)
+    figures = []
+    for index in sorted(grouped):
+        rows = grouped[index]
+
+        def leads(*, where: Callable[[TakeRow], bool], of: list[TakeRow] = rows) -> int:
+            return len({row[1] for row in of if where(row)})
+
+        figures.append(
+            CohortFigures(
+                start=buckets[index].start,
+                leads=leads(where=lambda row: True),
+                converted=leads(where=lambda row: row[4]),
+                recycled=leads(where=lambda row: row[5]),
+                still_open=leads(where=lambda row: row[3] > open_since),
+                open_unconverted=leads(where=lambda row: row[3] > open_since and not row[4]),
+                claims=sum(1 for row in rows if row[2] == PoolEventKind.CLAIM),
+                takes=len(rows),
+            )
+        )
+    return figures
 
 
 def _cohort(*, period: Period, scope: Scope) -> CohortFigures | None:

@@ -23,6 +23,7 @@ and each docstring says which. How a scope cuts raw rows (decisions):
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -36,7 +37,7 @@ from crm_site.db_routers import read_connection
 from customers.models import CampaignSpend, Customer, Deal, FollowUp, Role, User
 from metrics import figures_cache
 from metrics.kpis import KpiValue, Unit, kpi, stats
-from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone
+from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone, local_today, start_of_day
 from metrics.selectors import rollups
 from public_pool.models import PoolEvent
 
@@ -168,13 +169,7 @@ def worked_customers(*, period: Period, scope: Scope) -> int:
     For a period that includes today: the union of each day's customers, the closed days' from
     the cache (``figures_cache.inputs_by_day``), today's live."""
     if period.contains_today():
-        days = figures_cache.inputs_by_day(
-            name="worked_customers",
-            period=period,
-            scope=scope,
-            fetch=lambda span: _worked_ids_by_day(period=span, scope=scope),
-        )
-        return len(set().union(*days))
+        return len(set().union(*_worked_days(period=period, scope=scope)))
     params: dict[str, Any] = {}
     row = fetch_one(_worked_sql(period=period, scope=scope, params=params, key="0"), params)
     return int(row[1]) if row else 0
@@ -213,9 +208,30 @@ def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
         return {int(rep): int(count) for rep, count in cursor.fetchall()}
 
 
+def _worked_days(*, period: Period, scope: Scope) -> list[tuple[int, ...]]:
+    """The customers worked on each day of a period that includes today, from its first day
+    through today: the closed days' from the cache, today's live."""
+    return figures_cache.inputs_by_day(
+        name="worked_customers",
+        period=period,
+        scope=scope,
+        fetch=lambda span: _worked_ids_by_day(period=span, scope=scope),
+    )
+
+
 def worked_customers_by_bucket(*, period: Period, scope: Scope, buckets: list[Period]) -> dict[dt.date, int]:
     """:func:`worked_customers` per bucket (consecutive periods covering ``period``), keyed by
-    each bucket's first day; one grouped query (the conversion trend's denominators)."""
+    each bucket's first day; one grouped query (the conversion trend's denominators). For a
+    period that includes today, the union of each bucket's days from :func:`_worked_days` (the
+    same cached days as the KPI)."""
+    if period.contains_today():
+        starts = [bucket.start for bucket in buckets]
+        worked: dict[dt.date, set[int]] = {}
+        for offset, ids in enumerate(_worked_days(period=period, scope=scope)):
+            day = period.start + dt.timedelta(days=offset)
+            bucket = buckets[bisect.bisect_right(starts, day) - 1].start
+            worked.setdefault(bucket, set()).update(ids)
+        return {start: len(ids) for start, ids in worked.items() if ids}
     params: dict[str, Any] = {}
     key = bucket_case("f.at", buckets, params)
     with read_connection().cursor() as cursor:
@@ -294,7 +310,14 @@ def sales_growth(*, period: Period, scope: Scope) -> KpiValue:
 
 def _retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
     """(paying at period start, of those: a won deal within the activity window before the
-    period end). Raw rows: customers by ``cust_first_won``, deals by ``deal_customer_stage``."""
+    period end). Raw rows: customers by ``cust_first_won``, deals by ``deal_customer_stage``.
+    Read once for retention and churn within ``rollups.shared_reads``."""
+    return rollups.memoised(
+        ("retention_counts", period, scope), lambda: _read_retention_counts(period=period, scope=scope)
+    )
+
+
+def _read_retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
     start, end = period.bounds()
     window = dt.timedelta(days=settings.METRICS_RETENTION_WINDOW_DAYS)
     params: dict[str, Any] = {
@@ -453,6 +476,46 @@ def other_cost(*, period: Period) -> Decimal:
     return sum((prorated(monthly, month=m, period=period) for m in _months_of(period)), Decimal(0))
 
 
+def _new_customers_of(*, period: Period, scope: Scope) -> int:
+    """CAC's denominator for the company or one channel, from one read of the company's new
+    customers per channel (``rollups.grouped``, only the new-customer rows), kept within
+    ``shared_reads`` — so the CAC-by-channel table reads it once for all its channels, and a
+    channel's live part never scans today's follow-ups or pool events for the channel's
+    customers."""
+    per_channel: dict[object, int] = rollups.memoised(
+        ("new_customers_by_channel", period), lambda: _new_customers_by_channel(period)
+    )
+    if scope.kind is ScopeKind.CHANNEL:
+        return per_channel.get(scope.key, 0)
+    return sum(per_channel.values())
+
+
+def _new_customers_by_channel(period: Period) -> dict[object, int]:
+    """The company's new customers per acquisition channel: the roll-ups' ``new_customers`` by
+    ``channel``. For a period that includes today, the closed days from the roll-ups and today
+    counted straight from ``first_won_at`` by ``source`` (index ``cust_first_won``) — the same
+    rows the roll-up counts, without its per-customer look-up of the first deal's owner, which
+    a count per channel does not need."""
+    today = local_today()
+    counts: dict[object, int] = {}
+    closed = Period(period.start, today) if period.contains_today() and period.start < today else None
+    if closed is not None or not period.contains_today():
+        grouped = rollups.grouped(
+            period=closed or period, scope=Scope.company(), dimension="channel", measures=["new_customers"]
+        )
+        counts = {channel: int(values["new_customers"]) for channel, values in grouped.items()}
+    if period.contains_today():
+        lo, hi = start_of_day(today), period.bounds()[1]
+        for channel, count in (
+            Customer.objects.filter(first_won_at__gte=lo, first_won_at__lt=hi)
+            .order_by()
+            .values_list("source")
+            .annotate(n=models.Count("pk"))
+        ):
+            counts[channel] = counts.get(channel, 0) + count
+    return counts
+
+
 @kpi(
     code="cac",
     description=_(
@@ -480,7 +543,7 @@ def cac(*, period: Period, scope: Scope) -> KpiValue:
     if scope.kind is ScopeKind.COMPANY:
         labour, other = labour_cost(period=period), other_cost(period=period)
     cost = rounded(marketing + labour + other)
-    new = int(rollups.totals(period=period, scope=scope, measures=["new_customers"])["new_customers"])
+    new = _new_customers_of(period=period, scope=scope)
     result = ratio(cost, new, scale=Decimal(1))
     return KpiValue(
         result.value,
@@ -668,15 +731,32 @@ def sales_cycle_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
     return {int(rep): _sales_cycle_value(summary) for rep, summary in groups.items()}
 
 
-def _first_response_sql(*, period: Period, scope: Scope, params: dict[str, Any]) -> str:
+def _first_response_sql(
+    *,
+    period: Period,
+    scope: Scope,
+    params: dict[str, Any],
+    rows: bool = False,
+    since: dt.datetime | None = None,
+) -> str:
+    """Column ``v``: hours from each take of the period to the taker's first follow-up (NULL
+    without one), ``k`` the taker; with ``rows`` also the take's id and moment. ``since``: only
+    the takes whose lead was followed up at or after that moment or that were made then (the
+    rows the current period reads again live)."""
     lo, hi = period.bounds()
     params.update(lo=_bound(lo), hi=_bound(hi))
     where = actor_condition(scope, params, rep="e.to_owner_id", team="u.team_id")
     if scope.kind is ScopeKind.POOL:
         where = "e.from_pool_id = %(scope_key)s"
+    if since is not None:
+        params["since"] = _bound(since)
+        # a probe of the lead's latest follow-up per take (``followup_customer_at``)
+        where += f""" AND (e.at >= %(since)s OR EXISTS (
+            SELECT 1 FROM {_t(FollowUp)} f WHERE f.customer_id = e.customer_id AND f.at >= %(since)s))"""
     first = f"""(SELECT MIN(f.at) FROM {_t(FollowUp)} f WHERE f.customer_id = e.customer_id
                  AND f.by_id = e.to_owner_id AND f.at >= e.at)"""
-    return f"""SELECT e.to_owner_id AS k, {_seconds_between(first, "e.at")} / 3600.0 AS v
+    extra = ", e.id AS id, e.at AS at" if rows else ""
+    return f"""SELECT e.to_owner_id AS k, {_seconds_between(first, "e.at")} / 3600.0 AS v{extra}
         FROM {_t(PoolEvent)} e {event_joins(scope, customer="e.customer_id", person="e.to_owner_id")}
         WHERE e.kind IN ('claim', 'assign') AND e.at >= %(lo)s AND e.at < %(hi)s AND {where}"""
 
@@ -693,6 +773,53 @@ def _first_response_value(summary: stats.Summary) -> KpiValue:
     )
 
 
+# One take of the current period: (take id, taker, hours to the first follow-up or None).
+ResponseRow = tuple[int, int, float | None]
+
+
+def current_first_responses(*, period: Period, scope: Scope) -> list[ResponseRow]:
+    """The first responses of the takes of a period that includes today, as of now: the closed
+    days' from the cache, and live only the takes of today and those whose lead was followed up
+    today (``figures_cache.rows_with_changes``) — a take's first follow-up can only appear
+    through a follow-up, and a known one cannot be beaten by a later follow-up."""
+    zone = company_zone()
+
+    def read(span: Period, since: dt.datetime | None) -> list[tuple[dt.date, ResponseRow]]:
+        params: dict[str, Any] = {}
+        sql = _first_response_sql(period=span, scope=scope, params=params, rows=True, since=since)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT t.id, t.k, t.v, t.at FROM ({sql}) t", params)
+            return [
+                (
+                    timezone.localtime(at if isinstance(at, dt.datetime) else _parse(at), zone).date(),
+                    (int(pk), int(rep), None if value is None else float(value)),
+                )
+                for pk, rep, value, at in cursor.fetchall()
+            ]
+
+    def by_day(span: Period) -> dict[dt.date, tuple[ResponseRow, ...]]:
+        found: dict[dt.date, list[ResponseRow]] = {}
+        for day, row in read(span, None):
+            found.setdefault(day, []).append(row)
+        return {day: tuple(rows) for day, rows in found.items()}
+
+    def changed(since: dt.datetime) -> list[ResponseRow]:
+        return [row for _day, row in read(period, since)]
+
+    return rollups.memoised(
+        ("first_responses", period, scope),
+        lambda: figures_cache.rows_with_changes(
+            name="first_responses", period=period, scope=scope, fetch=by_day, changed=changed
+        ),
+    )
+
+
+def _parse(value: str) -> dt.datetime:
+    """A moment SQLite answers as text."""
+    moment = dt.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 @kpi(
     code="first_response",
     label=_("First response time"),
@@ -706,7 +833,11 @@ def first_response(*, period: Period, scope: Scope) -> KpiValue:
     ``detail`` (interpolated, ``metrics.kpis.stats``). Non-additive: raw claim/assign events
     (``poolevent_kind_at``) and an indexed look-up of the first follow-up
     (``followup_customer_at``). Scope: the rep who took the lead, their team, the pool it
-    left, the customer's channel."""
+    left, the customer's channel. A period that includes today reads its takes' responses from
+    :func:`current_first_responses` (closed days cached, today's changes live)."""
+    if period.contains_today():
+        rows = current_first_responses(period=period, scope=scope)
+        return _first_response_value(stats.summarise_values([value for _pk, _rep, value in rows]))
     params: dict[str, Any] = {}
     summary = stats.summarise(_first_response_sql(period=period, scope=scope, params=params), params)
     return _first_response_value(summary)
@@ -714,6 +845,11 @@ def first_response(*, period: Period, scope: Scope) -> KpiValue:
 
 def first_response_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
     """:func:`first_response` for each rep of the scope who took a lead (the leaderboard)."""
+    if period.contains_today():
+        per_rep: dict[int, list[float | None]] = {}
+        for _pk, rep, value in current_first_responses(period=period, scope=scope):
+            per_rep.setdefault(rep, []).append(value)
+        return {rep: _first_response_value(stats.summarise_values(values)) for rep, values in per_rep.items()}
     params: dict[str, Any] = {}
     groups = stats.summarise_by(_first_response_sql(period=period, scope=scope, params=params), params)
     return {int(rep): _first_response_value(summary) for rep, summary in groups.items()}

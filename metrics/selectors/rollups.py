@@ -54,7 +54,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -302,6 +302,19 @@ def shared_reads() -> Iterator[None]:
         _memo.reset(token)
 
 
+def memoised(key: object, compute: Callable[[], Any]) -> Any:
+    """``compute()``, once per ``key`` within ``shared_reads()`` (every time outside it): the
+    current period's rows that several KPIs of one page read (the take cohort for pool
+    conversion, recycle rate and the cohort table; the first responses for the KPI and the
+    leaderboard)."""
+    memo = _memo.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def _unrolled_ranges(period: Period) -> list[tuple[dt.date, dt.date]]:
     """The half-open day ranges of ``period`` that are not marked rolled up (one query, none
     within ``shared_reads`` for a period seen before)."""
@@ -375,6 +388,14 @@ def _aggregate(
     selected = ", ".join((*group_by, *names))
     parts = [f"SELECT {selected} FROM {ROLLUP_TABLE} WHERE day >= %(start)s AND day < %(end)s AND {where}"]
     gaps = _unrolled_ranges(period)
+    people = _people_filter(scope, team_ids)
+    # The current period of a team's or a rep's page: today's live rows are read once for every
+    # sum the page takes of them (closed periods keep their one statement).
+    shared = _memo.get() is not None and set(names) <= set(SHARED_MEASURES)
+    if gaps and people is not None and shared and period.contains_today():
+        return _aggregate_with_shared_live(
+            parts[0], params, names=names, group_by=group_by, live=_shared_live_rows(gaps, people)
+        )
     if gaps:
         ranges = _Ranges([(start_of_day(lo), start_of_day(hi)) for lo, hi in gaps])
         live = _live_select(ranges, params, gaps[0][0], names)
@@ -391,6 +412,91 @@ def _aggregate(
         key, values = tuple(row[: len(group_by)]), row[len(group_by) :]
         result.append((key, {name: _number(name, value) for name, value in zip(names, values, strict=True)}))
     return result
+
+
+def _people_filter(scope: Scope | None, team_ids: list[int] | None) -> tuple[str, tuple[Any, ...]] | None:
+    """The rows of some teams or of one rep, in one normal form (a team scope and ``team_ids``
+    of that team are the same rows); None for wider or other cuts."""
+    if scope is not None and scope.kind is ScopeKind.TEAM and team_ids is None:
+        return ("team", (scope.key,))
+    if scope is None and team_ids:
+        return ("team", tuple(sorted(team_ids)))
+    if scope is not None and scope.kind is ScopeKind.REP and team_ids is None:
+        return ("rep", (scope.key,))
+    return None
+
+
+def _shared_live_rows(
+    gaps: list[tuple[dt.date, dt.date]], people: tuple[str, tuple[Any, ...]]
+) -> list[tuple]:
+    """The live part (today, and days not rolled up) of a team's or a rep's rows: every measure
+    of ``SHARED_MEASURES`` by the roll-up's whole key, read once within ``shared_reads`` — a
+    dashboard's totals, trend, leaderboard and new customers by channel each sum them their own
+    way instead of each aggregating today's raw rows again."""
+    memo = _memo.get()
+    key = ("live", tuple(gaps), people)
+    if memo is not None and key in memo:
+        return memo[key]
+    params: dict[str, Any] = {}
+    kind, values = people
+    names = []
+    for index, value in enumerate(values):
+        params[f"who{index}"] = value
+        names.append(f"%(who{index})s")
+    column = "team_id" if kind == "team" else "rep_id"
+    ranges = _Ranges([(start_of_day(lo), start_of_day(hi)) for lo, hi in gaps])
+    live = _live_select(ranges, params, gaps[0][0], SHARED_MEASURES)
+    sums = ", ".join(f"SUM({name})" for name in SHARED_MEASURES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(KEY_COLUMNS)}, {sums} FROM ({live}) live "
+            f"WHERE {column} IN ({', '.join(names)}) GROUP BY {', '.join(KEY_COLUMNS)}",
+            params,
+        )
+        rows = cursor.fetchall()
+    if memo is not None:
+        memo[key] = rows
+    return rows
+
+
+def _aggregate_with_shared_live(
+    rolled_sql: str,
+    params: dict[str, Any],
+    *,
+    names: list[str],
+    group_by: tuple[str, ...],
+    live: list[tuple],
+) -> list[tuple[tuple[Any, ...], Totals]]:
+    """``_aggregate`` from the rolled-up days (one query) and the shared live rows."""
+    keys = ", ".join(group_by)
+    sums = ", ".join(f"SUM({name})" for name in names)
+    sql = f"SELECT {keys + ', ' if keys else ''}{sums} FROM ({rolled_sql}) t"
+    if keys:
+        sql += f" GROUP BY {keys}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rolled = cursor.fetchall()
+
+    def normal(key: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(
+            as_day(value) if column == "day" and value is not None else value
+            for column, value in zip(group_by, key, strict=True)
+        )
+
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rolled:
+        key = normal(tuple(row[: len(group_by)]))
+        found[key] = {name: value or 0 for name, value in zip(names, row[len(group_by) :], strict=True)}
+    positions = [KEY_COLUMNS.index(column) for column in group_by]
+    offsets = {name: len(KEY_COLUMNS) + SHARED_MEASURES.index(name) for name in names}
+    for row in live:
+        key = normal(tuple(row[position] for position in positions))
+        sums_of_key = found.setdefault(key, dict.fromkeys(names, 0))
+        for name in names:
+            sums_of_key[name] += row[offsets[name]] or 0
+    return [
+        (key, {name: _number(name, value) for name, value in values.items()}) for key, values in found.items()
+    ]
 
 
 def _number(name: str, value: Any) -> Decimal | int:

@@ -3,6 +3,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from typing import cast
 
 import pytest
 from django.core.cache import cache
@@ -10,10 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from customers.models import DealStage
+from customers.models import Campaign, DealStage
 from metrics.kpis import pool as pool_kpis
 from metrics.kpis import sales as sales_kpis
-from metrics.periods import Period, Scope, local_today, start_of_day
+from metrics.periods import Grain, Period, Scope, local_today, start_of_day
 from public_pool.models import PoolEventKind
 from tests.factories import CustomerFactory, DealFactory, FollowUpFactory, PoolFactory
 from tests.metrics.factories import PoolEventFactory
@@ -85,6 +86,13 @@ def test_current_period_figures_equal_the_one_query_figures(monkeypatch, rep, sc
         )
     worked = sales_kpis.worked_customers(period=period, scope=scope)
     assert worked == _in_one_query(monkeypatch, sales_kpis.worked_customers, period=period, scope=scope)
+    for grain in (Grain.DAY, Grain.WEEK):
+        buckets = period.split(grain)
+        by_bucket = sales_kpis.worked_customers_by_bucket(period=period, scope=scope, buckets=buckets)
+        assert sum(by_bucket.values()) >= worked
+        assert by_bucket == _in_one_query(
+            monkeypatch, sales_kpis.worked_customers_by_bucket, period=period, scope=scope, buckets=buckets
+        )
     assert worked == sum(offset % 3 + 1 for offset in range(7))
 
 
@@ -98,3 +106,191 @@ def test_closed_days_are_read_from_the_cache_and_only_today_is_queried(rep):
 
     assert again == first
     assert len(queries) == 1  # today's follow-ups; the six closed days came from the cache
+
+
+# --- inputs that change after their day: the take cohort and first response --------------------
+
+
+def _moment(day: dt.date, hours: float) -> dt.datetime:
+    """``hours`` after the start of a closed ``day``."""
+    return start_of_day(day) + dt.timedelta(hours=hours)
+
+
+def _now_today() -> dt.datetime:
+    """A moment of today that has passed."""
+    return max(start_of_day(local_today()), timezone.now() - dt.timedelta(seconds=30))
+
+
+def _take(rep, pool, at, *, entered_hours=5):
+    customer = CustomerFactory(owner=rep)
+    PoolEventFactory(
+        customer=customer, kind=PoolEventKind.CREATE, to_pool=pool, at=at - dt.timedelta(hours=entered_hours)
+    )
+    PoolEventFactory(customer=customer, kind=PoolEventKind.CLAIM, from_pool=pool, to_owner=rep, at=at)
+    return customer
+
+
+def _pool_figures(period, scope):
+    return (
+        pool_kpis.pool_conversion(period=period, scope=scope),
+        pool_kpis.recycle_rate(period=period, scope=scope),
+        pool_kpis.cohorts(period=period, scope=scope, buckets=period.split(Grain.DAY)),
+        sales_kpis.first_response(period=period, scope=scope),
+        sales_kpis.first_response_per_rep(period=period, scope=scope),
+    )
+
+
+@pytest.mark.parametrize("scope_kind", ["company", "team", "rep", "pool"])
+def test_cohorts_and_first_response_see_todays_changes_to_closed_days(monkeypatch, rep, scope_kind):
+    """Closed days' takes are cached as of this morning; a win, a recycle and a first follow-up
+    logged today for those takes, and a take of today, show at once, and every figure equals the
+    one computed in one query over the whole period."""
+    today = local_today()
+    pool = PoolFactory()
+    period = Period(today - dt.timedelta(days=5), today + dt.timedelta(days=1))
+    scope = {
+        "company": Scope.company(),
+        "team": Scope.team(rep.team_id),
+        "rep": Scope.rep(rep.pk),
+        "pool": Scope.pool(pool.pk),
+    }[scope_kind]
+    day = today - dt.timedelta(days=3)
+    waiting = _take(rep, pool, _moment(day, 10))  # no follow-up and no win yet
+    answered = _take(rep, pool, _moment(day, 12))
+    FollowUpFactory(customer=answered, by=rep, at=_moment(day, 14))
+    DealFactory(customer=answered, owner=rep, stage=DealStage.WON, closed_at=_moment(day, 30))
+    to_recycle = _take(rep, pool, _moment(day + dt.timedelta(days=1), 9))
+    _take(rep, pool, _moment(today - dt.timedelta(days=5), 0))  # at 00:00 of the period's first day
+
+    before = _pool_figures(period, scope)  # fills the closed days' cache
+    assert before == _in_one_query(monkeypatch, _pool_figures, period=period, scope=scope)
+    assert (before[0].numerator, before[0].denominator) == (1, 4)
+    assert before[1].numerator == 0
+    assert before[3].detail["answered"] == 1
+
+    moment = _now_today()
+    FollowUpFactory(customer=waiting, by=rep, at=moment)
+    DealFactory(customer=waiting, owner=rep, stage=DealStage.WON, closed_at=moment)
+    PoolEventFactory(customer=to_recycle, kind=PoolEventKind.RECYCLE, from_owner=rep, to_pool=pool, at=moment)
+    _take(rep, pool, moment)  # a take of today
+
+    with CaptureQueriesContext(connection) as queries:
+        after = _pool_figures(period, scope)
+    assert after == _in_one_query(monkeypatch, _pool_figures, period=period, scope=scope)
+    assert (after[0].numerator, after[0].denominator) == (2, 5)
+    assert (after[1].numerator, after[1].denominator) == (1, 5)
+    assert after[3].detail["answered"] == 2
+    # the closed days came from the cache: one live read of the changed takes per call (the
+    # two pool KPIs and the cohort table read one, the KPI and the leaderboard another)
+    assert len(queries) == 5
+
+
+def test_the_current_month_dashboard_costs_the_same_queries_however_many_days_have_passed(
+    client, manager, rep
+):
+    """The page for a period that includes today: a period of 3 days and one of 20 cost the
+    same number of queries, on the first request (each input's missing closed days in one
+    query) and once the closed days are cached."""
+    from tests.metrics.test_views import URL
+
+    today = local_today()
+    pool = PoolFactory()
+    for offset in range(21):
+        day = today - dt.timedelta(days=offset)
+        at = _moment(day, 1) if offset else _now_today()
+        customer = _take(rep, pool, at)
+        FollowUpFactory(customer=customer, by=rep, at=at)
+        DealFactory(customer=customer, owner=rep, stage=DealStage.WON, closed_at=at, created_at=at)
+    client.force_login(manager)
+
+    def page(days: int) -> int:
+        query = {
+            "period": "custom",
+            "from": (today - dt.timedelta(days=days)).isoformat(),
+            "to": today.isoformat(),
+            "grain": "week",
+        }
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(URL, query)
+        assert response.status_code == 200
+        assert response.context["board"].period.contains_today()
+        return len(captured)
+
+    page(1)  # the session, content types
+    cache.clear()
+    first_short, first_long = page(3), page(20)
+    again_short, again_long = page(3), page(20)
+    assert first_short == first_long
+    assert again_short == again_long
+    assert again_long < first_long
+
+
+def test_the_campaign_table_of_the_current_period_equals_the_one_query_table(monkeypatch, rep):
+    """Participants, leads, new customers and sales per campaign: closed days from the cache,
+    today's live (a lead created today is found through ``updated_at``), equal to the one-query
+    table, also after rows of today are added."""
+    from metrics import campaigns
+    from tests.metrics.factories import CampaignFactory, CampaignParticipantFactory
+
+    today = local_today()
+    period = Period(today - dt.timedelta(days=4), today + dt.timedelta(days=1))
+    running = cast(Campaign, CampaignFactory(starts_on=period.start, ends_on=today + dt.timedelta(days=30)))
+    CampaignFactory(starts_on=period.start, ends_on=period.start)  # ran on the first day only
+
+    def attributed(at: dt.datetime, *, won: bool) -> None:
+        customer = CustomerFactory(
+            owner=rep, campaign=running, created_at=at, updated_at=at, first_won_at=at if won else None
+        )
+        CampaignParticipantFactory(campaign=running, customer=customer, joined_at=at)
+        if won:
+            DealFactory(customer=customer, owner=rep, stage=DealStage.WON, amount=Decimal(250), closed_at=at)
+
+    for offset in range(1, 5):
+        attributed(_moment(today - dt.timedelta(days=offset), offset), won=offset % 2 == 0)
+    attributed(start_of_day(period.start), won=True)  # 00:00 of the first day
+    attributed(_now_today(), won=False)
+
+    first = campaigns.effectiveness(period=period)
+    assert first == _in_one_query(monkeypatch, campaigns.effectiveness, period=period)
+    attributed(_now_today(), won=True)
+    with CaptureQueriesContext(connection) as queries:
+        again = campaigns.effectiveness(period=period)
+    assert again == _in_one_query(monkeypatch, campaigns.effectiveness, period=period)
+    rows = {row.campaign.pk: row for row in again}
+    assert (rows[running.pk].leads, rows[running.pk].new_customers, rows[running.pk].sales) == (
+        7,
+        4,
+        Decimal("1000.00"),
+    )
+    assert rows[running.pk].leads == rows[running.pk].participants
+    assert len(queries) == 3  # the spend, the campaigns, today's sums
+
+
+@pytest.mark.parametrize("scope_kind", ["team", "rep"])
+def test_todays_rows_read_once_per_page_give_the_same_sums(rep, scope_kind):
+    """Within one page's ``shared_reads`` a team's or a rep's current-period sums (totals, trend,
+    leaderboard, new customers by channel) take today's live rows from one read; they equal the
+    sums each computed on its own."""
+    from metrics.selectors import rollups
+    from metrics.services import rollups as rollups_services
+
+    period = _history(rep, days=6)
+    rollups_services.rollup_days(since=period.start, until=local_today() - dt.timedelta(days=1))
+    scope = Scope.team(rep.team_id) if scope_kind == "team" else Scope.rep(rep.pk)
+    team_ids = [rep.team_id] if scope_kind == "team" else None
+
+    def sums():
+        return (
+            rollups.totals(period=period, scope=scope, measures=rollups.SHARED_MEASURES),
+            rollups.series(period=period, scope=scope, grain=Grain.DAY, measures=["deals_won", "won_amount"]),
+            rollups.by_rep(period=period, team_ids=team_ids, measures=["deals_won", "followups_call"]),
+            rollups.grouped(period=period, scope=scope, dimension="channel", measures=["new_customers"]),
+        )
+
+    alone = sums()
+    with rollups.shared_reads(), CaptureQueriesContext(connection) as queries:
+        shared = sums()
+    assert shared == alone
+    assert alone[0]["deals_won"] == sum(offset % 3 + 1 for offset in range(7))
+    live_reads = [q for q in queries.captured_queries if "GROUP BY day, rep_id, team_id" in q["sql"]]
+    assert len(live_reads) == 1
