@@ -42,7 +42,15 @@ from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Customer
-from public_pool.models import Notification, NotificationKind, Pool, PoolEvent, PoolEventKind, RecycleRule
+from public_pool.models import (
+    Notification,
+    NotificationKind,
+    Pool,
+    PoolEvent,
+    PoolEventKind,
+    PriorityWeights,
+    RecycleRule,
+)
 from public_pool.services import team_chat
 from public_pool.services._common import pooled_state, without_jit
 from public_pool.services.policies import (
@@ -157,12 +165,28 @@ def _notice_columns(data: RuleData) -> dict[str, Expression]:
     }
 
 
-def _batch_postgres(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_size: int) -> list[int]:
-    target = rule.effective_target_id
+@dataclass(frozen=True)
+class _Target:
+    """Where a rule's customers go: read once per rule and run, not once per batch."""
+
+    pool_id: int
+    name: str
+    weights: PriorityWeights
+
+    @classmethod
+    def of(cls, rule: RecycleRule) -> "_Target":
+        pool_id = rule.effective_target_id
+        name = Pool.objects.filter(pk=pool_id).values_list("name", flat=True).first() or ""
+        return cls(pool_id=pool_id, name=name, weights=weights_for(pool_id))
+
+
+def _batch_postgres(
+    *, rule: RecycleRule, target: _Target, as_of: datetime, now: datetime, batch_size: int
+) -> list[int]:
     candidates = (
         due_customers(rule=rule, as_of=as_of)
         .annotate(
-            new_priority=priority_expression(weights_for(target), now),
+            new_priority=priority_expression(target.weights, now),
             **_notice_columns(RuleData.from_rule(rule)),
         )
         # Index order only (no tie-breaker): a batch stops after ``batch_size`` index entries
@@ -210,19 +234,18 @@ def _batch_postgres(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_
         SELECT id, %s, NULL, owner_id, NULL, NULL, %s, recycle_trigger, '', %s, false, %s FROM moved
         RETURNING customer_id
     """  # noqa: S608 -- table names come from model metadata; every value is a parameter
-    pool_name = Pool.objects.filter(pk=target).values_list("name", flat=True).first() or ""
     params = [
         *select_params,
-        target,
-        target,
+        target.pool_id,
+        target.pool_id,
         now,
         now,
         NotificationKind.RECYCLED.value,
         rule.name,
-        pool_name,
+        target.name,
         now,
         PoolEventKind.RECYCLE.value,
-        target,
+        target.pool_id,
         rule.pk,
         now,
     ]
@@ -231,7 +254,9 @@ def _batch_postgres(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_
         return [row[0] for row in cursor.fetchall()]
 
 
-def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_size: int) -> list[int]:
+def _batch_generic(
+    *, rule: RecycleRule, target: _Target, as_of: datetime, now: datetime, batch_size: int
+) -> list[int]:
     """The same batch for SQLite: read the candidates, move them, log what the UPDATE moved.
 
     The transaction began IMMEDIATE (settings), so no other writer runs between the read and
@@ -248,13 +273,12 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
     )
     if not rows:
         return []
-    target = rule.effective_target_id
     update = Customer.objects.filter(pk__in=[row[0] for row in rows], owner__isnull=False)
     query = cast(UpdateQuery, update.query.chain(UpdateQuery))
     query.add_update_values(
         {
-            **pooled_state(pool_id=target, now=now),
-            "priority_score": priority_expression(weights_for(target), now),
+            **pooled_state(pool_id=target.pool_id, now=now),
+            "priority_score": priority_expression(target.weights, now),
         }
     )
     sql, params = query.get_compiler(connection.alias).as_sql()
@@ -266,7 +290,7 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
             customer_id=pk,
             kind=PoolEventKind.RECYCLE,
             from_owner_id=owner_id,
-            to_pool_id=target,
+            to_pool_id=target.pool_id,
             reason=trigger,
             rule=rule,
             at=now,
@@ -274,7 +298,6 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
         for pk, owner_id, trigger, *_notice in rows
         if pk in moved
     )
-    pool_name = Pool.objects.filter(pk=target).values_list("name", flat=True).first() or ""
     Notification.objects.bulk_create(
         Notification(
             user_id=owner_id,
@@ -284,7 +307,7 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
             params={
                 "customer": name,
                 "rule": rule.name,
-                "pool": pool_name,
+                "pool": target.name,
                 "trigger": trigger,
                 "since": since.isoformat() if since else None,
                 "days": days,
@@ -342,11 +365,12 @@ def recycle_stale_customers(
         by_rule: dict[int, int] = {}
         chats = team_chat.any_team_chat()
         for rule in rules:
+            target = _Target.of(rule)
             while True:
                 now = timezone.now()
                 with transaction.atomic():
                     without_jit()
-                    moved = batch(rule=rule, as_of=as_of, now=now, batch_size=batch_size)
+                    moved = batch(rule=rule, target=target, as_of=as_of, now=now, batch_size=batch_size)
                 if moved and chats:  # after the commit: never an HTTP call inside the batch
                     team_chat.announce_where(
                         Notification.objects.filter(
