@@ -8,10 +8,11 @@ each batch ONE statement on PostgreSQL::
     , notices AS (INSERT INTO notifications SELECT … FROM moved)  -- the former owner's notice
     INSERT INTO pool events SELECT … FROM moved
 
-in its own short transaction. Rows are reached through
-the partial index on ``recycle_due_at`` (owned rows only); the moved leads are scored for
-the pool list in the same UPDATE (one row version per customer), and nothing is loaded into
-Python but the ids of one batch.
+in its own short transaction. Rows are reached through ``cust_rule_recycle_due`` (the rule,
+then the deadline; owned rows with a deadline only) in deadline order, so a batch reads about
+``batch_size`` rows however many are due; the moved leads are scored for the pool list in the
+same UPDATE (one row version per customer), and nothing is loaded into Python but the ids of
+one batch.
 
 Correctness under overlap (DESIGN.md invariant 5): a run takes the job's run lock (a session
 advisory lock on PostgreSQL, a ``JobLock`` row elsewhere: ``services/run_lock.py``) and an
