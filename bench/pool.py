@@ -430,8 +430,25 @@ SELECT id, 'recycle', NULL, owner_id, NULL, NULL, target, trigger, '', rule_id, 
 """
 
 
+# The job as the Celery task runs it (``services.recycle_stale_customers``), timed inside the
+# process: Django's start (imports, settings; 2–8 s on the loaded reference machine) is not the
+# job's, and a worker pays it once. Run with the checkout under test as the working directory.
+JOB_RUNNER = """
+import sys, time
+import django
+django.setup()
+from django.utils.dateparse import parse_datetime
+from public_pool import services
+started = time.perf_counter()
+result = services.recycle_stale_customers(as_of=parse_datetime(sys.argv[1]))
+print(f"recycled {result.recycled} customers in {time.perf_counter() - started:.2f} s")
+"""
+
+
 def recycle_as_of(conn, target: int):
-    """The moment at which about ``target`` owned customers are due (the target-th deadline)."""
+    """The moment at which about ``target`` owned customers are due (the target-th deadline), or
+    the last deadline when fewer have one (``seed_demo`` leaves about a quarter of its customers
+    owned with a deadline ahead: ``--recycle 250000`` needs about 1,100,000 customers)."""
     with conn.cursor() as cursor:
         cursor.execute(
             "SELECT recycle_due_at FROM customers_customer WHERE owner_id IS NOT NULL AND recycle_due_at IS NOT NULL "
@@ -439,26 +456,46 @@ def recycle_as_of(conn, target: int):
             [target - 1],
         )
         row = cursor.fetchone()
-    return row[0] if row else None
+        if row is None:
+            cursor.execute("SELECT max(recycle_due_at) FROM customers_customer WHERE owner_id IS NOT NULL")
+            row = cursor.fetchone()
+            log(f"  (fewer than {target:,} owned customers have a deadline: all of them are due)")
+    return row[0]
 
 
-def recycle_bench(target: int) -> dict[str, Any]:
+def _copy_database(admin, source: str, copy_name: str) -> float:
+    with admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [source],
+        )
+        cursor.execute(f'DROP DATABASE IF EXISTS "{copy_name}"')
+        started = time.perf_counter()
+        cursor.execute(f'CREATE DATABASE "{copy_name}" TEMPLATE "{source}"')
+        return time.perf_counter() - started
+
+
+def recycle_once(target: int, tree: Path, prepare_sql: list[str] | None = None) -> dict[str, Any]:
+    """On a fresh copy of the database: the bulk statement (rolled back), then ``tree``'s job.
+
+    ``prepare_sql`` runs on the copy first (a baseline's schema, e.g. without an index added since).
+    """
     source = urlparse(database_url())
-    copy_name = source.path.lstrip("/") + "_recycle"
+    source_name = source.path.lstrip("/")
+    copy_name = source_name + "_recycle"
     admin_url = source._replace(path="/postgres").geturl()
     copy_url = source._replace(path="/" + copy_name).geturl()
     admin = connect(admin_url)
     admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [source.path.lstrip("/")],
-        )
-        cursor.execute(f'DROP DATABASE IF EXISTS "{copy_name}"')
-        started = time.perf_counter()
-        cursor.execute(f'CREATE DATABASE "{copy_name}" TEMPLATE "{source.path.lstrip("/")}"')
-        log(f"  copied the database to {copy_name} in {time.perf_counter() - started:.1f} s")
+    copy_seconds = _copy_database(admin, source_name, copy_name)
+    log(f"  copied the database to {copy_name} in {copy_seconds:.1f} s")
     conn = connect(copy_url)
+    if prepare_sql:
+        with conn.cursor() as cursor:
+            for statement in prepare_sql:
+                cursor.execute(statement)
+        conn.commit()
+        log(f"  on the copy: {'; '.join(prepare_sql)}")
     # Deadlines must be current before either run (the job refreshes stale rows first anyway).
     as_of = recycle_as_of(conn, target)
     with conn.cursor() as cursor:
@@ -469,8 +506,10 @@ def recycle_bench(target: int) -> dict[str, Any]:
         due = cursor.fetchone()[0]
         cursor.execute("SELECT coalesce(max(id), 0) FROM public_pool_poolevent")
         last_event = cursor.fetchone()[0]
+        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        size = cursor.fetchone()[0]
     conn.commit()
-    log(f"  as of {as_of.isoformat()}: {due:,} owned customers past their deadline")
+    log(f"  as of {as_of.isoformat()}: {due:,} owned customers past their deadline (database {size})")
     # Warm the cache equally: both runs read the same pages; the bulk statement goes first.
     with conn.cursor() as cursor:
         started = time.perf_counter()
@@ -478,20 +517,30 @@ def recycle_bench(target: int) -> dict[str, Any]:
         bulk_rows = cursor.rowcount
         bulk_seconds = time.perf_counter() - started
     conn.rollback()
+    # The rolled-back UPDATE left a dead row version and an index entry per customer in every
+    # index; VACUUM removes them, so that the job meets the tables as the bulk statement did.
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        started = time.perf_counter()
+        for table in ("customers_customer", "public_pool_poolevent"):
+            cursor.execute(f"VACUUM {table}")
+        vacuum_seconds = time.perf_counter() - started
     conn.close()
-    log(f"  bulk statement: {bulk_rows:,} customers in {bulk_seconds:.1f} s (rolled back)")
+    log(
+        f"  bulk statement: {bulk_rows:,} customers in {bulk_seconds:.1f} s (rolled back; VACUUM {vacuum_seconds:.1f} s)"
+    )
     env = {**os.environ, "DATABASE_URL": copy_url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
     started = time.perf_counter()
     job = subprocess.run(  # noqa: S603 - fixed argv
-        ["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", PY, "manage.py", "recycle_pool", "--as-of", as_of.isoformat()],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        ["/usr/bin/time", "-f", "PEAK_RSS_KB=%M", PY, "-c", JOB_RUNNER, as_of.isoformat()],
+        cwd=tree, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    job_seconds = time.perf_counter() - started
+    process_seconds = time.perf_counter() - started
     output = job.stdout + job.stderr
     peak = re.search(r"PEAK_RSS_KB=(\d+)", output)
-    recycled = re.search(r"recycled (\d+) customers", output)
-    log("  recycle_pool: " + (job.stdout.strip().splitlines() or ["?"])[-1])
-    if job.returncode != 0:
+    recycled = re.search(r"recycled (\d+) customers in ([\d.]+) s", output)
+    log(f"  recycle job ({tree.name}): " + (job.stdout.strip().splitlines() or ["?"])[-1])
+    if job.returncode != 0 or not recycled:
         log(output[-3000:])
     conn = connect(copy_url)
     with conn.cursor() as cursor:
@@ -505,15 +554,53 @@ def recycle_bench(target: int) -> dict[str, Any]:
         cursor.execute(f'DROP DATABASE IF EXISTS "{copy_name}"')
     admin.close()
     return {
+        "tree": tree,
         "due": due,
+        "size": size,
         "bulk_rows": bulk_rows,
         "bulk_seconds": bulk_seconds,
-        "job_seconds": job_seconds,
+        "job_seconds": float(recycled.group(2)) if recycled else -1.0,
+        "process_seconds": process_seconds,
         "job_recycled": int(recycled.group(1)) if recycled else -1,
         "peak_mb": int(peak.group(1)) / 1024 if peak else -1.0,
         "events": events,
         "event_customers": distinct,
     }
+
+
+def recycle_bench(target: int) -> dict[str, Any]:
+    return recycle_once(target, ROOT)
+
+
+def recycle_compare(target: int, baseline: Path, rounds: int, baseline_sql: list[str]) -> None:
+    """This tree's job against ``baseline``'s (another checkout of the project, e.g. the commit
+    before a change), alternated ``rounds`` times, each run on a fresh copy of the database and
+    after the same bulk statement, so that both meet the same data, cache and machine load."""
+    results: dict[Path, list[dict[str, Any]]] = {baseline: [], ROOT: []}
+    for index in range(rounds):
+        for tree in (baseline, ROOT) if index % 2 == 0 else (ROOT, baseline):
+            log(f"==> round {index + 1}, {tree}; load {loadavg()}")
+            result = recycle_once(target, tree, baseline_sql if tree == baseline else None)
+            log(
+                f"  job: {result['job_recycled']:,} recycled in {result['job_seconds']:.1f} s "
+                f"(process {result['process_seconds']:.1f} s), "
+                f"bulk {result['bulk_seconds']:.1f} s, ratio {result['job_seconds'] / result['bulk_seconds']:.2f}x; "
+                f"events {result['events']:,}, peak RSS {result['peak_mb']:.0f} MB"
+            )
+            results[tree].append(result)
+    log("")
+    for tree, runs in results.items():
+        jobs = " / ".join(f"{r['job_seconds']:.2f}" for r in runs)
+        ratios = " / ".join(f"{r['job_seconds'] / r['bulk_seconds']:.2f}x" for r in runs)
+        log(f"{tree!s:<40} job s {jobs}   job / bulk {ratios}")
+    mean = {tree: sum(r["job_seconds"] for r in runs) / len(runs) for tree, runs in results.items()}
+    change = mean[ROOT] / mean[baseline] - 1
+    first = results[ROOT][0]
+    log(f"database {first['size']}, {first['due']:,} due; job = the service call, without Django's start")
+    log(
+        f"mean job: baseline {mean[baseline]:.2f} s, this tree {mean[ROOT]:.2f} s: {change:+.1%} "
+        f"(target <= +10%: {'ok' if change <= 0.10 else 'MISSED'}); machine load {loadavg()}"
+    )
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -537,20 +624,9 @@ def claim_vs_me(rep_id: int) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--procs", type=int, default=4, help="client processes")
-    parser.add_argument("--seconds", type=float, default=20.0, help="per load phase")
-    parser.add_argument("--per-client", type=int, default=1500, help="leads per client and phase")
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--recycle", type=int, default=250_000, help="due customers for the recycle run")
-    parser.add_argument("--skip-recycle", action="store_true")
-    options = parser.parse_args()
-
-    log(f"Public-pool benchmark; machine load (1/5/15 min) before: {loadavg()}")
-    log("Note: other work may run on this machine; figures are noisy.")
+def claim_rows(options: argparse.Namespace) -> list[tuple[str, str, str, bool]]:
+    """Sections 1–3: HTTP claims, claim next best, raw SQL claims; the table's rows."""
+    rows: list[tuple[str, str, str, bool]] = []
     clients = prepare(options.clients, options.per_client * 2)
     # Each client's leads: the first half for HTTP claims, the second for raw SQL.
     http_clients = [
@@ -562,7 +638,6 @@ def main() -> None:
     log(
         f"  leads per client: {min(len(c.leads) for c in clients):,} to {max(len(c.leads) for c in clients):,}"
     )
-    rows: list[tuple[str, str, str, bool]] = []
     gunicorn = Gunicorn(options.workers, options.threads)
     log(f"Server: {gunicorn.config}, 127.0.0.1:{PORT}")
     log(
@@ -645,17 +720,53 @@ def main() -> None:
             nxt.ok_per_s >= 1000 and n_doubles == 0,
         )
     )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--procs", type=int, default=4, help="client processes")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per load phase")
+    parser.add_argument("--per-client", type=int, default=1500, help="leads per client and phase")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--recycle", type=int, default=250_000, help="due customers for the recycle run")
+    parser.add_argument("--skip-recycle", action="store_true")
+    parser.add_argument("--only-recycle", action="store_true", help="time the recycle job alone")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout of the project: time its recycle job against this one's, alternated",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="alternations with --baseline")
+    parser.add_argument(
+        "--baseline-sql",
+        action="append",
+        default=[],
+        help="SQL run on the baseline's copy before its run (its schema), repeatable",
+    )
+    options = parser.parse_args()
+    if options.baseline:
+        log(f"Recycle job, this tree vs {options.baseline}; machine load (1/5/15 min) before: {loadavg()}")
+        recycle_compare(options.recycle, options.baseline.resolve(), options.rounds, options.baseline_sql)
+        return
+
+    log(f"Public-pool benchmark; machine load (1/5/15 min) before: {loadavg()}")
+    log("Note: other work may run on this machine; figures are noisy.")
+    rows = [] if options.only_recycle else claim_rows(options)
     if not options.skip_recycle:
         log(f"==> recycle ~{options.recycle:,} due customers; load {loadavg()}")
         result = recycle_bench(options.recycle)
         factor = result["job_seconds"] / result["bulk_seconds"] if result["bulk_seconds"] else 0.0
         log(
-            f"  job: {result['job_recycled']:,} recycled in {result['job_seconds']:.1f} s (process incl. start), "
+            f"  job: {result['job_recycled']:,} recycled in {result['job_seconds']:.1f} s "
+            f"(the process, with Django's start: {result['process_seconds']:.1f} s), "
             f"peak RSS {result['peak_mb']:.0f} MB; events {result['events']:,} for {result['event_customers']:,} customers"
         )
         rows.append(
             (
-                "recycle job s / bulk s",
+                f"recycle job / bulk, {result['due']:,} due",
                 f"{result['job_seconds']:.1f} / {result['bulk_seconds']:.1f} = {factor:.2f}x",
                 "<= 1.5x",
                 factor <= 1.5,

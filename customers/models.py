@@ -331,7 +331,7 @@ class Customer(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        db_index=False,  # the recycle job reaches rows through cust_recycle_due_owned
+        db_index=False,  # the recycle job reaches rows through cust_rule_recycle_due
         related_name="+",
         verbose_name=_("recycle rule"),
     )
@@ -391,6 +391,13 @@ class Customer(models.Model):
                 fields=["owner", "recycle_due_at"],
                 condition=Q(recycle_due_at__isnull=False),
                 name="cust_owner_recycle_due",
+            ),
+            # The recycle job's batches: one rule's due customers in deadline order, so that a
+            # batch reads its own rows only and stops after the batch size (bench/README.md).
+            models.Index(
+                fields=["recycle_rule", "recycle_due_at"],
+                condition=Q(owner__isnull=False, recycle_due_at__isnull=False),
+                name="cust_rule_recycle_due",
             ),
             # The pool list and "claim next best": highest priority first, id as tie-breaker.
             models.Index(F("pool"), F("priority_score").desc(), F("id"), name="cust_pool_priority"),

@@ -574,19 +574,17 @@ class Notification(models.Model):
     reader's language (:attr:`message`). ``emailed_at`` marks those the warn job mailed.
     """
 
-    # The recycle job writes a notice per customer moved, in its batch statement; each index or
-    # foreign-key check per row is time taken there (the checks alone cost more than the insert).
-    # So: no single-column indexes on the two keys (``notification_user_created`` and
-    # ``notification_customer_due`` lead with them), and no database foreign keys: Django still
-    # cascades deletes (``on_delete``), and neither users nor customers with pool history can be
-    # deleted at all (``PoolEvent`` protects them) — every recycled notice has its event.
+    # The recycle job writes a notice per customer moved, in its batch statement; every index
+    # per row is time taken there. So no single-column indexes on the two keys
+    # (``notification_user_created`` and ``notification_customer_due`` lead with them). The
+    # database foreign keys are kept: measured in bench.pool (bench/README.md), their two checks
+    # per notice cost little beside the customer UPDATE of the same batch.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="notifications",
         verbose_name=_("user"),
         db_index=False,
-        db_constraint=False,
     )
     kind = models.CharField(_("kind"), max_length=24, choices=NotificationKind.choices)
     customer = models.ForeignKey(
@@ -597,7 +595,6 @@ class Notification(models.Model):
         related_name="+",
         verbose_name=_("customer"),
         db_index=False,
-        db_constraint=False,
     )
     due_at = models.DateTimeField(_("recycle due"), null=True, blank=True)
     params = models.JSONField(_("parameters"), default=dict, blank=True)

@@ -8,10 +8,11 @@ each batch ONE statement on PostgreSQL::
     , notices AS (INSERT INTO notifications SELECT … FROM moved)  -- the former owner's notice
     INSERT INTO pool events SELECT … FROM moved
 
-in its own short transaction. Rows are reached through
-the partial index on ``recycle_due_at`` (owned rows only); the moved leads are scored for
-the pool list in the same UPDATE (one row version per customer), and nothing is loaded into
-Python but the ids of one batch.
+in its own short transaction. Rows are reached through ``cust_rule_recycle_due`` (the rule,
+then the deadline; owned rows with a deadline only) in deadline order, so a batch reads about
+``batch_size`` rows however many are due; the moved leads are scored for the pool list in the
+same UPDATE (one row version per customer), and nothing is loaded into Python but the ids of
+one batch.
 
 Correctness under overlap (DESIGN.md invariant 5): a run takes the job's run lock (a session
 advisory lock on PostgreSQL, a ``JobLock`` row elsewhere: ``services/run_lock.py``) and an
@@ -43,7 +44,15 @@ from django.utils import timezone
 from crm_site.progress import Progress
 from customers import services as customer_services
 from customers.models import Customer
-from public_pool.models import Notification, NotificationKind, Pool, PoolEvent, PoolEventKind, RecycleRule
+from public_pool.models import (
+    Notification,
+    NotificationKind,
+    Pool,
+    PoolEvent,
+    PoolEventKind,
+    PriorityWeights,
+    RecycleRule,
+)
 from public_pool.services import team_chat
 from public_pool.services._common import pooled_state, without_jit
 from public_pool.services.policies import (
@@ -158,12 +167,28 @@ def _notice_columns(data: RuleData) -> dict[str, Expression]:
     }
 
 
-def _batch_postgres(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_size: int) -> list[int]:
-    target = rule.effective_target_id
+@dataclass(frozen=True)
+class _Target:
+    """Where a rule's customers go: read once per rule and run, not once per batch."""
+
+    pool_id: int
+    name: str
+    weights: PriorityWeights
+
+    @classmethod
+    def of(cls, rule: RecycleRule) -> "_Target":
+        pool_id = rule.effective_target_id
+        name = Pool.objects.filter(pk=pool_id).values_list("name", flat=True).first() or ""
+        return cls(pool_id=pool_id, name=name, weights=weights_for(pool_id))
+
+
+def _batch_postgres(
+    *, rule: RecycleRule, target: _Target, as_of: datetime, now: datetime, batch_size: int
+) -> list[int]:
     candidates = (
         due_customers(rule=rule, as_of=as_of)
         .annotate(
-            new_priority=priority_expression(weights_for(target), now),
+            new_priority=priority_expression(target.weights, now),
             **_notice_columns(RuleData.from_rule(rule)),
         )
         # Index order only (no tie-breaker): a batch stops after ``batch_size`` index entries
@@ -211,28 +236,35 @@ def _batch_postgres(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_
         SELECT id, %s, NULL, owner_id, NULL, NULL, %s, recycle_trigger, '', %s, false, %s FROM moved
         RETURNING customer_id
     """  # noqa: S608 -- table names come from model metadata; every value is a parameter
-    pool_name = Pool.objects.filter(pk=target).values_list("name", flat=True).first() or ""
     params = [
         *select_params,
-        target,
-        target,
+        target.pool_id,
+        target.pool_id,
         now,
         now,
         NotificationKind.RECYCLED.value,
         rule.name,
-        pool_name,
+        target.name,
         now,
         PoolEventKind.RECYCLE.value,
-        target,
+        target.pool_id,
         rule.pk,
         now,
     ]
     with connection.cursor() as cursor:
+        # The planner cannot tell how many of the rule's due rows pass the re-check (a CASE over
+        # won deals), guesses a handful, and would read every due row of the rule through a
+        # bitmap scan, re-check and sort them all, then keep ``batch_size``: each batch paying for
+        # all the batches after it. Without bitmap scans it walks ``cust_rule_recycle_due`` in
+        # deadline order and stops after ``batch_size`` rows (bench/README.md, "Recycle job").
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 
-def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_size: int) -> list[int]:
+def _batch_generic(
+    *, rule: RecycleRule, target: _Target, as_of: datetime, now: datetime, batch_size: int
+) -> list[int]:
     """The same batch for SQLite: read the candidates, move them, log what the UPDATE moved.
 
     The transaction began IMMEDIATE (settings), so no other writer runs between the read and
@@ -249,13 +281,12 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
     )
     if not rows:
         return []
-    target = rule.effective_target_id
     update = Customer.objects.filter(pk__in=[row[0] for row in rows], owner__isnull=False)
     query = cast(UpdateQuery, update.query.chain(UpdateQuery))
     query.add_update_values(
         {
-            **pooled_state(pool_id=target, now=now),
-            "priority_score": priority_expression(weights_for(target), now),
+            **pooled_state(pool_id=target.pool_id, now=now),
+            "priority_score": priority_expression(target.weights, now),
         }
     )
     sql, params = query.get_compiler(connection.alias).as_sql()
@@ -267,7 +298,7 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
             customer_id=pk,
             kind=PoolEventKind.RECYCLE,
             from_owner_id=owner_id,
-            to_pool_id=target,
+            to_pool_id=target.pool_id,
             reason=trigger,
             rule=rule,
             at=now,
@@ -275,7 +306,6 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
         for pk, owner_id, trigger, *_notice in rows
         if pk in moved
     )
-    pool_name = Pool.objects.filter(pk=target).values_list("name", flat=True).first() or ""
     Notification.objects.bulk_create(
         Notification(
             user_id=owner_id,
@@ -285,7 +315,7 @@ def _batch_generic(*, rule: RecycleRule, as_of: datetime, now: datetime, batch_s
             params={
                 "customer": name,
                 "rule": rule.name,
-                "pool": pool_name,
+                "pool": target.name,
                 "trigger": trigger,
                 "since": since.isoformat() if since else None,
                 "days": days,
@@ -349,11 +379,12 @@ def recycle_stale_customers(
         if progress is not None:
             progress.add_total(sum(due_customers(rule=rule, as_of=as_of).count() for rule in rules))
         for rule in rules:
+            target = _Target.of(rule)
             while True:
                 now = timezone.now()
                 with transaction.atomic():
                     without_jit()
-                    moved = batch(rule=rule, as_of=as_of, now=now, batch_size=batch_size)
+                    moved = batch(rule=rule, target=target, as_of=as_of, now=now, batch_size=batch_size)
                 if moved and chats:  # after the commit: never an HTTP call inside the batch
                     team_chat.announce_where(
                         Notification.objects.filter(
