@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
+from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 logger = logging.getLogger(__name__)
@@ -130,6 +131,17 @@ class LockedDatabaseScheduler(DatabaseScheduler):
         self._beat_lock = beat_lock()
         self._beat_lock.acquire()
         super().__init__(*args, **kwargs)
+
+    def update_from_dict(self, mapping: dict[str, dict[str, Any]]) -> None:
+        """Install the ``CELERY_BEAT_SCHEDULE`` jobs that have no row yet; leave the others alone.
+
+        django-celery-beat rewrites every job's row from the settings when beat starts, which
+        would undo, at each restart, a schedule an admin changed on the jobs page or in the
+        Django admin. The settings give the defaults; once a job's row exists, the database is
+        the truth (its enabled flag and schedule are read from there on every tick).
+        """
+        existing = set(PeriodicTask.objects.filter(name__in=list(mapping)).values_list("name", flat=True))
+        super().update_from_dict({name: entry for name, entry in mapping.items() if name not in existing})
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         if not self._beat_lock.renew():

@@ -193,12 +193,14 @@ def import_report(request: HttpRequest, batch_id: int) -> FileResponse:
     batch = get_object_or_404(ImportBatch, pk=batch_id)
     if not batch.report_bytes:
         raise Http404
-    return FileResponse(
-        batch.report.open("rb"),
+    response = FileResponse(
+        import_services.open_report(batch),
         as_attachment=True,
         filename=f"import-{batch.pk}-report.csv",
         content_type="text/csv; charset=utf-8",
     )
+    response["Content-Length"] = str(batch.report_bytes)
+    return response
 
 
 @login_required

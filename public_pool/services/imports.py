@@ -706,12 +706,42 @@ def _run(batch: ImportBatch) -> None:
 # --- reading the report -----------------------------------------------------------------------
 
 
+class _CommittedPart(io.RawIOBase):
+    """The first ``length`` bytes of a file: the report as its last committed chunk left it.
+
+    A worker killed after a chunk's lines were written but before its commit leaves them in the
+    file until the next run cuts it back; readers stop at ``report_bytes`` so they never show
+    rows that are not imported. Not seekable and nameless, so a ``FileResponse`` takes its
+    length from the caller, not from the file on disk."""
+
+    def __init__(self, raw: IO[bytes], length: int) -> None:
+        self._raw, self._left = raw, length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)[: self._left]
+        count = self._raw.readinto(view) if view.nbytes else 0  # type: ignore[attr-defined]
+        self._left -= count
+        return count
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def open_report(batch: ImportBatch) -> IO[bytes]:
+    """The committed part of the batch's report, to stream (``report_bytes`` long)."""
+    return io.BufferedReader(_CommittedPart(batch.report.open("rb"), batch.report_bytes))
+
+
 def report_preview(batch: ImportBatch, limit: int = PREVIEW_ROWS) -> list[ReportRow]:
     """The first ``limit`` committed rows of the report (streamed)."""
     if not batch.report or not batch.report_bytes:
         return []
     rows: list[ReportRow] = []
-    with batch.report.open("rb") as raw:
+    with open_report(batch) as raw:
         reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
         next(reader, None)
         for record in islice(reader, limit):

@@ -307,6 +307,24 @@ def test_batch_is_recorded_with_counts_and_a_downloadable_report(admin_user, poo
     assert "attachment" in response["Content-Disposition"]
 
 
+def test_report_readers_stop_at_the_last_committed_chunk(admin_user, pool, client):
+    """A worker killed between writing a chunk's lines and committing it leaves them in the file
+    until the next run cuts them off; the preview and the download show only committed rows."""
+    batch = run_import(admin_user, pool, csv_bytes([["Alpha"] + [""] * 7, ["Beta"] + [""] * 7])).batch
+    committed = batch.report.size
+    assert committed == batch.report_bytes
+    with open(batch.report.path, "ab") as file:
+        file.write(b"4,created,Gamma,999999,\r\n")
+
+    assert [row.name for row in imports.report_preview(batch, limit=10)] == ["Alpha", "Beta"]
+    client.force_login(admin_user)
+    response = client.get(reverse("pool_imports:report", args=[batch.pk]))
+    body = b"".join(response.streaming_content)
+    assert len(body) == committed == int(response["Content-Length"])
+    assert b"Gamma" not in body
+    assert body.count(b"\r\n") == 3  # header, Alpha, Beta
+
+
 def test_bulk_query_count_does_not_grow_with_rows(admin_user, pool):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
