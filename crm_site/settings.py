@@ -14,6 +14,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -370,8 +371,11 @@ CELERY_BEAT_SCHEDULER = "crm_site.beat:LockedDatabaseScheduler"
 # never delays the recycle job, and the nightly roll-ups never delay either. Every worker command
 # names its queues (``-Q``; docker-compose.yml runs one worker service per group, ``make worker``
 # and the demo consume all four); a task not listed goes to ``default`` (team chat posts, unless
-# PUBLIC_POOL_TEAM_CHAT_QUEUE names another).
+# PUBLIC_POOL_TEAM_CHAT_QUEUE names another). A worker started without ``-Q`` consumes all four
+# (CELERY_TASK_QUEUES), so a plain ``celery -A crm_site worker`` never leaves imports or the
+# recycle job waiting in a queue nobody reads.
 CRM_CELERY_QUEUES = ("default", "imports", "recycle", "metrics")
+CELERY_TASK_QUEUES = tuple(Queue(name) for name in CRM_CELERY_QUEUES)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "public_pool.tasks.import_customers_task": {"queue": "imports"},

@@ -24,7 +24,7 @@ $$
 class Migration(migrations.Migration):
     """``crm_list_count(query, exact_up_to)``: see ``customers.pagination`` (PostgreSQL only)."""
 
-    dependencies = [("customers", "0006_api_token_activity")]
+    dependencies = [("customers", "0007_rule_recycle_due_index")]
 
     operations = [
         RunSQLOnPostgres(LIST_COUNT, "DROP FUNCTION IF EXISTS crm_list_count(text, bigint)"),
