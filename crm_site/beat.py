@@ -8,9 +8,10 @@ it reads the schedule and holds it for its whole life:
 - with Redis (``REDIS_URL``, production) a Redis lock (``SET key token NX PX ttl``) on the
   broker's server: it works across machines, and it expires ``CRM_BEAT_LOCK_SECONDS`` (60) after
   its holder stops renewing it, so a beat that died without releasing it (SIGKILL, the machine
-  lost) is replaced within a minute. The holder renews it on every tick (at most
-  ``beat_max_loop_interval``, 5 s, apart); a holder that finds it lost (it stalled longer than the
-  lock lives, and another beat took over) exits rather than send jobs a second time;
+  lost) is replaced within a minute. A thread of the holder renews it every third of that time,
+  however long the scheduler's own work takes; a holder whose lock was lost all the same (the
+  process stalled longer than the lock lives, and another beat took over) exits at its next tick
+  rather than send jobs a second time;
 - without Redis (the embedded default, one machine) an exclusive ``flock`` on
   ``var/celery-beat.lock``, released by the kernel when the process ends however it ends.
 
@@ -29,6 +30,7 @@ import fcntl
 import logging
 import os
 import secrets
+import threading
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,7 +46,7 @@ POLL_SECONDS = 1.0
 
 class BeatLock(Protocol):
     def acquire(self) -> None: ...
-    def renew(self) -> bool: ...
+    def held(self) -> bool: ...
     def release(self) -> None: ...
 
 
@@ -70,6 +72,8 @@ class RedisBeatLock:
         self.key = key
         self.milliseconds = seconds * 1000
         self.token = f"{os.getpid()}-{secrets.token_hex(8)}"
+        self._lost = threading.Event()
+        self._stop = threading.Event()
 
     def acquire(self) -> None:
         waiting = False
@@ -79,11 +83,25 @@ class RedisBeatLock:
                 waiting = True
             time.sleep(POLL_SECONDS)
         logger.info("beat: acquired the lock %s; this beat schedules the periodic jobs", self.key)
+        threading.Thread(target=self._keep, name="beat-lock", daemon=True).start()
 
-    def renew(self) -> bool:
-        return bool(self.client.eval(self._RENEW, 1, self.key, self.token, self.milliseconds))
+    def _keep(self) -> None:
+        """Renew every third of the lock's life until released; mark it lost if it was."""
+        while not self._stop.wait(self.milliseconds / 3000):
+            try:
+                renewed = self.client.eval(self._RENEW, 1, self.key, self.token, self.milliseconds)
+            except Exception:  # Redis unreachable for a moment: try again at the next turn
+                logger.exception("beat: could not renew the lock %s", self.key)
+                continue
+            if not renewed:
+                self._lost.set()
+                return
+
+    def held(self) -> bool:
+        return not self._lost.is_set()
 
     def release(self) -> None:
+        self._stop.set()
         self.client.eval(self._RELEASE, 1, self.key, self.token)
 
 
@@ -108,7 +126,7 @@ class FileBeatLock:
                 time.sleep(POLL_SECONDS)
         logger.info("beat: acquired the lock %s; this beat schedules the periodic jobs", self.path)
 
-    def renew(self) -> bool:
+    def held(self) -> bool:
         return True  # held until the process ends
 
     def release(self) -> None:
@@ -127,9 +145,13 @@ class LockedDatabaseScheduler(DatabaseScheduler):
     """django-celery-beat's database scheduler, started only once the beat lock is held."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # Before the parent reads (and writes) the schedule: a waiting beat touches nothing.
-        self._beat_lock = beat_lock()
-        self._beat_lock.acquire()
+        # ``lazy``: the instance `celery beat` makes only to print its banner, which never ticks
+        # (taking the lock there would make the real scheduler wait for its own process).
+        self._beat_lock: BeatLock | None = None
+        if not kwargs.get("lazy"):
+            # Before the parent reads (and writes) the schedule: a waiting beat touches nothing.
+            self._beat_lock = beat_lock()
+            self._beat_lock.acquire()
         super().__init__(*args, **kwargs)
 
     def update_from_dict(self, mapping: dict[str, dict[str, Any]]) -> None:
@@ -144,7 +166,7 @@ class LockedDatabaseScheduler(DatabaseScheduler):
         super().update_from_dict({name: entry for name, entry in mapping.items() if name not in existing})
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
-        if not self._beat_lock.renew():
+        if self._beat_lock is None or not self._beat_lock.held():
             logger.error("beat: lost the lock (another beat took over); stopping")
             raise SystemExit(1)
         return super().tick(*args, **kwargs)
@@ -153,4 +175,5 @@ class LockedDatabaseScheduler(DatabaseScheduler):
         try:
             super().close()
         finally:
-            self._beat_lock.release()
+            if self._beat_lock is not None:
+                self._beat_lock.release()
