@@ -47,6 +47,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from crm_site.db_routers import read_connection
 from customers.models import Campaign, CampaignParticipant, CampaignSpend, Customer, Deal, DealStage
 from metrics import figures_cache
 from metrics.kpis import sales as sales_kpis
@@ -247,7 +248,7 @@ def _sums_by_day(
             WHERE d.stage = 'won' AND c.campaign_id IS NOT NULL AND {within("d.closed_at")}""",
     ]
     found: dict[dt.date, list[tuple[int, tuple[int, int, int, Decimal]]]] = {}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             f"""SELECT day, campaign, SUM(participants), SUM(leads), SUM(new_customers), SUM(sales)
                 FROM ({" UNION ALL ".join(parts)}) t GROUP BY day, campaign""",

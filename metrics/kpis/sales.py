@@ -787,7 +787,7 @@ def current_first_responses(*, period: Period, scope: Scope) -> list[ResponseRow
     def read(span: Period, since: dt.datetime | None) -> list[tuple[dt.date, ResponseRow]]:
         params: dict[str, Any] = {}
         sql = _first_response_sql(period=span, scope=scope, params=params, rows=True, since=since)
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(f"SELECT t.id, t.k, t.v, t.at FROM ({sql}) t", params)
             return [
                 (

@@ -447,7 +447,7 @@ def _shared_live_rows(
     ranges = _Ranges([(start_of_day(lo), start_of_day(hi)) for lo, hi in gaps])
     live = _live_select(ranges, params, gaps[0][0], SHARED_MEASURES)
     sums = ", ".join(f"SUM({name})" for name in SHARED_MEASURES)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(KEY_COLUMNS)}, {sums} FROM ({live}) live "
             f"WHERE {column} IN ({', '.join(names)}) GROUP BY {', '.join(KEY_COLUMNS)}",
@@ -473,7 +473,7 @@ def _aggregate_with_shared_live(
     sql = f"SELECT {keys + ', ' if keys else ''}{sums} FROM ({rolled_sql}) t"
     if keys:
         sql += f" GROUP BY {keys}"
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         rolled = cursor.fetchall()
 
