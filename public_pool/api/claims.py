@@ -180,7 +180,7 @@ class ReleaseCustomerApi(APIView):
         access.visible_customer_or_404(request.user, customer_id)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        customer = services.release_customer(
+        customer = services.release_customer_checked(
             actor=request.user,
             customer_id=customer_id,
             reason=data["reason"],
@@ -226,7 +226,7 @@ class AssignCustomerApi(APIView):
         access.visible_customer_or_404(request.user, customer_id)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        customer = services.assign_customer(
+        customer = services.assign_customer_checked(
             actor=request.user,
             customer_id=customer_id,
             rep=access.user_or_field_error(data["rep"], "rep"),

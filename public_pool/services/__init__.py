@@ -32,6 +32,7 @@ from public_pool.services.claims import (
     AssignResult,
     StateChanged,
     assign_customer,
+    assign_customer_checked,
     assign_customers,
     claim_customer,
     claim_next_best,
@@ -40,6 +41,7 @@ from public_pool.services.claims import (
     move_customer_to_pool,
     register_imported_customers,
     release_customer,
+    release_customer_checked,
     transfer_customer,
 )
 from public_pool.services.digests import send_team_recycled_digests
@@ -97,6 +99,7 @@ __all__ = [
     "announce",
     "announce_where",
     "assign_customer",
+    "assign_customer_checked",
     "assign_customers",
     "claim_customer",
     "claim_next_best",
@@ -123,6 +126,7 @@ __all__ = [
     "refresh_stale_recycle_policies",
     "register_imported_customers",
     "release_customer",
+    "release_customer_checked",
     "request_extension",
     "send_pending_recycle_emails",
     "send_team_recycled_digests",

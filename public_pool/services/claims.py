@@ -225,12 +225,25 @@ def release_customer(
     one), ``NotOwned`` (pooled, or the owner changed meanwhile), ``NotAllowed``,
     ``PoolRequired``. Writes one ``release`` event; the releasing owner's cooldown starts.
 
-    On PostgreSQL tried first in two statements (``lean.release``); what follows runs only when
-    that refused, to raise the exact error.
+    On PostgreSQL tried first in two statements (``lean.release``);
+    :func:`release_customer_checked` runs only when that refused, to raise the exact error.
     """
     fast = lean.release(actor=actor, customer_id=customer_id, reason=reason, note=note, pool_id=pool_id)
     if fast is not None:
         return fast
+    return release_customer_checked(
+        actor=actor, customer_id=customer_id, reason=reason, note=note, pool_id=pool_id
+    )
+
+
+@transaction.atomic
+def release_customer_checked(
+    *, actor: User, customer_id: int, reason: str, note: str = "", pool_id: int | None = None
+) -> Customer:
+    """:func:`release_customer` without its fast path: every check in order, then the change.
+
+    For a caller that has just tried ``lean.release`` itself (the API view, which checks the
+    customer's visibility in between), so that a refusal does not run the fast path twice."""
     now = timezone.now()
     code = reason.strip()
     if not code:
@@ -358,11 +371,22 @@ def assign_customer(
 ) -> Customer:
     """Give one pooled lead to ``rep`` (see :func:`assign_customers`); ``AlreadyClaimed`` if it is gone.
 
-    On PostgreSQL tried first in two statements (``lean.assign``)."""
+    On PostgreSQL tried first in two statements (``lean.assign``); :func:`assign_customer_checked`
+    runs only when that refused."""
     with transaction.atomic():
         taken = lean.assign(actor=actor, customer_id=customer_id, rep_id=rep.pk, override=override, note=note)
     if taken is not None:
         return taken
+    return assign_customer_checked(
+        actor=actor, customer_id=customer_id, rep=rep, override=override, note=note
+    )
+
+
+def assign_customer_checked(
+    *, actor: User, customer_id: int, rep: User, override: bool = False, note: str = ""
+) -> Customer:
+    """:func:`assign_customer` without its fast path, for a caller that has just tried
+    ``lean.assign`` itself (the API view), so that a refusal does not run it twice."""
     result = assign_customers(actor=actor, rep=rep, customer_ids=[customer_id], override=override, note=note)
     if result.skipped.get(customer_id) == "not_found":
         get_customer(customer_id)  # raises CustomerNotFound
