@@ -18,6 +18,7 @@ from audit.labels import field_label, object_text, value_text
 from audit.models import AuditArea, AuditEntry
 from crm_site import spreadsheets
 from crm_site.db_routers import replica_alias
+from crm_site.streaming import stream
 
 PAGE_SIZE = 50
 
@@ -92,7 +93,7 @@ def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
 
     def lines() -> Any:
         # Read while the response streams: from the read replica when there is one.
-        for entry in entries.using(replica_alias()).iterator(chunk_size=500):
+        for entry in stream(entries.using(replica_alias()), chunk_size=500):
             for label, before, after in _rows(entry) or [("", "", "")]:
                 yield [
                     timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),

@@ -37,6 +37,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm_site import spreadsheets
 from crm_site.db_routers import replica_alias
 from crm_site.http import AuthenticatedRequest
+from crm_site.streaming import stream
 from customers import exceptions, forms, selectors, services
 from customers.models import (
     Customer,
@@ -130,8 +131,8 @@ def _export_rows(customers: Any) -> Any:
         )
     )
     levels, stages, sources = dict(Level.choices), dict(DealStage.choices), dict(Source.choices)
-    for name, given, family, pool, level, stage, source, region, phone, email, created in rows.iterator(
-        chunk_size=EXPORT_CHUNK
+    for name, given, family, pool, level, stage, source, region, phone, email, created in stream(
+        rows, chunk_size=EXPORT_CHUNK
     ):
         yield [
             name,

@@ -7,7 +7,8 @@ connections are pointed at it with the settings docker-compose.yml sets
 the periodic jobs a row). Then 8 reps race for one lead over the REST API on real threads (more
 clients than server connections: they share them transaction by transaction), 8 more race
 claim-next, and the recycle job runs, twice at once. ``SHOW POOLS`` on PgBouncer's console
-shows that the work went through its transaction pool.
+shows that the work went through its transaction pool. The streamed CSV exports read through a
+server-side cursor inside one transaction (``crm_site/streaming.py``), not into memory.
 """
 
 import os
@@ -23,12 +24,16 @@ from pathlib import Path
 import psycopg2
 import pytest
 from django.db import connection, connections
+from django.urls import reverse
 from rest_framework.test import APIClient
 
+from audit.models import AuditArea
+from audit.services import record_change
+from crm_site.streaming import stream
 from customers.models import Customer
 from public_pool import services
 from public_pool.models import PoolEvent, PoolEventKind
-from tests.factories import PoolFactory, RecycleRuleFactory, UserFactory
+from tests.factories import CustomerFactory, PoolFactory, RecycleRuleFactory, UserFactory
 from tests.public_pool.conftest import owned, pooled, run_at_once
 
 POOL_SIZE = 3
@@ -212,3 +217,60 @@ def test_the_recycle_job_runs_through_pgbouncer_once_when_started_twice(pgbounce
     fresh.refresh_from_db()
     assert fresh.owner == rep
     assert _test_database_pool(pgbouncer)["pool_mode"] == "transaction"
+
+
+def _open_cursors() -> int:
+    """Server-side cursors of the server connection this statement lands on (``pg_cursors``)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        return cursor.fetchone()[0]
+
+
+def test_a_streamed_read_keeps_its_rows_on_the_server_behind_pgbouncer(pgbouncer, rep):
+    CustomerFactory.create_batch(25, owner=rep)
+    ids = Customer.objects.order_by("pk").values_list("pk", flat=True)
+    expected = list(ids)
+
+    # Why stream() exists: with server-side cursors off, .iterator() has no cursor on the
+    # server; the whole result already sits in the client after the first row.
+    plain = ids.iterator(chunk_size=10)
+    assert next(plain) == expected[0]
+    assert _open_cursors() == 0
+    list(plain)
+
+    rows = stream(ids, chunk_size=10)
+    first = next(rows)
+    assert connection.in_atomic_block
+    assert _open_cursors() == 1  # the read's own transaction, so the same server connection
+    assert [first, *rows] == expected
+    assert not connection.in_atomic_block
+
+    # A download the browser drops half-way: the transaction ends with it, cursor and all.
+    rows = stream(ids, chunk_size=10)
+    next(rows)
+    rows.close()
+    assert not connection.in_atomic_block
+    assert _open_cursors() == 0
+
+
+def test_the_csv_exports_stream_through_pgbouncer(pgbouncer, client, team, rep, admin_user):
+    pool = PoolFactory(name="Exported pool")
+    pool.teams.add(team)
+    CustomerFactory.create_batch(30, owner=rep)
+    for _ in range(3):
+        services.claim_customer(rep=rep, customer_id=pooled(pool).pk)
+    record_change(
+        actor=admin_user, area=AuditArea.POOL, object_id=pool.pk, label=pool.name, before={"name": "Old"},
+        after={"name": pool.name},
+    )  # fmt: skip
+    client.force_login(admin_user)
+
+    def lines(url: str) -> list[str]:
+        response = client.get(url)
+        assert response.status_code == 200
+        return b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+
+    assert len(lines(reverse("customers:export"))) == 1 + 33
+    assert len(lines(reverse("pool_manage:events_csv"))) == 1 + 3
+    assert len(lines(reverse("audit:csv"))) == 1 + 1
+    assert not connection.in_atomic_block

@@ -34,6 +34,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm_site import spreadsheets
 from crm_site.exceptions import DomainError
 from crm_site.http import AuthenticatedRequest
+from crm_site.streaming import stream
 from customers.models import User
 from customers.selectors import managed_team_ids
 from public_pool import selectors, services
@@ -346,7 +347,7 @@ def _event_csv_header() -> list[str]:
 
 def _csv_rows(events, reason_labels: dict[str, str]) -> Iterator[list[str]]:
     kinds = dict(PoolEventKind.choices)
-    for event in events.iterator(chunk_size=CSV_CHUNK):
+    for event in stream(events, chunk_size=CSV_CHUNK):
         yield [
             timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M:%S"),
             str(kinds.get(event.kind, event.kind)),
