@@ -12,9 +12,14 @@ bench/README.md "Public pool"):
   PostgreSQL and Redis, and the threads of a process fill those waits. More processes than
   cores only make them preempt one another in the middle of requests: on the 2-core bench
   machine, in alternated runs, 2 processes x 8 threads served more claims with a shorter tail
-  than 4 x 4. Connections stay open between requests (``keepalive``), which spares a TCP
-  connection per request to clients that keep them (integrations; nginx opens one per request
-  to the web replicas).
+  than 4 x 4.
+- **No keep-alive** (``keepalive = 0``: the connection closes after each answer). A kept
+  connection stays with the process that accepted it, whatever that process's load: with 32
+  clients on 2 processes the bench measured 10 connections on one and 22 on the other, and the
+  22 waited 2.5 times as long (per-client mean 65 against 145 ms). A new connection per request
+  goes to whichever process accepts first, which spreads the load (per-client means 105-126 ms,
+  more claims a second). Behind nginx (deploy/nginx.conf) nothing changes: it opens a
+  connection to the web replica per request anyway.
 - **A worker is replaced after 20,000 requests** (±2,000, so that they do not all restart at
   once), a guard against slow leaks. A new worker loads Django again (about a second of CPU):
   every 2,000 requests that cost ~0.5 ms per request.
@@ -30,7 +35,7 @@ from typing import Any
 
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-keepalive = 5
+keepalive = 0
 # Lead imports of 100,000 rows run in their request (about a minute): allow two.
 timeout = 120
 max_requests = 20_000

@@ -5,7 +5,8 @@ the database of ``DATABASE_URL`` (``crm_bench``), prints:
 
 1. HTTP claims (``POST /api/customers/{id}/claim/``, token auth) with ``--clients`` (32)
    concurrent keep-alive clients against gunicorn on 127.0.0.1 (``bench.settings``, DEBUG
-   off): throughput, p50/p99 latency, the 200s, and a check of zero double claims (every
+   off; gunicorn as ``gunicorn.conf.py`` configures it, which closes each connection after its
+   answer — ``http.client`` then opens a new one): throughput, p50/p99 latency, the 200s, and a check of zero double claims (every
    claimed customer has exactly one claim event of the run, and one per 200);
 2. raw-SQL claims on the same database with psycopg2 (same clients: the conditional UPDATE
    plus the event INSERT in one transaction each) and the HTTP/SQL ratio;
@@ -299,7 +300,7 @@ def settings_module() -> str:
 
 
 class Gunicorn:
-    """gunicorn as deployed: ``gunicorn.conf.py`` of the checkout (worker class, threads,
+    """gunicorn as deployed: ``gunicorn.conf.py`` of the checkout (worker class, threads, no
     keep-alive, worker recycling, ``gc.freeze``), which gunicorn reads from its working
     directory; only the address, the number of workers and, when asked, the threads and worker
     class are given here. The access log goes to ``var/bench/gunicorn.log`` as production's goes

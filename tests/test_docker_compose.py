@@ -133,7 +133,7 @@ def test_web_runs_gunicorn_with_workers_from_the_environment_and_probes_healthz(
 
 def test_gunicorn_reads_the_repository_config_from_its_working_directory():
     """The image's and compose's gunicorn run in /app, the checkout's root: gunicorn.conf.py there
-    gives threads, keep-alive, worker recycling and the gc hook, and the command line sets none of
+    gives threads, no keep-alive, worker recycling and the gc hook, and the command line sets none of
     them (an option there would silently override it)."""
     gunicorn = Path(sys.executable).parent / "gunicorn"
     printed = subprocess.run(
@@ -146,7 +146,7 @@ def test_gunicorn_reads_the_repository_config_from_its_working_directory():
     ).stdout
     config = dict(re.findall(r"^(\w+)\s+= (.*)$", printed, flags=re.MULTILINE))
     assert config["config"] == "./gunicorn.conf.py"
-    assert (config["worker_class"], config["threads"], config["keepalive"]) == ("gthread", "8", "5")
+    assert (config["worker_class"], config["threads"], config["keepalive"]) == ("gthread", "8", "0")
     assert int(config["max_requests"]) >= 10_000
     assert config["timeout"] == "120"
     assert "post_worker_init()" in config["post_worker_init"]
