@@ -5,7 +5,8 @@ the database of ``DATABASE_URL`` (``crm_bench``), prints:
 
 1. HTTP claims (``POST /api/customers/{id}/claim/``, token auth) with ``--clients`` (32)
    concurrent keep-alive clients against gunicorn on 127.0.0.1 (``bench.settings``, DEBUG
-   off): throughput, p50/p99 latency, the 200s, and a check of zero double claims (every
+   off; gunicorn as ``gunicorn.conf.py`` configures it, which closes each connection after its
+   answer — ``http.client`` then opens a new one): throughput, p50/p99 latency, the 200s, and a check of zero double claims (every
    claimed customer has exactly one claim event of the run, and one per 200);
 2. raw-SQL claims on the same database with psycopg2 (same clients: the conditional UPDATE
    plus the event INSERT in one transaction each) and the HTTP/SQL ratio;
@@ -299,19 +300,31 @@ def settings_module() -> str:
 
 
 class Gunicorn:
-    def __init__(self, workers: int, threads: int) -> None:
+    """gunicorn as deployed: ``gunicorn.conf.py`` of the checkout (worker class, threads, no
+    keep-alive, worker recycling, ``gc.freeze``), which gunicorn reads from its working
+    directory; only the address, the number of workers and, when asked, the threads and worker
+    class are given here. The access log goes to ``var/bench/gunicorn.log`` as production's goes
+    to stdout."""
+
+    def __init__(self, workers: int, threads: int | None, worker_class: str | None) -> None:
         self.args = [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "crm_site.wsgi:application",
             "--bind", f"127.0.0.1:{PORT}",
             "--workers", str(workers),
-            "--worker-class", "gthread",
-            "--threads", str(threads),
             "--backlog", "256",
             "--log-level", "warning",
+            "--access-logfile", "-",
         ]  # fmt: skip
+        if threads is not None:
+            self.args += ["--threads", str(threads)]
+        if worker_class is not None:
+            self.args += ["--worker-class", worker_class]
         self.settings = settings_module()
-        self.config = f"gunicorn {workers} workers x {threads} threads (gthread), {self.settings}, DEBUG off"
+        described = (
+            f"{threads or 'gunicorn.conf.py'} threads, {worker_class or 'gunicorn.conf.py'} worker class"
+        )
+        self.config = f"gunicorn {workers} workers x {described}, {self.settings}, DEBUG off"
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Gunicorn:
@@ -638,7 +651,7 @@ def claim_rows(options: argparse.Namespace) -> list[tuple[str, str, str, bool]]:
     log(
         f"  leads per client: {min(len(c.leads) for c in clients):,} to {max(len(c.leads) for c in clients):,}"
     )
-    gunicorn = Gunicorn(options.workers, options.threads)
+    gunicorn = Gunicorn(options.workers, options.threads, options.worker_class)
     log(f"Server: {gunicorn.config}, 127.0.0.1:{PORT}")
     log(
         f"Client: {options.procs} Python processes x threads, {options.clients} keep-alive http.client connections, one rep each"
@@ -729,8 +742,9 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=4, help="client processes")
     parser.add_argument("--seconds", type=float, default=20.0, help="per load phase")
     parser.add_argument("--per-client", type=int, default=1500, help="leads per client and phase")
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes (one per core)")
+    parser.add_argument("--threads", type=int, default=None, help="default: gunicorn.conf.py's")
+    parser.add_argument("--worker-class", default=None, help="default: gunicorn.conf.py's")
     parser.add_argument("--recycle", type=int, default=250_000, help="due customers for the recycle run")
     parser.add_argument("--skip-recycle", action="store_true")
     parser.add_argument("--only-recycle", action="store_true", help="time the recycle job alone")

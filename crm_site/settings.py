@@ -69,7 +69,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "crm_site.health.HealthCheckMiddleware",  # first: probes come by IP, before host validation
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "crm_site.headers.CSPMiddleware",  # django-csp's, with the policy built once (crm_site/headers.py)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

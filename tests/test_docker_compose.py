@@ -9,9 +9,11 @@ subprocess. When a compose implementation is installed (``docker compose`` or De
 """
 
 import ast
+import gc
 import json
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -127,6 +129,43 @@ def test_web_runs_gunicorn_with_workers_from_the_environment_and_probes_healthz(
     # Replicas publish nothing (so `--scale web=N` cannot collide on a port): the proxy does.
     assert "ports" not in web
     assert web["expose"] == ["8000"]
+
+
+def test_gunicorn_reads_the_repository_config_from_its_working_directory():
+    """The image's and compose's gunicorn run in /app, the checkout's root: gunicorn.conf.py there
+    gives threads, no keep-alive, worker recycling and the gc hook, and the command line sets none of
+    them (an option there would silently override it)."""
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    printed = subprocess.run(
+        [str(gunicorn), "--print-config", "crm_site.wsgi:application"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    config = dict(re.findall(r"^(\w+)\s+= (.*)$", printed, flags=re.MULTILINE))
+    assert config["config"] == "./gunicorn.conf.py"
+    assert (config["worker_class"], config["threads"], config["keepalive"]) == ("gthread", "8", "0")
+    assert int(config["max_requests"]) >= 10_000
+    assert config["timeout"] == "120"
+    assert "post_worker_init()" in config["post_worker_init"]
+    command = command_of(load_compose()["services"]["web"])
+    assert not [
+        part
+        for part in command
+        if part.split("=")[0] in ("--threads", "--worker-class", "-k", "--max-requests")
+    ]
+    assert (ROOT / "Dockerfile").read_text().count("WORKDIR /app") == 1
+
+
+def test_a_worker_freezes_what_the_application_loaded():
+    namespace = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    try:
+        namespace["post_worker_init"](None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_the_proxy_is_nginx_with_the_repository_config_serving_the_static_volume():

@@ -3,10 +3,16 @@
 import os
 import subprocess
 import sys
+from typing import cast
 
 import pytest
-from django.test import Client
+from csp.constants import NONCE, SELF
+from csp.middleware import CSPMiddleware as BaseCSPMiddleware
+from django.conf import settings
+from django.http import HttpResponse
+from django.test import Client, RequestFactory, override_settings
 
+from crm_site.headers import CSPMiddleware
 from tests.test_docker_compose import ROOT, load_compose
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +38,71 @@ def test_every_answer_carries_the_policy_and_the_headers(path):
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_api_answers_carry_the_policy_too(token_client, rep):
+    response = token_client(rep).get("/api/me/")
+
+    assert response.status_code == 200
+    assert policy_of(response)["default-src"] == "'self'"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def _both_middlewares(request, response_for):
+    """The header of django-csp's own middleware and of ours (crm_site/headers.py) for the
+    same request and an equal response."""
+    answers = []
+    for middleware in (BaseCSPMiddleware, CSPMiddleware):
+        instance = middleware(lambda request: response_for())
+        answers.append(instance(request))
+    return answers
+
+
+@pytest.mark.parametrize("per_view", [None, "_csp_update", "_csp_replace", "_csp_config", "_csp_exempt"])
+def test_the_built_once_policy_equals_django_csps(per_view):
+    """The cached header is django-csp's for the site's settings; a view's own policy (a
+    decorator's attribute on the response) goes through django-csp's code unchanged."""
+
+    def response_for():
+        response = HttpResponse("ok")
+        if per_view == "_csp_exempt":
+            setattr(response, per_view, True)
+        elif per_view == "_csp_config":
+            setattr(response, per_view, {"default-src": ["'none'"]})
+        elif per_view is not None:
+            setattr(response, per_view, {"img-src": ["data:"]})
+        return response
+
+    theirs, ours = _both_middlewares(RequestFactory().get("/customers/"), response_for)
+
+    assert ours.get("Content-Security-Policy") == theirs.get("Content-Security-Policy")
+    if per_view == "_csp_exempt":
+        assert "Content-Security-Policy" not in ours
+    else:
+        assert policy_of(ours)  # a header was written
+
+
+def test_a_nonce_asked_for_goes_into_the_header():
+    """No page uses one today; a policy that names NONCE gets the request's nonce (django-csp's path)."""
+    with_nonce = {"DIRECTIVES": {"default-src": [SELF], "script-src": [SELF, NONCE]}}
+    request = RequestFactory().get("/customers/")
+    middleware = CSPMiddleware(lambda request: HttpResponse(str(request.csp_nonce)))
+
+    with override_settings(CONTENT_SECURITY_POLICY=with_nonce):
+        response = cast("HttpResponse", middleware(request))
+
+    assert f"'nonce-{response.content.decode()}'" in response["Content-Security-Policy"]
+
+
+def test_changed_settings_change_the_header():
+    changed = {**settings.CONTENT_SECURITY_POLICY, "DIRECTIVES": {"default-src": ["'none'"]}}
+    before = Client().get("/accounts/login/")["Content-Security-Policy"]
+
+    with override_settings(CONTENT_SECURITY_POLICY=changed):
+        during = Client().get("/accounts/login/")["Content-Security-Policy"]
+
+    assert during == "default-src 'none'"
+    assert Client().get("/accounts/login/")["Content-Security-Policy"] == before
 
 
 def test_signed_in_pages_carry_it_too(client, rep):

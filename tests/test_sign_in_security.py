@@ -7,8 +7,9 @@ admin's unlock is the axes admin's own delete action.
 """
 
 import re
+import uuid
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from axes.models import AccessAttempt
@@ -21,6 +22,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from crm_site import throttling
 from customers.models import TokenActivity
 
 pytestmark = pytest.mark.django_db
@@ -326,23 +328,39 @@ def test_delete_without_credentials_is_401(api_client):
 
 # --- throttles ---------------------------------------------------------------------------------
 
-LOW_RATES = {
-    "CACHES": {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
-    },
-    "REST_FRAMEWORK": {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"anon": "3/min", "user": "4/min"},
-    },
-}
+LOW_RATES = {"anon": "3/min", "user": "4/min"}
 
 
-@pytest.fixture
-def low_rates():
-    with override_settings(**LOW_RATES):
-        cache.clear()
-        yield
-        cache.clear()
+def redis_cache() -> dict[str, str]:
+    """The deployed cache: Redis at the test Redis URL, under a key prefix of this test's own
+    (workers share the Redis database; nothing is flushed)."""
+    if not settings.REDIS_URL:
+        pytest.skip("no REDIS_URL: the throttle's Redis path needs a Redis server")
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": settings.REDIS_URL,
+        "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
+    }
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def low_rates(request, monkeypatch):
+    """Low rates, counted in the in-process cache (a development site) or in Redis (deployed).
+
+    The throttles' clock stands still one second into a minute, so that a test's requests never
+    straddle two windows (``test_a_window_ends_...`` moves it)."""
+    monkeypatch.setattr(throttling.CountingThrottle, "timer", staticmethod(lambda: 60 * 29_000_000 + 1.0))
+    if request.param == "redis":
+        backend = redis_cache()
+    else:
+        backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    rest = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": LOW_RATES}
+    with override_settings(CACHES={"default": backend}, REST_FRAMEWORK=rest):
+        if request.param == "locmem":
+            cache.clear()
+        yield request.param
+        if request.param == "locmem":
+            cache.clear()
 
 
 def test_the_suite_runs_with_rates_no_test_reaches():
@@ -400,3 +418,32 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_lockout(api_client, r
     )
 
     assert_locked_out(response)
+
+
+def test_a_window_ends_and_counting_starts_again_with_retry_after_to_its_end(
+    low_rates, token_client, rep, monkeypatch
+):
+    """Fixed windows of the period (a minute here): the fifth request of a window is refused
+    with ``Retry-After`` = what is left of the window, and the next window counts from zero."""
+    clock = [60 * 1_000_000 + 50.2]  # 50.2 s into a minute
+    monkeypatch.setattr(throttling.CountingThrottle, "timer", staticmethod(lambda: clock[0]))
+    client = token_client(rep)
+
+    answers = [client.get("/api/me/") for _ in range(5)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 429]
+    assert answers[-1]["Retry-After"] == "10"  # 9.8 s left, rounded up
+    clock[0] += 9.8  # the next minute
+    assert client.get("/api/me/").status_code == 200
+
+
+def test_the_redis_counter_expires_with_its_window(token_client, rep):
+    backend = redis_cache()
+    rest = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": LOW_RATES}
+    with override_settings(CACHES={"default": backend}, REST_FRAMEWORK=rest):
+        assert token_client(rep).get("/api/me/").status_code == 200
+        client = cast("Any", cache)._cache.get_client(write=False)
+        keys = client.keys(f"{backend['KEY_PREFIX']}:*")
+        assert len(keys) == 1, keys
+        assert 0 < client.ttl(keys[0]) <= 60
+        assert int(client.get(keys[0])) == 1

@@ -73,8 +73,32 @@ class OwnershipSerializer(serializers.Serializer[Customer]):
         return customer_services.recycle_trigger(customer)
 
 
+_DATETIME = serializers.DateTimeField(read_only=True)
+
+
+def ownership_data(customer: Customer) -> dict[str, Any]:
+    """``OwnershipSerializer(customer).data``, field for field (``tests/public_pool/test_lean.py``
+    compares them), without building the serializer's fields for every answer: DRF deep-copies
+    the declared fields per instance, which cost about 0.15 ms of the claim path (issue 12). The
+    serializer stays the schema's description of the answer."""
+    owned = customer.owner_id is not None
+    claimed, due = customer.claimed_at, customer.recycle_due_at
+    return {
+        "id": customer.pk,
+        "name": str(customer.name),
+        "owner": customer.owner_id,
+        "team": customer.team_id,
+        "pool": customer.pool_id,
+        "home_pool": customer.home_pool_id,
+        "claimed_at": None if claimed is None else _DATETIME.to_representation(claimed),
+        "recycle_due_at": _DATETIME.to_representation(due) if (owned and due is not None) else None,
+        "recycle_rule": customer.recycle_rule_id if (due and owned) else None,
+        "recycle_trigger": customer_services.recycle_trigger(customer),
+    }
+
+
 def ownership_response(customer: Customer) -> Response:
-    return Response(OwnershipSerializer(customer).data)
+    return Response(ownership_data(customer))
 
 
 class PooledCustomerListCreateApi(customers_api.CustomerListCreateApi):

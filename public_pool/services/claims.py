@@ -125,7 +125,6 @@ def take_many(*, rep: User, pool: Pool, customer_ids: list[int], now: datetime) 
     return Customer.objects.filter(pk__in=customer_ids, pool_id=pool.pk, owner__isnull=True).update(**values)
 
 
-@transaction.atomic
 def claim_customer(*, rep: User, customer_id: int) -> Customer:
     """Give the pooled customer ``customer_id`` to ``rep``, who must be allowed to use its pool.
 
@@ -134,12 +133,18 @@ def claim_customer(*, rep: User, customer_id: int) -> Customer:
     ``CustomerNotFound``. Writes one ``claim`` event.
 
     On PostgreSQL the claim is tried first in one statement (``lean.claim``: limits, cooldown,
-    membership, rule and deadline, event); what follows runs only when that refused, to raise
-    the exact error.
+    membership, rule and deadline, event), which is its own transaction unless the caller has
+    one open; the checked path, in a transaction, runs only when that refused, to raise the
+    exact error.
     """
     taken = lean.claim(rep=rep, customer_id=customer_id)
     if taken is not None:
         return taken
+    return _claim_customer_checked(rep=rep, customer_id=customer_id)
+
+
+@transaction.atomic
+def _claim_customer_checked(*, rep: User, customer_id: int) -> Customer:
     now = timezone.now()
     customer = get_customer(customer_id)
     pool = customer.pool
@@ -158,7 +163,6 @@ def claim_customer(*, rep: User, customer_id: int) -> Customer:
     return customer
 
 
-@transaction.atomic
 def claim_next_best(*, rep: User, pool_id: int) -> Customer:
     """Claim the highest-priority lead of ``pool_id`` that ``rep`` may take now.
 
@@ -174,6 +178,11 @@ def claim_next_best(*, rep: User, pool_id: int) -> Customer:
         return taken
     if empty:
         raise PoolEmpty()
+    return _claim_next_best_checked(rep=rep, pool_id=pool_id)
+
+
+@transaction.atomic
+def _claim_next_best_checked(*, rep: User, pool_id: int) -> Customer:
     now = timezone.now()
     pool = get_pool(pool_id)
     _ensure_may_take(rep=rep, pool_id=pool.pk)

@@ -19,15 +19,16 @@ from typing import Any
 
 import psycopg2.extensions
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.models import Customer, Deal, DealStage, Level, Tag
 from public_pool import services
+from public_pool.api.claims import OwnershipSerializer, ownership_data
 from public_pool.models import PoolEvent, PoolEventKind, ReleaseReason
 from public_pool.services.policies import take_policy
-from tests.factories import CustomerFactory, RecycleRuleFactory, UserFactory
+from tests.factories import CustomerFactory, PoolFactory, RecycleRuleFactory, UserFactory
 from tests.public_pool.conftest import owned, pooled, run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,7 +108,9 @@ def warm(client):
 
 
 @pytest.mark.parametrize("limits", [False, True])
-def test_a_claim_costs_four_statements_without_limits_and_six_with(token_client, rep, pool, limits):
+def test_a_claim_costs_two_statements_without_limits_and_six_with(token_client, rep, pool, limits):
+    """Without limits: the token's look-up and the claim, which commits on its own (autocommit:
+    one statement is atomic by itself). With limits the retry locks the rep in a transaction."""
     if limits:
         pool.max_held_per_rep, pool.max_claims_per_day, pool.cooldown_days = 10, 10, 7
         pool.save()
@@ -120,10 +123,15 @@ def test_a_claim_costs_four_statements_without_limits_and_six_with(token_client,
         response = client.post(f"/api/customers/{lead.pk}/claim/")
 
     assert response.status_code == 200, response.content
-    assert len(sent) == (6 if limits else 4), sent
+    assert len(sent) == (6 if limits else 2), sent
     assert len(sent) <= (7 if limits else 5)
-    assert sent.sent[1] == "BEGIN", sent
-    assert sent.sent[-1] == "COMMIT", sent
+    if limits:
+        assert sent.sent[2] == "BEGIN", sent
+        assert sent.sent[-1] == "COMMIT", sent
+    else:
+        assert "BEGIN" not in sent.sent, sent
+        assert "COMMIT" not in sent.sent, sent
+        assert sent.sent[-1].lstrip().startswith("WITH"), sent
     assert no_savepoints(sent)
     body = response.json()
     assert set(body) == SLIM_FIELDS
@@ -134,7 +142,7 @@ def test_a_claim_costs_four_statements_without_limits_and_six_with(token_client,
 
 
 @pytest.mark.parametrize("limits", [False, True])
-def test_claim_next_costs_four_statements_without_limits_and_six_with(token_client, rep, pool, limits):
+def test_claim_next_costs_two_statements_without_limits_and_six_with(token_client, rep, pool, limits):
     if limits:
         pool.max_held_per_rep, pool.max_claims_per_day, pool.cooldown_days = 10, 10, 7
         pool.save()
@@ -147,7 +155,7 @@ def test_claim_next_costs_four_statements_without_limits_and_six_with(token_clie
         response = client.post(f"/api/pools/{pool.pk}/claim-next/")
 
     assert response.status_code == 200, response.content
-    assert len(sent) == (6 if limits else 4), sent
+    assert len(sent) == (6 if limits else 2), sent
     assert no_savepoints(sent)
     assert response.json()["id"] == best.pk
     assert set(response.json()) == SLIM_FIELDS
@@ -247,6 +255,43 @@ def test_refusals_keep_their_codes(token_client, rep, other_team_rep, pool, othe
         == 403
     )
     assert PoolEvent.objects.filter(customer__in=[foreign, theirs]).count() == 0
+
+
+def test_a_claim_inside_a_callers_transaction_is_part_of_it(rep, pool):
+    """The fast path commits on its own only when no transaction is open: inside one it is
+    undone with it, event included."""
+    lead = pooled(pool)
+
+    def claim_then_fail() -> None:
+        with transaction.atomic():
+            services.claim_customer(rep=rep, customer_id=lead.pk)
+            raise RuntimeError("the caller fails after the claim")
+
+    with pytest.raises(RuntimeError):
+        claim_then_fail()
+
+    lead.refresh_from_db()
+    assert (lead.owner_id, lead.pool_id) == (None, pool.pk)
+    assert not PoolEvent.objects.filter(customer=lead).exists()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
+def test_the_slim_answer_equals_the_ownership_serializer(rep, pool, reason, zone):
+    """``ownership_data`` (what the views answer) against ``OwnershipSerializer`` (the schema's
+    description), for a lead with a rule and deadline, one without a rule, and a released one."""
+    RecycleRuleFactory(pool=pool, no_followup_days=30, no_deal_days=90)
+    with_rule = services.claim_customer(rep=rep, customer_id=pooled(pool, name="有规则 & <b>").pk)
+    plain_pool = PoolFactory()
+    plain_pool.teams.add(rep.team)
+    without_rule = services.claim_customer(rep=rep, customer_id=pooled(plain_pool).pk)
+    released = services.release_customer(actor=rep, customer_id=owned(rep, pool).pk, reason=reason.code)
+    reread = Customer.objects.get(pk=with_rule.pk)
+
+    with timezone.override(zone):
+        for customer in (with_rule, without_rule, released, reread):
+            assert ownership_data(customer) == OwnershipSerializer(customer).data
+    assert ownership_data(with_rule)["recycle_due_at"] is not None
+    assert ownership_data(released)["owner"] is None
 
 
 def test_claim_next_skips_leads_in_cooldown_and_answers_pool_empty(token_client, rep, pool, reason):
