@@ -524,6 +524,13 @@ class Deal(models.Model):
             models.Index(fields=["stage", "closed_at"], name="deal_stage_closed"),
             models.Index(fields=["owner", "stage"], name="deal_owner_stage"),
             models.Index(fields=["customer", "stage"], name="deal_customer_stage"),
+            # Today's changed deals: the current period's funnel and stock figures re-read only
+            # those on top of what they cached this morning (metrics.figures_cache).
+            # (PostgreSQL keeps the included columns in the index: which customer, owner and
+            # creation day a changed deal concerns is read without visiting the table.)
+            models.Index(
+                fields=["updated_at"], include=["customer", "owner", "created_at"], name="deal_updated"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -613,6 +620,8 @@ class CampaignParticipant(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "customer"], name="campaign_participant_once"),
         ]
+        # Today's participants in the current period's campaign table (metrics.campaigns).
+        indexes = [models.Index(fields=["joined_at"], name="campaign_participant_joined")]
 
     def __str__(self) -> str:
         return f"{self.campaign} – {self.customer}"

@@ -311,9 +311,127 @@ def sales_growth(*, period: Period, scope: Scope) -> KpiValue:
 def _retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
     """(paying at period start, of those: a won deal within the activity window before the
     period end). Raw rows: customers by ``cust_first_won``, deals by ``deal_customer_stage``.
-    Read once for retention and churn within ``rollups.shared_reads``."""
+    Read once for retention and churn within ``rollups.shared_reads``. For a period that
+    includes today, counted from :func:`current_stock`."""
+    if period.contains_today():
+        start, end = (_micros(moment) for moment in period.bounds())
+        window_start = end - _micros_of(dt.timedelta(days=settings.METRICS_RETENTION_WINDOW_DAYS))
+        paying = active = 0
+        for first_won, _won, last_won in current_stock(period=period, scope=scope).values():
+            if first_won is not None and first_won < start:
+                paying += 1
+                active += last_won is not None and last_won >= window_start
+        return paying, active
     return rollups.memoised(
         ("retention_counts", period, scope), lambda: _read_retention_counts(period=period, scope=scope)
+    )
+
+
+# --- the customer stock of a current period ------------------------------------------------------
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+# One customer of the stock: (first won deal, won deals before the period end, the last of them),
+# moments in microseconds since the epoch (small in the cache); a customer with no won deal and
+# no first win is not in the stock.
+StockRow = tuple[int | None, int, int | None]
+
+
+def _micros_of(span: dt.timedelta) -> int:
+    return span // dt.timedelta(microseconds=1)
+
+
+def _micros(moment: dt.datetime | str) -> int:
+    return _micros_of((_parse(moment) if isinstance(moment, str) else moment) - _EPOCH)
+
+
+def _stock_row(first_won: dt.datetime | str | None, won: int, last_won: dt.datetime | str | None) -> StockRow:
+    return (
+        None if first_won is None else _micros(first_won),
+        int(won),
+        None if last_won is None else _micros(last_won),
+    )
+
+
+def current_stock(*, period: Period, scope: Scope) -> dict[int, StockRow]:
+    """The scope's paying customers as at the end of a period that includes today (the
+    stock behind repurchase, retention and churn, and the acquisition rate): each customer of
+    the scope (current owner, team, pool or channel, as ``customer_condition``) with a first
+    win or a won deal before the period end, as ``{id: StockRow}``.
+
+    Read once a day per scope and period end and kept in the cache
+    (``figures_cache.stock_with_changes``); each request reads live only the customers whose
+    row can have changed since 00:00 — a deal of theirs changed today (``deal_updated``: a win,
+    a reopened or edited deal; winning also sets the first win), or, for a team, a rep or a
+    pool, a pool event today that moved them into or out of the scope (``poolevent_*_at``).
+    For a channel, or a pool (whose home pool can be re-matched), every customer updated
+    today. Once per request within ``rollups.shared_reads``."""
+    _start, end = period.bounds()
+
+    def fetch() -> dict[int, StockRow]:
+        params: dict[str, Any] = {"end": _bound(end)}
+        where = customer_condition(scope, params)
+        with read_connection().cursor() as cursor:
+            cursor.execute(
+                f"""SELECT c.id, c.first_won_at, COUNT(d.id), MAX(d.closed_at)
+                    FROM {_t(Customer)} c LEFT JOIN {_t(Deal)} d ON d.customer_id = c.id
+                         AND d.stage = 'won' AND d.closed_at < %(end)s
+                    WHERE {where} AND (c.first_won_at IS NOT NULL OR d.id IS NOT NULL)
+                    GROUP BY c.id, c.first_won_at""",
+                params,
+            )
+            return {int(pk): _stock_row(first, won, last) for pk, first, won, last in cursor.fetchall()}
+
+    def changed(since: dt.datetime) -> list[tuple[int, StockRow | None]]:
+        params: dict[str, Any] = {"end": _bound(end), "since": _bound(since)}
+        inside = customer_condition(scope, params)
+        deals = f"SELECT d.customer_id FROM {_t(Deal)} d WHERE d.updated_at >= %(since)s"
+        if scope.kind in (ScopeKind.TEAM, ScopeKind.REP):
+            # only the scope's customers: one that left the scope today is in a pool event below
+            deals += f""" AND d.customer_id IN (SELECT c2.id FROM {_t(Customer)} c2
+                          WHERE {customer_condition(scope, params, customer="c2")})"""
+        touched = [deals]
+        events = f"SELECT e.customer_id FROM {_t(PoolEvent)} e"
+        if scope.kind is ScopeKind.TEAM:
+            touched.append(
+                f"""{events} JOIN {_t(User)} u ON u.id IN (e.from_owner_id, e.to_owner_id)
+                    WHERE e.at >= %(since)s AND u.team_id = %(scope_key)s"""
+            )
+        elif scope.kind is ScopeKind.REP:
+            touched.append(
+                f"""{events} WHERE e.at >= %(since)s
+                    AND (e.from_owner_id = %(scope_key)s OR e.to_owner_id = %(scope_key)s)"""
+            )
+        elif scope.kind is ScopeKind.POOL:
+            touched.append(
+                f"""{events} WHERE e.at >= %(since)s
+                    AND (e.from_pool_id = %(scope_key)s OR e.to_pool_id = %(scope_key)s)"""
+            )
+        if scope.kind in (ScopeKind.POOL, ScopeKind.CHANNEL):
+            touched.append(f"SELECT c3.id FROM {_t(Customer)} c3 WHERE c3.updated_at >= %(since)s")
+        with read_connection().cursor() as cursor:
+            cursor.execute(
+                f"""SELECT c.id, CASE WHEN {inside} THEN 1 ELSE 0 END, c.first_won_at, COUNT(d.id),
+                           MAX(d.closed_at)
+                    FROM {_t(Customer)} c LEFT JOIN {_t(Deal)} d ON d.customer_id = c.id
+                         AND d.stage = 'won' AND d.closed_at < %(end)s
+                    WHERE c.id IN ({" UNION ".join(touched)})
+                    GROUP BY c.id""",
+                params,
+            )
+            return [
+                (
+                    int(pk),
+                    _stock_row(first, won, last) if inside and (first is not None or won) else None,
+                )
+                for pk, inside, first, won, last in cursor.fetchall()
+            ]
+
+    return rollups.memoised(
+        ("current_stock", end, scope),
+        lambda: figures_cache.stock_with_changes(
+            name="customer_stock", key=end, scope=scope, fetch=fetch, changed=changed
+        ),
     )
 
 
@@ -401,6 +519,11 @@ def acquisition_rate(*, period: Period, scope: Scope) -> KpiValue:
     owner: the two differ only for customers that changed hands since).
     """
     start, end = period.bounds()
+    if period.contains_today():  # from the stock kept this morning and today's changes
+        lo, hi = _micros(start), _micros(end)
+        firsts = [first for first, _won, _last in current_stock(period=period, scope=scope).values()]
+        in_base = [first for first in firsts if first is not None and first < hi]
+        return ratio(sum(1 for first in in_base if first >= lo), len(in_base))
     params: dict[str, Any] = {"start": _bound(start), "end": _bound(end)}
     where = customer_condition(scope, params)
     new, base = fetch_one(
@@ -617,7 +740,13 @@ def clv(*, period: Period, scope: Scope) -> KpiValue:
 def repurchase(*, period: Period, scope: Scope) -> KpiValue:
     """Paying customers with two or more won deals ÷ paying customers × 100 %, as at the period
     end (deals won before it). Non-additive: raw won deals grouped per customer
-    (``deal_stage_closed``), scoped by the customer's current owner."""
+    (``deal_stage_closed``), scoped by the customer's current owner. For a period that includes
+    today, counted from :func:`current_stock`."""
+    if period.contains_today():
+        stock = current_stock(period=period, scope=scope).values()
+        return ratio(
+            sum(1 for _first, won, _last in stock if won >= 2), sum(1 for _f, won, _l in stock if won)
+        )
     _start, end = period.bounds()
     params: dict[str, Any] = {"end": _bound(end)}
     where = customer_condition(scope, params)
