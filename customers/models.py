@@ -531,6 +531,15 @@ class Deal(models.Model):
             models.Index(
                 fields=["updated_at"], include=["customer", "owner", "created_at"], name="deal_updated"
             ),
+            # A customer's won deals in order, with their owner, read from the index alone: the
+            # owner of each first win (the roll-up's and today's new customers) and each
+            # customer's wins in the current period's stock (metrics.kpis.sales).
+            models.Index(
+                fields=["customer", "closed_at", "id"],
+                include=["owner"],
+                condition=Q(stage="won"),
+                name="deal_customer_won",
+            ),
         ]
 
     def __str__(self) -> str:
