@@ -529,7 +529,7 @@ class Deal(models.Model):
             # (PostgreSQL keeps the included columns in the index: which customer, owner and
             # creation day a changed deal concerns is read without visiting the table.)
             models.Index(
-                fields=["updated_at"], include=["customer", "owner", "created_at"], name="deal_updated"
+                fields=["updated_at"], include=["id", "customer", "owner", "created_at"], name="deal_updated"
             ),
             # A customer's won deals in order, with their owner, read from the index alone: the
             # owner of each first win (the roll-up's and today's new customers) and each

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="deal",
             index=models.Index(
-                fields=["updated_at"], include=("customer", "owner", "created_at"), name="deal_updated"
+                fields=["updated_at"], include=("id", "customer", "owner", "created_at"), name="deal_updated"
             ),
         ),
         migrations.AddIndex(

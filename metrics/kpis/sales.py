@@ -295,7 +295,7 @@ def sales_growth(*, period: Period, scope: Scope) -> KpiValue:
     """(sales this period − sales last period) ÷ sales last period × 100 %; "no data" when last
     period sold nothing. Last period is ``period.previous()``. Roll-ups only."""
     current = rollups.totals(period=period, scope=scope, measures=["won_amount"])["won_amount"]
-    previous = rollups.totals(period=period.previous(), scope=scope, measures=["won_amount"])["won_amount"]
+    previous = closed_totals(period=period.previous(), scope=scope, measures=["won_amount"])["won_amount"]
     result = ratio(current - previous, previous)
     return KpiValue(
         result.value,
@@ -303,6 +303,10 @@ def sales_growth(*, period: Period, scope: Scope) -> KpiValue:
         denominator=result.denominator,
         detail={"current": current, "previous": previous},
     )
+
+
+# The sums of a closed period (the previous period beside a current one), from the figures cache.
+closed_totals = figures_cache.cached_for_closed_period(rollups.totals)
 
 
 # --- the customer base ---------------------------------------------------------------------------
@@ -623,7 +627,7 @@ def _new_customers_by_channel(period: Period) -> dict[object, int]:
     counts: dict[object, int] = {}
     closed = Period(period.start, today) if period.contains_today() and period.start < today else None
     if closed is not None or not period.contains_today():
-        grouped = rollups.grouped(
+        grouped = _closed_grouped(
             period=closed or period, scope=Scope.company(), dimension="channel", measures=["new_customers"]
         )
         counts = {channel: int(values["new_customers"]) for channel, values in grouped.items()}
@@ -676,16 +680,58 @@ def cac(*, period: Period, scope: Scope) -> KpiValue:
     )
 
 
+# A closed period's sums per dimension (the closed days of a current period), from the cache.
+_closed_grouped = figures_cache.cached_for_closed_period(rollups.grouped)
+
+
+def _won_sql(*, period: Period, scope: Scope, params: dict[str, Any], select: str) -> str:
+    lo, hi = period.bounds()
+    params.update(lo=_bound(lo), hi=_bound(hi))
+    where = actor_condition(scope, params, rep="d.owner_id", team="u.team_id")
+    return f"""SELECT {select} FROM {_t(Deal)} d
+            {event_joins(scope, customer="d.customer_id", person="d.owner_id")}
+            WHERE d.stage = 'won' AND d.closed_at >= %(lo)s AND d.closed_at < %(hi)s AND {where}"""
+
+
+@figures_cache.cached_for_closed_period
+def _won_by_buyer(*, period: Period, scope: Scope) -> tuple[frozenset[int], Decimal, int]:
+    """(the buyers, won amount, deals won) of the deals won in the period: a closed span's are
+    kept in the cache, like any closed period's figure."""
+    params: dict[str, Any] = {}
+    with read_connection().cursor() as cursor:
+        cursor.execute(
+            _won_sql(
+                period=period,
+                scope=scope,
+                params=params,
+                select="d.customer_id, COALESCE(SUM(d.amount), 0), COUNT(*)",
+            )
+            + " GROUP BY d.customer_id",
+            params,
+        )
+        rows = cursor.fetchall()
+    amount = sum((Decimal(str(value)) for _pk, value, _n in rows), Decimal(0))
+    return frozenset(int(pk) for pk, _value, _n in rows), amount, sum(int(n) for _pk, _v, n in rows)
+
+
 def _won_in(*, period: Period, scope: Scope) -> tuple[int, Decimal, int]:
     """(distinct buyers, won amount, deals won) of the deals won in the period, in one read of the
-    raw rows (``deal_stage_closed``)."""
-    lo, hi = period.bounds()
-    params: dict[str, Any] = {"lo": _bound(lo), "hi": _bound(hi)}
-    where = actor_condition(scope, params, rep="d.owner_id", team="u.team_id")
+    raw rows (``deal_stage_closed``). For a period that includes today, the closed days' buyers
+    and sums come from the cache (``_won_by_buyer``: once a day, as a closed period) and
+    today's are read live; the buyers are the union of both."""
+    today = local_today()
+    if period.contains_today() and period.start < today:
+        buyers, amount, deals = _won_by_buyer(period=Period(period.start, today), scope=scope)
+        today_buyers, today_amount, today_deals = _won_by_buyer(period=Period(today, period.end), scope=scope)
+        return len(buyers | today_buyers), amount + today_amount, deals + today_deals
+    params: dict[str, Any] = {}
     buyers, amount, deals = fetch_one(
-        f"""SELECT COUNT(DISTINCT d.customer_id), COALESCE(SUM(d.amount), 0), COUNT(*) FROM {_t(Deal)} d
-            {event_joins(scope, customer="d.customer_id", person="d.owner_id")}
-            WHERE d.stage = 'won' AND d.closed_at >= %(lo)s AND d.closed_at < %(hi)s AND {where}""",
+        _won_sql(
+            period=period,
+            scope=scope,
+            params=params,
+            select="COUNT(DISTINCT d.customer_id), COALESCE(SUM(d.amount), 0), COUNT(*)",
+        ),
         params,
     )
     return int(buyers or 0), Decimal(str(amount or 0)), int(deals or 0)

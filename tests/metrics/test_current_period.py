@@ -388,3 +388,70 @@ def test_stock_kept_this_morning_plus_todays_changes_equals_the_direct_figures(
         assert (before[1].numerator, before[1].denominator) == (2, 3)
         assert (after[1].numerator, after[1].denominator) == (2, 2)
         assert (after[3].numerator, after[3].denominator) == (3, 5)
+
+
+@pytest.mark.parametrize("scope_kind", ["company", "team", "rep"])
+def test_funnel_and_clv_of_the_current_period_see_todays_changes(
+    monkeypatch, rep, other_team_rep, scope_kind
+):
+    """The funnel keeps each deal created on a closed day as read this morning and re-reads the
+    deals changed today (moved on, reassigned to another team, created today); CLV's year takes
+    its closed days' buyers from the cache and today's wins live (a buyer of a closed day who
+    buys again today counts once). Both equal the figures computed directly."""
+    from metrics import selectors
+    from metrics.selectors import rollups
+
+    today = local_today()
+    period = Period(today - dt.timedelta(days=5), today + dt.timedelta(days=1))
+    scope = {"company": Scope.company(), "team": Scope.team(rep.team_id), "rep": Scope.rep(rep.pk)}[
+        scope_kind
+    ]
+
+    def figures(period, scope):
+        return (
+            selectors.deal_funnel(period=period, scope=scope),
+            sales_kpis.clv(period=period, scope=scope),
+            sales_kpis.sales_growth(period=period, scope=scope),
+        )
+
+    def deal(owner, day_offset: int, stage=DealStage.LEAD, **extra):
+        at = _moment(today - dt.timedelta(days=day_offset), 9)
+        closed = at if stage in (DealStage.WON, DealStage.LOST) else None
+        customer = extra.pop("customer", None) or CustomerFactory(owner=owner)
+        return DealFactory(
+            customer=customer,
+            owner=owner,
+            stage=stage,
+            created_at=at,
+            updated_at=at,
+            closed_at=closed,
+            **extra,
+        )
+
+    moving = deal(rep, 3)
+    leaving = deal(rep, 2, DealStage.PROPOSAL)
+    buyer = deal(rep, 4, DealStage.WON, amount=Decimal(300)).customer
+    deal(rep, 40, DealStage.WON, amount=Decimal(700))  # in CLV's year, before the period
+    deal(rep, 8, DealStage.WON, amount=Decimal(900))  # the previous period's sales
+    deal(other_team_rep, 1, DealStage.QUALIFIED)
+
+    with rollups.shared_reads():
+        before = figures(period, scope)
+    assert before == _in_one_query(monkeypatch, figures, period=period, scope=scope)
+
+    now = _now_today()
+    Deal = type(moving)
+    Deal.objects.filter(pk=moving.pk).update(stage=DealStage.NEGOTIATION, updated_at=now)
+    Deal.objects.filter(pk=leaving.pk).update(owner=other_team_rep, updated_at=now)
+    DealFactory(
+        customer=buyer, owner=rep, stage=DealStage.WON, amount=Decimal(500), closed_at=now, created_at=now
+    )
+
+    with rollups.shared_reads():
+        after = figures(period, scope)
+    assert after == _in_one_query(monkeypatch, figures, period=period, scope=scope)
+    assert after != before
+    if scope_kind == "team":
+        counts = {stage.stage: stage.count for stage in after[0]}
+        assert (counts[DealStage.NEGOTIATION], counts[DealStage.PROPOSAL], counts[DealStage.WON]) == (1, 0, 2)
+        assert (after[1].numerator, after[1].denominator) == (Decimal("2400.00"), 3)
