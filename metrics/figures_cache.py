@@ -35,6 +35,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
 
+from crm_site.db_routers import read_connection
 from metrics.periods import Period, local_today, start_of_day
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -217,4 +218,18 @@ def stock_with_changes(
             rows.pop(pk, None)
         else:
             rows[pk] = row
+    return rows
+
+
+def rolled_rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a query over the roll-up table alone (the rolled-up days of a current
+    period), kept under the data version: the roll-up rows change only when a roll-up run
+    commits, which starts a new data version (``new_data_version``)."""
+    key = _key("rolled_rows", {"sql": sql, "params": params}, data_version(), per_language=False)
+    rows = cache.get(key, _MISSING)
+    if rows is _MISSING:
+        with read_connection().cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        cache.set(key, rows, timeout=settings.METRICS_CACHE_SECONDS)
     return rows

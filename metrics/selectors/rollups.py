@@ -65,6 +65,7 @@ from django.db import connection, models
 
 from crm_site.db_routers import read_connection
 from customers.models import Customer, Deal, Feedback, FollowUp, User
+from metrics import figures_cache
 from metrics.models import ADDITIVE_MEASURES, DailyRollup, RollupDay
 from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone, local_today, start_of_day
 from public_pool.models import PoolEvent
@@ -509,15 +510,14 @@ def _aggregate_with_shared_live(
     group_by: tuple[str, ...],
     live: list[tuple],
 ) -> list[tuple[tuple[Any, ...], Totals]]:
-    """``_aggregate`` from the rolled-up days (one query) and the shared live rows."""
+    """``_aggregate`` from the rolled-up days (one query, kept in the figures cache: the roll-up
+    rows change only when a roll-up run starts a new data version) and the shared live rows."""
     keys = ", ".join(group_by)
     sums = ", ".join(f"SUM({name})" for name in names)
     sql = f"SELECT {keys + ', ' if keys else ''}{sums} FROM ({rolled_sql}) t"
     if keys:
         sql += f" GROUP BY {keys}"
-    with read_connection().cursor() as cursor:
-        cursor.execute(sql, params)
-        rolled = cursor.fetchall()
+    rolled = figures_cache.rolled_rows(sql, params)
 
     def normal(key: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(
