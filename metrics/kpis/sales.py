@@ -149,7 +149,13 @@ def _worked_sql(*, period: Period, scope: Scope, params: dict[str, Any], key: st
 
 def _worked_ids_by_day(*, period: Period, scope: Scope) -> dict[dt.date, tuple[int, ...]]:
     """The customers worked on each day of the period (one grouped query): the current
-    period's per-day inputs of :func:`worked_customers`."""
+    period's per-day inputs of :func:`worked_customers`. Today's come from today's (person,
+    customer) pairs, read once per page (:func:`_worked_pairs_by_day`)."""
+    if period.start >= local_today():
+        return {
+            day: tuple(sorted({customer for _rep, customer in pairs}))
+            for day, pairs in _worked_pairs_by_day(period=period, scope=scope).items()
+        }
     params: dict[str, Any] = {}
     day = rollups.local_day_sql("f.at", params, period.start)
     found: dict[dt.date, list[int]] = {}
@@ -180,22 +186,11 @@ def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
     leaderboard's conversion denominator); one grouped query. For a period that includes today,
     from each day's (person, customer) pairs: the closed days' from the cache, today's live."""
     if period.contains_today():
-
-        def pairs_by_day(span: Period) -> dict[dt.date, tuple[tuple[int, int], ...]]:
-            params: dict[str, Any] = {}
-            day = rollups.local_day_sql("f.at", params, span.start)
-            found: dict[dt.date, list[tuple[int, int]]] = {}
-            with read_connection().cursor() as cursor:
-                cursor.execute(
-                    f"SELECT DISTINCT {day}, f.by_id, f.customer_id {_worked_from(period=span, scope=scope, params=params)}",
-                    params,
-                )
-                for value, rep, customer in cursor.fetchall():
-                    found.setdefault(rollups.as_day(value), []).append((int(rep), int(customer)))
-            return {key: tuple(pairs) for key, pairs in found.items()}
-
         days = figures_cache.inputs_by_day(
-            name="worked_customers_per_rep", period=period, scope=scope, fetch=pairs_by_day
+            name="worked_customers_per_rep",
+            period=period,
+            scope=scope,
+            fetch=lambda span: _worked_pairs_by_day(period=span, scope=scope),
         )
         worked: dict[int, set[int]] = {}
         for pairs in days:
@@ -206,6 +201,29 @@ def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
     with read_connection().cursor() as cursor:
         cursor.execute(_worked_sql(period=period, scope=scope, params=params, key="f.by_id"), params)
         return {int(rep): int(count) for rep, count in cursor.fetchall()}
+
+
+def _worked_pairs_by_day(*, period: Period, scope: Scope) -> dict[dt.date, tuple[tuple[int, int], ...]]:
+    """The (person, customer) pairs of the follow-ups on each day of the period (one grouped
+    query); today's are read once per page (``rollups.memoised``) for the leaderboard's and the
+    KPI's customers worked alike."""
+
+    def read() -> dict[dt.date, tuple[tuple[int, int], ...]]:
+        params: dict[str, Any] = {}
+        day = rollups.local_day_sql("f.at", params, period.start)
+        found: dict[dt.date, list[tuple[int, int]]] = {}
+        with read_connection().cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT {day}, f.by_id, f.customer_id {_worked_from(period=period, scope=scope, params=params)}",
+                params,
+            )
+            for value, rep, customer in cursor.fetchall():
+                found.setdefault(rollups.as_day(value), []).append((int(rep), int(customer)))
+        return {key: tuple(pairs) for key, pairs in found.items()}
+
+    if period.start >= local_today():
+        return rollups.memoised(("worked_pairs", period, scope), read)
+    return read()
 
 
 def _worked_days(*, period: Period, scope: Scope) -> list[tuple[int, ...]]:
@@ -565,13 +583,18 @@ def marketing_spend(
     :func:`prorated`), in total (key None), per campaign id (``by="campaign"``) or per channel
     (``by="channel"``); ``channel`` narrows to one channel's campaigns. One query over the few
     rows of the months that overlap the period."""
-    rows = CampaignSpend.objects.filter(month__gte=period.start.replace(day=1), month__lt=period.end)
-    if channel is not None:
-        rows = rows.filter(campaign__channel=channel)
+    rows: list[tuple[int, str, dt.date, Decimal]] = rollups.memoised(
+        ("campaign_spend", period),  # one read per page for the CAC KPI and each channel's
+        lambda: list(
+            CampaignSpend.objects.filter(month__gte=period.start.replace(day=1), month__lt=period.end)
+            .order_by("month", "pk")
+            .values_list("campaign_id", "campaign__channel", "month", "amount")
+        ),
+    )
     totals: dict[object, Decimal] = {}
-    for campaign_id, campaign_channel, month, amount in rows.values_list(
-        "campaign_id", "campaign__channel", "month", "amount"
-    ):
+    for campaign_id, campaign_channel, month, amount in rows:
+        if channel is not None and campaign_channel != channel:
+            continue
         key = {"campaign": campaign_id, "channel": campaign_channel}.get(by or "")
         totals[key] = totals.get(key, Decimal(0)) + prorated(amount, month=month, period=period)
     return totals
@@ -834,6 +857,29 @@ def _sales_cycle_sql(*, period: Period, scope: Scope, params: dict[str, Any], by
         WHERE d.stage = 'won' AND d.closed_at >= %(lo)s AND d.closed_at < %(hi)s AND {where}"""
 
 
+def _cycles_per_rep_by_day(
+    *, period: Period, scope: Scope
+) -> dict[dt.date, tuple[tuple[int, float | None], ...]]:
+    """The (owner, cycle) of each deal won on each day of the period (one query); today's are
+    read once per page (``rollups.memoised``) for the KPI and the leaderboard alike."""
+
+    def read() -> dict[dt.date, tuple[tuple[int, float | None], ...]]:
+        params: dict[str, Any] = {}
+        sql = _sales_cycle_sql(period=period, scope=scope, params=params, by_day=True)
+        found: dict[dt.date, list[tuple[int, float | None]]] = {}
+        with read_connection().cursor() as cursor:
+            cursor.execute(f"SELECT t.day, t.k, t.v FROM ({sql}) t", params)
+            for day, rep, value in cursor.fetchall():
+                found.setdefault(rollups.as_day(day), []).append(
+                    (int(rep), None if value is None else float(value))
+                )
+        return {key: tuple(pairs) for key, pairs in found.items()}
+
+    if period.start >= local_today():
+        return rollups.memoised(("sales_cycles", period, scope), read)
+    return read()
+
+
 def _sales_cycle_value(summary: stats.Summary) -> KpiValue:
     if not summary.count:
         return KpiValue(None, denominator=0, detail={"p90": None, "deals": 0})
@@ -861,6 +907,11 @@ def sales_cycle(*, period: Period, scope: Scope) -> KpiValue:
     if period.contains_today():
 
         def cycles_by_day(span: Period) -> dict[dt.date, tuple[float | None, ...]]:
+            if span.start >= local_today():  # today's: from the owners' cycles, read once per page
+                return {
+                    day: tuple(value for _rep, value in pairs)
+                    for day, pairs in _cycles_per_rep_by_day(period=span, scope=scope).items()
+                }
             params: dict[str, Any] = {}
             return values_by_day(
                 _sales_cycle_sql(period=span, scope=scope, params=params, by_day=True), params
@@ -880,21 +931,11 @@ def sales_cycle_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
     """:func:`sales_cycle` for each deal owner of the scope (the leaderboard); one query. For a
     period that includes today, from each day's (owner, cycle) pairs, as :func:`sales_cycle`."""
     if period.contains_today():
-
-        def cycles_by_day(span: Period) -> dict[dt.date, tuple[tuple[int, float | None], ...]]:
-            params: dict[str, Any] = {}
-            sql = _sales_cycle_sql(period=span, scope=scope, params=params, by_day=True)
-            found: dict[dt.date, list[tuple[int, float | None]]] = {}
-            with read_connection().cursor() as cursor:
-                cursor.execute(f"SELECT t.day, t.k, t.v FROM ({sql}) t", params)
-                for day, rep, value in cursor.fetchall():
-                    found.setdefault(rollups.as_day(day), []).append(
-                        (int(rep), None if value is None else float(value))
-                    )
-            return {key: tuple(pairs) for key, pairs in found.items()}
-
         days = figures_cache.inputs_by_day(
-            name="sales_cycle_per_rep", period=period, scope=scope, fetch=cycles_by_day
+            name="sales_cycle_per_rep",
+            period=period,
+            scope=scope,
+            fetch=lambda span: _cycles_per_rep_by_day(period=span, scope=scope),
         )
         per_rep: dict[int, list[float | None]] = {}
         for pairs in days:
