@@ -522,7 +522,9 @@ class Deal(models.Model):
         ]
         indexes = [
             models.Index(fields=["stage", "closed_at"], name="deal_stage_closed"),
-            models.Index(fields=["owner", "stage"], name="deal_owner_stage"),
+            # A person's deals by stage and, for closed ones, by day: a team's or a rep's wins
+            # of today (the current period's live rows, sales cycles, CLV) without a bitmap AND.
+            models.Index(fields=["owner", "stage", "closed_at"], name="deal_owner_stage_closed"),
             models.Index(fields=["customer", "stage"], name="deal_customer_stage"),
             # Today's changed deals: the current period's funnel and stock figures re-read only
             # those on top of what they cached this morning (metrics.figures_cache).

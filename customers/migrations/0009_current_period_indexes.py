@@ -9,6 +9,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RemoveIndex(
+            model_name="deal",
+            name="deal_owner_stage",
+        ),
+        migrations.AddIndex(
+            model_name="deal",
+            index=models.Index(fields=["owner", "stage", "closed_at"], name="deal_owner_stage_closed"),
+        ),
         migrations.AddIndex(
             model_name="campaignparticipant",
             index=models.Index(fields=["joined_at"], name="campaign_participant_joined"),
