@@ -377,7 +377,9 @@ class Customer(models.Model):
             models.Index(fields=["phone"], name="cust_phone"),
             models.Index(Lower("email"), name="cust_email_lower"),
             models.Index(fields=["region"], name="cust_region"),
-            models.Index(fields=["first_won_at"], name="cust_first_won"),
+            # With the channel and campaign, so that today's first wins per channel (CAC) and per
+            # campaign (the campaign table) are read from the index alone.
+            models.Index(fields=["first_won_at"], include=["source", "campaign"], name="cust_first_won"),
             models.Index(fields=["pool", "pooled_at"], name="cust_pool_pooled"),
             # Longest-waiting leads across several pools (stale stock lists): read in order, stop early.
             models.Index(

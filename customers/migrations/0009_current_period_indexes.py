@@ -10,6 +10,14 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RemoveIndex(
+            model_name="customer",
+            name="cust_first_won",
+        ),
+        migrations.AddIndex(
+            model_name="customer",
+            index=models.Index(fields=["first_won_at"], include=("source", "campaign"), name="cust_first_won"),
+        ),
+        migrations.RemoveIndex(
             model_name="deal",
             name="deal_owner_stage",
         ),

@@ -660,7 +660,7 @@ def _new_customers_by_channel(period: Period) -> dict[object, int]:
             Customer.objects.filter(first_won_at__gte=lo, first_won_at__lt=hi)
             .order_by()
             .values_list("source")
-            .annotate(n=models.Count("pk"))
+            .annotate(n=models.Count("*"))  # COUNT(*): read from the index alone (cust_first_won)
         ):
             counts[channel] = counts.get(channel, 0) + count
     return counts
