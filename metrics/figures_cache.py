@@ -221,11 +221,14 @@ def stock_with_changes(
     return rows
 
 
-def rolled_rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def rolled_rows(sql: str, params: dict[str, Any], *, live_days: Any) -> list[tuple[Any, ...]]:
     """The rows of a query over the roll-up table alone (the rolled-up days of a current
     period), kept under the data version: the roll-up rows change only when a roll-up run
-    commits, which starts a new data version (``new_data_version``)."""
-    key = _key("rolled_rows", {"sql": sql, "params": params}, data_version(), per_language=False)
+    commits, which starts a new data version (``new_data_version``). Keyed by ``live_days``
+    too, the days the caller reads live beside them, so that the two parts always split the
+    period alike."""
+    arguments = {"sql": sql, "params": params, "live_days": live_days}
+    key = _key("rolled_rows", arguments, data_version(), per_language=False)
     rows = cache.get(key, _MISSING)
     if rows is _MISSING:
         with read_connection().cursor() as cursor:

@@ -426,7 +426,7 @@ def _aggregate(
     shared = _memo.get() is not None and set(names) <= set(SHARED_MEASURES)
     if gaps and people is not None and shared and period.contains_today():
         return _aggregate_with_shared_live(
-            parts[0], params, names=names, group_by=group_by, live=_shared_live_rows(gaps, people)
+            parts[0], params, names=names, group_by=group_by, live=_shared_live_rows(gaps, people), gaps=gaps
         )
     if gaps:
         ranges = _Ranges([(start_of_day(lo), start_of_day(hi)) for lo, hi in gaps])
@@ -509,15 +509,18 @@ def _aggregate_with_shared_live(
     names: list[str],
     group_by: tuple[str, ...],
     live: list[tuple],
+    gaps: list[tuple[dt.date, dt.date]],
 ) -> list[tuple[tuple[Any, ...], Totals]]:
     """``_aggregate`` from the rolled-up days (one query, kept in the figures cache: the roll-up
-    rows change only when a roll-up run starts a new data version) and the shared live rows."""
+    rows change only when a roll-up run starts a new data version; keyed by the days the live
+    part reads as well, so the two parts always split the period alike) and the shared live
+    rows."""
     keys = ", ".join(group_by)
     sums = ", ".join(f"SUM({name})" for name in names)
     sql = f"SELECT {keys + ', ' if keys else ''}{sums} FROM ({rolled_sql}) t"
     if keys:
         sql += f" GROUP BY {keys}"
-    rolled = figures_cache.rolled_rows(sql, params)
+    rolled = figures_cache.rolled_rows(sql, params, live_days=gaps)
 
     def normal(key: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(

@@ -455,3 +455,30 @@ def test_funnel_and_clv_of_the_current_period_see_todays_changes(
         counts = {stage.stage: stage.count for stage in after[0]}
         assert (counts[DealStage.NEGOTIATION], counts[DealStage.PROPOSAL], counts[DealStage.WON]) == (1, 0, 2)
         assert (after[1].numerator, after[1].denominator) == (Decimal("2400.00"), 3)
+
+
+def test_the_rolled_up_days_of_a_current_period_come_from_the_cache(rep):
+    """A team's current-period sums: the rolled-up days' part is read once and kept (under the
+    data version and the days read live beside it); when another day is rolled up, the split
+    moves and the sums stay the same."""
+    from metrics.selectors import rollups
+    from metrics.services import rollups as rollups_services
+
+    period = _history(rep, days=6)
+    yesterday = local_today() - dt.timedelta(days=1)
+    rollups_services.rollup_days(since=period.start, until=yesterday - dt.timedelta(days=1))
+    scope = Scope.team(rep.team_id)
+
+    def sums():
+        with rollups.shared_reads():
+            return rollups.totals(period=period, scope=scope, measures=rollups.SHARED_MEASURES)
+
+    first = sums()
+    with CaptureQueriesContext(connection) as queries:
+        again = sums()
+    assert again == first
+    assert not [q for q in queries.captured_queries if "FROM metrics_dailyrollup" in q["sql"]]
+    # yesterday rolled up (in a test the new data version of the commit does not come)
+    rollups_services.rollup_days(since=yesterday, until=yesterday)
+    assert sums() == first
+    assert first["deals_won"] == sum(offset % 3 + 1 for offset in range(7))
