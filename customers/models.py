@@ -252,6 +252,7 @@ class Customer(models.Model):
         blank=True,
         related_name="customers",
         verbose_name=_("campaign"),
+        db_index=False,  # served by cust_campaign_id
     )
     level = models.CharField(_("level"), max_length=1, choices=Level.choices, default=Level.C)
     value_tier = models.CharField(
@@ -380,6 +381,8 @@ class Customer(models.Model):
             # With the channel and campaign, so that today's first wins per channel (CAC) and per
             # campaign (the campaign table) are read from the index alone.
             models.Index(fields=["first_won_at"], include=["source", "campaign"], name="cust_first_won"),
+            # A campaign's customers by id from the index alone (today's attributed sales).
+            models.Index(fields=["campaign", "id"], name="cust_campaign_id"),
             models.Index(fields=["pool", "pooled_at"], name="cust_pool_pooled"),
             # Longest-waiting leads across several pools (stale stock lists): read in order, stop early.
             models.Index(
@@ -523,7 +526,12 @@ class Deal(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["stage", "closed_at"], name="deal_stage_closed"),
+            # With the customer and amount: the won deals of a span summed per customer or
+            # campaign (CLV, the campaign table) without visiting the table where pages are
+            # all-visible (rows written since the last vacuum are still read from the table).
+            models.Index(
+                fields=["stage", "closed_at"], include=["customer", "amount"], name="deal_stage_closed"
+            ),
             # A person's deals by stage and, for closed ones, by day: a team's or a rep's wins
             # of today (the current period's live rows, sales cycles, CLV) without a bitmap AND.
             models.Index(fields=["owner", "stage", "closed_at"], name="deal_owner_stage_closed"),
