@@ -187,8 +187,9 @@ def stock_with_changes(
 ) -> dict[Any, Any]:
     """A stock as at now — one row per customer of ``scope`` (``{id: row}``) behind a figure
     read "as at the period end" when that end is after now (repurchase, retention and churn,
-    acquisition rate of the current period) — from a copy of the stock kept in the cache since
-    the first request of the day, corrected by the customers that changed today.
+    acquisition rate of the current period), or one row per deal (the current period's funnel)
+    — from a copy of the stock kept in the cache since the first request of the day, corrected
+    by the rows that changed today.
 
     ``fetch()`` reads the whole stock of the scope; it is kept under the data version and
     today's date (``key`` says what else it depends on, e.g. the period end), so the copy was

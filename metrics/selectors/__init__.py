@@ -150,7 +150,8 @@ class FunnelStage:
 
 @figures_cache.cached_for_closed_period(per_language=True)
 def deal_funnel(*, period: Period, scope: Scope) -> list[FunnelStage]:
-    """Deals created in the period in the scope, by the stage they are at now; one query.
+    """Deals created in the period in the scope, by the stage they are at now; one query (for a
+    period that includes today, :func:`_current_funnel_totals`).
 
     No stage history is stored, so a deal counts in the stage it is in today. ``reached`` is
     the funnel: deals at this stage or a later open stage, or won. Lost deals are listed but
