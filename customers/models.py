@@ -252,6 +252,7 @@ class Customer(models.Model):
         blank=True,
         related_name="customers",
         verbose_name=_("campaign"),
+        db_index=False,  # served by cust_campaign_id
     )
     level = models.CharField(_("level"), max_length=1, choices=Level.choices, default=Level.C)
     value_tier = models.CharField(
@@ -377,7 +378,11 @@ class Customer(models.Model):
             models.Index(fields=["phone"], name="cust_phone"),
             models.Index(Lower("email"), name="cust_email_lower"),
             models.Index(fields=["region"], name="cust_region"),
-            models.Index(fields=["first_won_at"], name="cust_first_won"),
+            # With the channel and campaign, so that today's first wins per channel (CAC) and per
+            # campaign (the campaign table) are read from the index alone.
+            models.Index(fields=["first_won_at"], include=["source", "campaign"], name="cust_first_won"),
+            # A campaign's customers by id from the index alone (today's attributed sales).
+            models.Index(fields=["campaign", "id"], name="cust_campaign_id"),
             models.Index(fields=["pool", "pooled_at"], name="cust_pool_pooled"),
             # Longest-waiting leads across several pools (stale stock lists): read in order, stop early.
             models.Index(
@@ -521,9 +526,32 @@ class Deal(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["stage", "closed_at"], name="deal_stage_closed"),
-            models.Index(fields=["owner", "stage"], name="deal_owner_stage"),
+            # With the customer and amount: the won deals of a span summed per customer or
+            # campaign (CLV, the campaign table) without visiting the table where pages are
+            # all-visible (rows written since the last vacuum are still read from the table).
+            models.Index(
+                fields=["stage", "closed_at"], include=["customer", "amount"], name="deal_stage_closed"
+            ),
+            # A person's deals by stage and, for closed ones, by day: a team's or a rep's wins
+            # of today (the current period's live rows, sales cycles, CLV) without a bitmap AND.
+            models.Index(fields=["owner", "stage", "closed_at"], name="deal_owner_stage_closed"),
             models.Index(fields=["customer", "stage"], name="deal_customer_stage"),
+            # Today's changed deals: the current period's funnel and stock figures re-read only
+            # those on top of what they cached this morning (metrics.figures_cache).
+            # (PostgreSQL keeps the included columns in the index: which customer, owner and
+            # creation day a changed deal concerns is read without visiting the table.)
+            models.Index(
+                fields=["updated_at"], include=["id", "customer", "owner", "created_at"], name="deal_updated"
+            ),
+            # A customer's won deals in order, with their owner, read from the index alone: the
+            # owner of each first win (the roll-up's and today's new customers) and each
+            # customer's wins in the current period's stock (metrics.kpis.sales).
+            models.Index(
+                fields=["customer", "closed_at", "id"],
+                include=["owner"],
+                condition=Q(stage="won"),
+                name="deal_customer_won",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -613,6 +641,8 @@ class CampaignParticipant(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "customer"], name="campaign_participant_once"),
         ]
+        # Today's participants in the current period's campaign table (metrics.campaigns).
+        indexes = [models.Index(fields=["joined_at"], name="campaign_participant_joined")]
 
     def __str__(self) -> str:
         return f"{self.campaign} – {self.customer}"

@@ -209,13 +209,14 @@ def _sums_by_day(
     ``cust_updated``) and the campaign as well as ``created_at``, which has no index: a
     customer's ``updated_at`` is set when it is created and only moves forward, so one created
     today was updated today. The closed days' read scans the customers once, when the day first
-    enters the cache."""
+    enters the cache. Today's attributed sales join today's wins (``deal_stage_closed``, which
+    holds their customer and amount) with the listed campaigns' customers (``cust_campaign_id``)."""
     params: dict[str, Any] = {}
     lo, hi = span.bounds()
     params.update(
         lo=connection.ops.adapt_datetimefield_value(lo), hi=connection.ops.adapt_datetimefield_value(hi)
     )
-    recent = ""
+    recent = listed = ""
     if span.start >= local_today():
         if not today_campaigns:
             return {}
@@ -223,7 +224,8 @@ def _sums_by_day(
         for index, campaign_id in enumerate(today_campaigns):
             params[f"campaign{index}"] = campaign_id
             names.append(f"%(campaign{index})s")
-        recent = f" AND c.updated_at >= %(lo)s AND c.campaign_id IN ({', '.join(names)})"
+        listed = f" AND c.campaign_id IN ({', '.join(names)})"
+        recent = f" AND c.updated_at >= %(lo)s{listed}"
 
     def day(column: str) -> str:
         return rollups.local_day_sql(column, params, span.start)
@@ -243,9 +245,10 @@ def _sums_by_day(
             WHERE {attributed} AND {within("c.created_at")}{recent}""",
         f"""SELECT {day("c.first_won_at")}, c.campaign_id, 0, 0, 1, 0 FROM {customers} c
             WHERE {attributed} AND {within("c.first_won_at")}""",
+        # today: the listed campaigns' customers (``cust_campaign_id``) joined with today's wins
         f"""SELECT {day("d.closed_at")}, c.campaign_id, 0, 0, 0, d.amount
             FROM {deals} d JOIN {customers} c ON c.id = d.customer_id
-            WHERE d.stage = 'won' AND c.campaign_id IS NOT NULL AND {within("d.closed_at")}""",
+            WHERE d.stage = 'won' AND c.campaign_id IS NOT NULL AND {within("d.closed_at")}{listed}""",
     ]
     found: dict[dt.date, list[tuple[int, tuple[int, int, int, Decimal]]]] = {}
     with read_connection().cursor() as cursor:

@@ -35,6 +35,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
 
+from crm_site.db_routers import read_connection
 from metrics.periods import Period, local_today, start_of_day
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -174,3 +175,65 @@ def rows_with_changes(
     for row in changed(start_of_day(today)):
         rows[row[0]] = row
     return list(rows.values())
+
+
+def stock_with_changes(
+    *,
+    name: str,
+    key: Any,
+    scope: Any,
+    fetch: Callable[[], dict[Any, Any]],
+    changed: Callable[[dt.datetime], Iterable[tuple[Any, Any]]],
+) -> dict[Any, Any]:
+    """A stock as at now — one row per customer of ``scope`` (``{id: row}``) behind a figure
+    read "as at the period end" when that end is after now (repurchase, retention and churn,
+    acquisition rate of the current period), or one row per deal (the current period's funnel)
+    — from a copy of the stock kept in the cache since the first request of the day, corrected
+    by the rows that changed today.
+
+    ``fetch()`` reads the whole stock of the scope; it is kept under the data version and
+    today's date (``key`` says what else it depends on, e.g. the period end), so the copy was
+    read today, after today's first moment. ``changed(start of today)`` then reads again, live,
+    every customer whose row may have changed since that moment — those with a deal changed
+    today and those that entered or left the scope today (its own query knows which events do
+    that: a pool event, a deal's update) — as ``(id, row)``, with ``row`` None for a customer
+    that is no longer in the stock, and those replace the copy's rows. A customer with no such
+    change today has the row it had when the copy was read, so the result equals the stock read
+    all at once (``tests/metrics/test_current_period.py``).
+
+    Freshness (decision) as for :func:`rows_with_changes`: a change that leaves no trace dated
+    today (a rep moved to another team, a row edited in the database directly) shows after the
+    nightly roll-up starts a new data version.
+    """
+    today = local_today()
+    cache_key = _key(
+        f"{name}:stock", {"key": key, "scope": scope, "today": today}, data_version(), per_language=False
+    )
+    rows = cache.get(cache_key)
+    if rows is None:
+        rows = fetch()
+        cache.set(cache_key, rows, timeout=settings.METRICS_CACHE_SECONDS)
+    rows = dict(rows)
+    for pk, row in changed(start_of_day(today)):
+        if row is None:
+            rows.pop(pk, None)
+        else:
+            rows[pk] = row
+    return rows
+
+
+def rolled_rows(sql: str, params: dict[str, Any], *, live_days: Any) -> list[tuple[Any, ...]]:
+    """The rows of a query over the roll-up table alone (the rolled-up days of a current
+    period), kept under the data version: the roll-up rows change only when a roll-up run
+    commits, which starts a new data version (``new_data_version``). Keyed by ``live_days``
+    too, the days the caller reads live beside them, so that the two parts always split the
+    period alike."""
+    arguments = {"sql": sql, "params": params, "live_days": live_days}
+    key = _key("rolled_rows", arguments, data_version(), per_language=False)
+    rows = cache.get(key, _MISSING)
+    if rows is _MISSING:
+        with read_connection().cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        cache.set(key, rows, timeout=settings.METRICS_CACHE_SECONDS)
+    return rows

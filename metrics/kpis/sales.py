@@ -149,7 +149,13 @@ def _worked_sql(*, period: Period, scope: Scope, params: dict[str, Any], key: st
 
 def _worked_ids_by_day(*, period: Period, scope: Scope) -> dict[dt.date, tuple[int, ...]]:
     """The customers worked on each day of the period (one grouped query): the current
-    period's per-day inputs of :func:`worked_customers`."""
+    period's per-day inputs of :func:`worked_customers`. Today's come from today's (person,
+    customer) pairs, read once per page (:func:`_worked_pairs_by_day`)."""
+    if period.start >= local_today():
+        return {
+            day: tuple(sorted({customer for _rep, customer in pairs}))
+            for day, pairs in _worked_pairs_by_day(period=period, scope=scope).items()
+        }
     params: dict[str, Any] = {}
     day = rollups.local_day_sql("f.at", params, period.start)
     found: dict[dt.date, list[int]] = {}
@@ -180,22 +186,11 @@ def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
     leaderboard's conversion denominator); one grouped query. For a period that includes today,
     from each day's (person, customer) pairs: the closed days' from the cache, today's live."""
     if period.contains_today():
-
-        def pairs_by_day(span: Period) -> dict[dt.date, tuple[tuple[int, int], ...]]:
-            params: dict[str, Any] = {}
-            day = rollups.local_day_sql("f.at", params, span.start)
-            found: dict[dt.date, list[tuple[int, int]]] = {}
-            with read_connection().cursor() as cursor:
-                cursor.execute(
-                    f"SELECT DISTINCT {day}, f.by_id, f.customer_id {_worked_from(period=span, scope=scope, params=params)}",
-                    params,
-                )
-                for value, rep, customer in cursor.fetchall():
-                    found.setdefault(rollups.as_day(value), []).append((int(rep), int(customer)))
-            return {key: tuple(pairs) for key, pairs in found.items()}
-
         days = figures_cache.inputs_by_day(
-            name="worked_customers_per_rep", period=period, scope=scope, fetch=pairs_by_day
+            name="worked_customers_per_rep",
+            period=period,
+            scope=scope,
+            fetch=lambda span: _worked_pairs_by_day(period=span, scope=scope),
         )
         worked: dict[int, set[int]] = {}
         for pairs in days:
@@ -206,6 +201,29 @@ def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
     with read_connection().cursor() as cursor:
         cursor.execute(_worked_sql(period=period, scope=scope, params=params, key="f.by_id"), params)
         return {int(rep): int(count) for rep, count in cursor.fetchall()}
+
+
+def _worked_pairs_by_day(*, period: Period, scope: Scope) -> dict[dt.date, tuple[tuple[int, int], ...]]:
+    """The (person, customer) pairs of the follow-ups on each day of the period (one grouped
+    query); today's are read once per page (``rollups.memoised``) for the leaderboard's and the
+    KPI's customers worked alike."""
+
+    def read() -> dict[dt.date, tuple[tuple[int, int], ...]]:
+        params: dict[str, Any] = {}
+        day = rollups.local_day_sql("f.at", params, period.start)
+        found: dict[dt.date, list[tuple[int, int]]] = {}
+        with read_connection().cursor() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT {day}, f.by_id, f.customer_id {_worked_from(period=period, scope=scope, params=params)}",
+                params,
+            )
+            for value, rep, customer in cursor.fetchall():
+                found.setdefault(rollups.as_day(value), []).append((int(rep), int(customer)))
+        return {key: tuple(pairs) for key, pairs in found.items()}
+
+    if period.start >= local_today():
+        return rollups.memoised(("worked_pairs", period, scope), read)
+    return read()
 
 
 def _worked_days(*, period: Period, scope: Scope) -> list[tuple[int, ...]]:
@@ -295,7 +313,7 @@ def sales_growth(*, period: Period, scope: Scope) -> KpiValue:
     """(sales this period − sales last period) ÷ sales last period × 100 %; "no data" when last
     period sold nothing. Last period is ``period.previous()``. Roll-ups only."""
     current = rollups.totals(period=period, scope=scope, measures=["won_amount"])["won_amount"]
-    previous = rollups.totals(period=period.previous(), scope=scope, measures=["won_amount"])["won_amount"]
+    previous = closed_totals(period=period.previous(), scope=scope, measures=["won_amount"])["won_amount"]
     result = ratio(current - previous, previous)
     return KpiValue(
         result.value,
@@ -305,15 +323,137 @@ def sales_growth(*, period: Period, scope: Scope) -> KpiValue:
     )
 
 
+# The sums of a closed period (the previous period beside a current one), from the figures cache.
+closed_totals = figures_cache.cached_for_closed_period(rollups.totals)
+
+
 # --- the customer base ---------------------------------------------------------------------------
 
 
 def _retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
     """(paying at period start, of those: a won deal within the activity window before the
     period end). Raw rows: customers by ``cust_first_won``, deals by ``deal_customer_stage``.
-    Read once for retention and churn within ``rollups.shared_reads``."""
+    Read once for retention and churn within ``rollups.shared_reads``. For a period that
+    includes today, counted from :func:`current_stock`."""
+    if period.contains_today():
+        start, end = (_micros(moment) for moment in period.bounds())
+        window_start = end - _micros_of(dt.timedelta(days=settings.METRICS_RETENTION_WINDOW_DAYS))
+        paying = active = 0
+        for first_won, _won, last_won in current_stock(period=period, scope=scope).values():
+            if first_won is not None and first_won < start:
+                paying += 1
+                active += last_won is not None and last_won >= window_start
+        return paying, active
     return rollups.memoised(
         ("retention_counts", period, scope), lambda: _read_retention_counts(period=period, scope=scope)
+    )
+
+
+# --- the customer stock of a current period ------------------------------------------------------
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+# One customer of the stock: (first won deal, won deals before the period end, the last of them),
+# moments in microseconds since the epoch (small in the cache); a customer with no won deal and
+# no first win is not in the stock.
+StockRow = tuple[int | None, int, int | None]
+
+
+def _micros_of(span: dt.timedelta) -> int:
+    return span // dt.timedelta(microseconds=1)
+
+
+def _micros(moment: dt.datetime | str) -> int:
+    return _micros_of((_parse(moment) if isinstance(moment, str) else moment) - _EPOCH)
+
+
+def _stock_row(first_won: dt.datetime | str | None, won: int, last_won: dt.datetime | str | None) -> StockRow:
+    return (
+        None if first_won is None else _micros(first_won),
+        int(won),
+        None if last_won is None else _micros(last_won),
+    )
+
+
+def current_stock(*, period: Period, scope: Scope) -> dict[int, StockRow]:
+    """The scope's paying customers as at the end of a period that includes today (the
+    stock behind repurchase, retention and churn, and the acquisition rate): each customer of
+    the scope (current owner, team, pool or channel, as ``customer_condition``) with a first
+    win or a won deal before the period end, as ``{id: StockRow}``.
+
+    Read once a day per scope and period end and kept in the cache
+    (``figures_cache.stock_with_changes``); each request reads live only the customers whose
+    row can have changed since 00:00 — a deal of theirs changed today (``deal_updated``: a win,
+    a reopened or edited deal; winning also sets the first win), or, for a team, a rep or a
+    pool, a pool event today that moved them into or out of the scope (``poolevent_*_at``).
+    For a channel, or a pool (whose home pool can be re-matched), every customer updated
+    today. Once per request within ``rollups.shared_reads``."""
+    _start, end = period.bounds()
+
+    def fetch() -> dict[int, StockRow]:
+        params: dict[str, Any] = {"end": _bound(end)}
+        where = customer_condition(scope, params)
+        with read_connection().cursor() as cursor:
+            cursor.execute(
+                f"""SELECT c.id, c.first_won_at, COUNT(d.id), MAX(d.closed_at)
+                    FROM {_t(Customer)} c LEFT JOIN {_t(Deal)} d ON d.customer_id = c.id
+                         AND d.stage = 'won' AND d.closed_at < %(end)s
+                    WHERE {where} AND (c.first_won_at IS NOT NULL OR d.id IS NOT NULL)
+                    GROUP BY c.id, c.first_won_at""",
+                params,
+            )
+            return {int(pk): _stock_row(first, won, last) for pk, first, won, last in cursor.fetchall()}
+
+    def changed(since: dt.datetime) -> list[tuple[int, StockRow | None]]:
+        params: dict[str, Any] = {"end": _bound(end), "since": _bound(since)}
+        inside = customer_condition(scope, params)
+        deals = f"SELECT d.customer_id FROM {_t(Deal)} d WHERE d.updated_at >= %(since)s"
+        if scope.kind in (ScopeKind.TEAM, ScopeKind.REP):
+            # only the scope's customers: one that left the scope today is in a pool event below
+            deals += f""" AND d.customer_id IN (SELECT c2.id FROM {_t(Customer)} c2
+                          WHERE {customer_condition(scope, params, customer="c2")})"""
+        touched = [deals]
+        events = f"SELECT e.customer_id FROM {_t(PoolEvent)} e"
+        if scope.kind is ScopeKind.TEAM:
+            touched.append(
+                f"""{events} JOIN {_t(User)} u ON u.id IN (e.from_owner_id, e.to_owner_id)
+                    WHERE e.at >= %(since)s AND u.team_id = %(scope_key)s"""
+            )
+        elif scope.kind is ScopeKind.REP:
+            touched.append(
+                f"""{events} WHERE e.at >= %(since)s
+                    AND (e.from_owner_id = %(scope_key)s OR e.to_owner_id = %(scope_key)s)"""
+            )
+        elif scope.kind is ScopeKind.POOL:
+            touched.append(
+                f"""{events} WHERE e.at >= %(since)s
+                    AND (e.from_pool_id = %(scope_key)s OR e.to_pool_id = %(scope_key)s)"""
+            )
+        if scope.kind in (ScopeKind.POOL, ScopeKind.CHANNEL):
+            touched.append(f"SELECT c3.id FROM {_t(Customer)} c3 WHERE c3.updated_at >= %(since)s")
+        with read_connection().cursor() as cursor:
+            cursor.execute(
+                f"""SELECT c.id, CASE WHEN {inside} THEN 1 ELSE 0 END, c.first_won_at, COUNT(d.id),
+                           MAX(d.closed_at)
+                    FROM {_t(Customer)} c LEFT JOIN {_t(Deal)} d ON d.customer_id = c.id
+                         AND d.stage = 'won' AND d.closed_at < %(end)s
+                    WHERE c.id IN ({" UNION ".join(touched)})
+                    GROUP BY c.id""",
+                params,
+            )
+            return [
+                (
+                    int(pk),
+                    _stock_row(first, won, last) if inside and (first is not None or won) else None,
+                )
+                for pk, inside, first, won, last in cursor.fetchall()
+            ]
+
+    return rollups.memoised(
+        ("current_stock", end, scope),
+        lambda: figures_cache.stock_with_changes(
+            name="customer_stock", key=end, scope=scope, fetch=fetch, changed=changed
+        ),
     )
 
 
@@ -401,6 +541,11 @@ def acquisition_rate(*, period: Period, scope: Scope) -> KpiValue:
     owner: the two differ only for customers that changed hands since).
     """
     start, end = period.bounds()
+    if period.contains_today():  # from the stock kept this morning and today's changes
+        lo, hi = _micros(start), _micros(end)
+        firsts = [first for first, _won, _last in current_stock(period=period, scope=scope).values()]
+        in_base = [first for first in firsts if first is not None and first < hi]
+        return ratio(sum(1 for first in in_base if first >= lo), len(in_base))
     params: dict[str, Any] = {"start": _bound(start), "end": _bound(end)}
     where = customer_condition(scope, params)
     new, base = fetch_one(
@@ -438,13 +583,18 @@ def marketing_spend(
     :func:`prorated`), in total (key None), per campaign id (``by="campaign"``) or per channel
     (``by="channel"``); ``channel`` narrows to one channel's campaigns. One query over the few
     rows of the months that overlap the period."""
-    rows = CampaignSpend.objects.filter(month__gte=period.start.replace(day=1), month__lt=period.end)
-    if channel is not None:
-        rows = rows.filter(campaign__channel=channel)
+    rows: list[tuple[int, str, dt.date, Decimal]] = rollups.memoised(
+        ("campaign_spend", period),  # one read per page for the CAC KPI and each channel's
+        lambda: list(
+            CampaignSpend.objects.filter(month__gte=period.start.replace(day=1), month__lt=period.end)
+            .order_by("month", "pk")
+            .values_list("campaign_id", "campaign__channel", "month", "amount")
+        ),
+    )
     totals: dict[object, Decimal] = {}
-    for campaign_id, campaign_channel, month, amount in rows.values_list(
-        "campaign_id", "campaign__channel", "month", "amount"
-    ):
+    for campaign_id, campaign_channel, month, amount in rows:
+        if channel is not None and campaign_channel != channel:
+            continue
         key = {"campaign": campaign_id, "channel": campaign_channel}.get(by or "")
         totals[key] = totals.get(key, Decimal(0)) + prorated(amount, month=month, period=period)
     return totals
@@ -500,7 +650,7 @@ def _new_customers_by_channel(period: Period) -> dict[object, int]:
     counts: dict[object, int] = {}
     closed = Period(period.start, today) if period.contains_today() and period.start < today else None
     if closed is not None or not period.contains_today():
-        grouped = rollups.grouped(
+        grouped = _closed_grouped(
             period=closed or period, scope=Scope.company(), dimension="channel", measures=["new_customers"]
         )
         counts = {channel: int(values["new_customers"]) for channel, values in grouped.items()}
@@ -510,7 +660,7 @@ def _new_customers_by_channel(period: Period) -> dict[object, int]:
             Customer.objects.filter(first_won_at__gte=lo, first_won_at__lt=hi)
             .order_by()
             .values_list("source")
-            .annotate(n=models.Count("pk"))
+            .annotate(n=models.Count("*"))  # COUNT(*): read from the index alone (cust_first_won)
         ):
             counts[channel] = counts.get(channel, 0) + count
     return counts
@@ -553,16 +703,58 @@ def cac(*, period: Period, scope: Scope) -> KpiValue:
     )
 
 
+# A closed period's sums per dimension (the closed days of a current period), from the cache.
+_closed_grouped = figures_cache.cached_for_closed_period(rollups.grouped)
+
+
+def _won_sql(*, period: Period, scope: Scope, params: dict[str, Any], select: str) -> str:
+    lo, hi = period.bounds()
+    params.update(lo=_bound(lo), hi=_bound(hi))
+    where = actor_condition(scope, params, rep="d.owner_id", team="u.team_id")
+    return f"""SELECT {select} FROM {_t(Deal)} d
+            {event_joins(scope, customer="d.customer_id", person="d.owner_id")}
+            WHERE d.stage = 'won' AND d.closed_at >= %(lo)s AND d.closed_at < %(hi)s AND {where}"""
+
+
+@figures_cache.cached_for_closed_period
+def _won_by_buyer(*, period: Period, scope: Scope) -> tuple[frozenset[int], Decimal, int]:
+    """(the buyers, won amount, deals won) of the deals won in the period: a closed span's are
+    kept in the cache, like any closed period's figure."""
+    params: dict[str, Any] = {}
+    with read_connection().cursor() as cursor:
+        cursor.execute(
+            _won_sql(
+                period=period,
+                scope=scope,
+                params=params,
+                select="d.customer_id, COALESCE(SUM(d.amount), 0), COUNT(*)",
+            )
+            + " GROUP BY d.customer_id",
+            params,
+        )
+        rows = cursor.fetchall()
+    amount = sum((Decimal(str(value)) for _pk, value, _n in rows), Decimal(0))
+    return frozenset(int(pk) for pk, _value, _n in rows), amount, sum(int(n) for _pk, _v, n in rows)
+
+
 def _won_in(*, period: Period, scope: Scope) -> tuple[int, Decimal, int]:
     """(distinct buyers, won amount, deals won) of the deals won in the period, in one read of the
-    raw rows (``deal_stage_closed``)."""
-    lo, hi = period.bounds()
-    params: dict[str, Any] = {"lo": _bound(lo), "hi": _bound(hi)}
-    where = actor_condition(scope, params, rep="d.owner_id", team="u.team_id")
+    raw rows (``deal_stage_closed``). For a period that includes today, the closed days' buyers
+    and sums come from the cache (``_won_by_buyer``: once a day, as a closed period) and
+    today's are read live; the buyers are the union of both."""
+    today = local_today()
+    if period.contains_today() and period.start < today:
+        buyers, amount, deals = _won_by_buyer(period=Period(period.start, today), scope=scope)
+        today_buyers, today_amount, today_deals = _won_by_buyer(period=Period(today, period.end), scope=scope)
+        return len(buyers | today_buyers), amount + today_amount, deals + today_deals
+    params: dict[str, Any] = {}
     buyers, amount, deals = fetch_one(
-        f"""SELECT COUNT(DISTINCT d.customer_id), COALESCE(SUM(d.amount), 0), COUNT(*) FROM {_t(Deal)} d
-            {event_joins(scope, customer="d.customer_id", person="d.owner_id")}
-            WHERE d.stage = 'won' AND d.closed_at >= %(lo)s AND d.closed_at < %(hi)s AND {where}""",
+        _won_sql(
+            period=period,
+            scope=scope,
+            params=params,
+            select="COUNT(DISTINCT d.customer_id), COALESCE(SUM(d.amount), 0), COUNT(*)",
+        ),
         params,
     )
     return int(buyers or 0), Decimal(str(amount or 0)), int(deals or 0)
@@ -617,7 +809,13 @@ def clv(*, period: Period, scope: Scope) -> KpiValue:
 def repurchase(*, period: Period, scope: Scope) -> KpiValue:
     """Paying customers with two or more won deals ÷ paying customers × 100 %, as at the period
     end (deals won before it). Non-additive: raw won deals grouped per customer
-    (``deal_stage_closed``), scoped by the customer's current owner."""
+    (``deal_stage_closed``), scoped by the customer's current owner. For a period that includes
+    today, counted from :func:`current_stock`."""
+    if period.contains_today():
+        stock = current_stock(period=period, scope=scope).values()
+        return ratio(
+            sum(1 for _first, won, _last in stock if won >= 2), sum(1 for _f, won, _l in stock if won)
+        )
     _start, end = period.bounds()
     params: dict[str, Any] = {"end": _bound(end)}
     where = customer_condition(scope, params)
@@ -659,6 +857,29 @@ def _sales_cycle_sql(*, period: Period, scope: Scope, params: dict[str, Any], by
         WHERE d.stage = 'won' AND d.closed_at >= %(lo)s AND d.closed_at < %(hi)s AND {where}"""
 
 
+def _cycles_per_rep_by_day(
+    *, period: Period, scope: Scope
+) -> dict[dt.date, tuple[tuple[int, float | None], ...]]:
+    """The (owner, cycle) of each deal won on each day of the period (one query); today's are
+    read once per page (``rollups.memoised``) for the KPI and the leaderboard alike."""
+
+    def read() -> dict[dt.date, tuple[tuple[int, float | None], ...]]:
+        params: dict[str, Any] = {}
+        sql = _sales_cycle_sql(period=period, scope=scope, params=params, by_day=True)
+        found: dict[dt.date, list[tuple[int, float | None]]] = {}
+        with read_connection().cursor() as cursor:
+            cursor.execute(f"SELECT t.day, t.k, t.v FROM ({sql}) t", params)
+            for day, rep, value in cursor.fetchall():
+                found.setdefault(rollups.as_day(day), []).append(
+                    (int(rep), None if value is None else float(value))
+                )
+        return {key: tuple(pairs) for key, pairs in found.items()}
+
+    if period.start >= local_today():
+        return rollups.memoised(("sales_cycles", period, scope), read)
+    return read()
+
+
 def _sales_cycle_value(summary: stats.Summary) -> KpiValue:
     if not summary.count:
         return KpiValue(None, denominator=0, detail={"p90": None, "deals": 0})
@@ -686,6 +907,11 @@ def sales_cycle(*, period: Period, scope: Scope) -> KpiValue:
     if period.contains_today():
 
         def cycles_by_day(span: Period) -> dict[dt.date, tuple[float | None, ...]]:
+            if span.start >= local_today():  # today's: from the owners' cycles, read once per page
+                return {
+                    day: tuple(value for _rep, value in pairs)
+                    for day, pairs in _cycles_per_rep_by_day(period=span, scope=scope).items()
+                }
             params: dict[str, Any] = {}
             return values_by_day(
                 _sales_cycle_sql(period=span, scope=scope, params=params, by_day=True), params
@@ -705,21 +931,11 @@ def sales_cycle_per_rep(*, period: Period, scope: Scope) -> dict[int, KpiValue]:
     """:func:`sales_cycle` for each deal owner of the scope (the leaderboard); one query. For a
     period that includes today, from each day's (owner, cycle) pairs, as :func:`sales_cycle`."""
     if period.contains_today():
-
-        def cycles_by_day(span: Period) -> dict[dt.date, tuple[tuple[int, float | None], ...]]:
-            params: dict[str, Any] = {}
-            sql = _sales_cycle_sql(period=span, scope=scope, params=params, by_day=True)
-            found: dict[dt.date, list[tuple[int, float | None]]] = {}
-            with read_connection().cursor() as cursor:
-                cursor.execute(f"SELECT t.day, t.k, t.v FROM ({sql}) t", params)
-                for day, rep, value in cursor.fetchall():
-                    found.setdefault(rollups.as_day(day), []).append(
-                        (int(rep), None if value is None else float(value))
-                    )
-            return {key: tuple(pairs) for key, pairs in found.items()}
-
         days = figures_cache.inputs_by_day(
-            name="sales_cycle_per_rep", period=period, scope=scope, fetch=cycles_by_day
+            name="sales_cycle_per_rep",
+            period=period,
+            scope=scope,
+            fetch=lambda span: _cycles_per_rep_by_day(period=span, scope=scope),
         )
         per_rep: dict[int, list[float | None]] = {}
         for pairs in days:

@@ -150,7 +150,8 @@ class FunnelStage:
 
 @figures_cache.cached_for_closed_period(per_language=True)
 def deal_funnel(*, period: Period, scope: Scope) -> list[FunnelStage]:
-    """Deals created in the period in the scope, by the stage they are at now; one query.
+    """Deals created in the period in the scope, by the stage they are at now; one query (for a
+    period that includes today, :func:`_current_funnel_totals`).
 
     No stage history is stored, so a deal counts in the stage it is in today. ``reached`` is
     the funnel: deals at this stage or a later open stage, or won. Lost deals are listed but
@@ -158,13 +159,18 @@ def deal_funnel(*, period: Period, scope: Scope) -> list[FunnelStage]:
     so ``reached`` of the first stage is every deal created.
     """
     start, end = period.bounds()
-    rows = (
-        Deal.objects.filter(_owner_filter(scope, prefix="owner"), created_at__gte=start, created_at__lt=end)
-        .values("stage")
-        .annotate(count=Count("pk"), amount=Sum("amount"))
-        .order_by()
-    )
-    totals = {row["stage"]: (row["count"], row["amount"] or Decimal(0)) for row in rows}
+    if period.contains_today():
+        totals = _current_funnel_totals(period=period, scope=scope)
+    else:
+        rows = (
+            Deal.objects.filter(
+                _owner_filter(scope, prefix="owner"), created_at__gte=start, created_at__lt=end
+            )
+            .values("stage")
+            .annotate(count=Count("pk"), amount=Sum("amount"))
+            .order_by()
+        )
+        totals = {row["stage"]: (row["count"], row["amount"] or Decimal(0)) for row in rows}
     progression = [*DealStage.open_stages(), DealStage.WON]
     everyone = sum(count for count, _amount in totals.values())
     stages = []
@@ -187,6 +193,42 @@ def deal_funnel(*, period: Period, scope: Scope) -> list[FunnelStage]:
         )
     )
     return stages
+
+
+def _current_funnel_totals(*, period: Period, scope: Scope) -> dict[str, tuple[int, Decimal]]:
+    """(count, amount) per stage of the deals created in a period that includes today, for
+    :func:`deal_funnel`: each deal's stage and amount as read at the first request of the day,
+    kept in the cache (``figures_cache.stock_with_changes``), with the deals changed since 00:00
+    — those created today among them — read again live through ``deal_updated`` (which also
+    holds their owner and creation moment, so the deals of other people are passed over in the
+    index)."""
+    start, end = period.bounds()
+    in_period = Q(created_at__gte=start, created_at__lt=end)
+    mine = _owner_filter(scope, prefix="owner")
+
+    def fetch() -> dict[int, tuple[str, Decimal]]:
+        rows = Deal.objects.filter(mine, in_period).order_by().values_list("pk", "stage", "amount")
+        return {pk: (stage, amount) for pk, stage, amount in rows}
+
+    def changed(since: dt.datetime) -> list[tuple[int, tuple[str, Decimal] | None]]:
+        today = Deal.objects.filter(in_period, updated_at__gte=since).order_by()
+        # the ids from the index alone, then only the scope's deals from the table
+        rows = Deal.objects.filter(pk__in=today.filter(mine).values("pk")).order_by()
+        found: list[tuple[int, tuple[str, Decimal] | None]] = [
+            (pk, (stage, amount)) for pk, stage, amount in rows.values_list("pk", "stage", "amount")
+        ]
+        if scope.kind in (ScopeKind.TEAM, ScopeKind.REP):  # changed hands today: out of the scope
+            found += [(pk, None) for pk in today.exclude(mine).values_list("pk", flat=True)]
+        return found
+
+    deals = figures_cache.stock_with_changes(
+        name="funnel_deals", key=period, scope=scope, fetch=fetch, changed=changed
+    )
+    totals: dict[str, tuple[int, Decimal]] = {}
+    for stage, amount in deals.values():
+        count, total = totals.get(stage, (0, Decimal(0)))
+        totals[stage] = (count + 1, total + amount)
+    return totals
 
 
 def stale_leads_visible(*, user: User, limit: int) -> list[Customer]:

@@ -65,6 +65,7 @@ from django.db import connection, models
 
 from crm_site.db_routers import read_connection
 from customers.models import Customer, Deal, Feedback, FollowUp, User
+from metrics import figures_cache
 from metrics.models import ADDITIVE_MEASURES, DailyRollup, RollupDay
 from metrics.periods import Grain, Period, Scope, ScopeKind, company_zone, local_today, start_of_day
 from public_pool.models import PoolEvent
@@ -128,15 +129,28 @@ def _measures(values: dict[str, str]) -> str:
 
 
 @dataclass(frozen=True)
+class _Narrow:
+    """SQL lists a live read of some people's rows narrows each source by, before it joins and
+    groups (the outer filter on the key's ``team_id`` or ``rep_id`` still applies): ``users``
+    the people's user ids, ``customers`` the ids of the customers they own (the attribution of
+    feedback)."""
+
+    users: str
+    customers: str
+
+
+@dataclass(frozen=True)
 class _Source:
     name: str
     measures: frozenset[str]
 
-    def select(self, ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
-        return _SOURCE_SQL[self.name](ranges, params, first)
+    def select(
+        self, ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None = None
+    ) -> str:
+        return _SOURCE_SQL[self.name](ranges, params, first, narrow)
 
 
-def _followups(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
+def _followups(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None) -> str:
     day = _local_day("f.at", params, first)
     kinds = {f"followups_{k}": f"COUNT(*) FILTER (WHERE f.kind = '{k}')" for k in _FOLLOWUP_KINDS}
     return f"""
@@ -145,11 +159,11 @@ def _followups(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
         FROM {_t(FollowUp)} f
         JOIN {_t(Customer)} c ON c.id = f.customer_id
         JOIN {_t(User)} u ON u.id = f.by_id
-        WHERE {ranges.condition("f.at", params)}
+        WHERE {ranges.condition("f.at", params)}{f" AND f.by_id IN {narrow.users}" if narrow else ""}
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _deals(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
+def _deals(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None) -> str:
     day = _local_day("d.closed_at", params, first)
     values = {
         "deals_won": "COUNT(*) FILTER (WHERE d.stage = 'won')",
@@ -162,11 +176,13 @@ def _deals(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
         FROM {_t(Deal)} d
         JOIN {_t(Customer)} c ON c.id = d.customer_id
         JOIN {_t(User)} u ON u.id = d.owner_id
-        WHERE d.stage IN ('won', 'lost') AND {ranges.condition("d.closed_at", params)}
+        WHERE d.stage IN ('won', 'lost') AND {ranges.condition("d.closed_at", params)}{
+        f" AND d.owner_id IN {narrow.users}" if narrow else ""
+    }
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _new_customers(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
+def _new_customers(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None) -> str:
     day = _local_day("n.first_won_at", params, first)
     # The rep is the owner of the customer's first won deal (stable, unlike the current owner).
     return f"""
@@ -184,7 +200,9 @@ def _new_customers(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> s
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _customers_created(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
+def _customers_created(
+    ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None
+) -> str:
     day = _local_day("c.created_at", params, first)
     return f"""
         SELECT {day} AS day, c.created_by_id AS rep_id, u.team_id AS team_id,
@@ -196,7 +214,7 @@ def _customers_created(ranges: _Ranges, params: dict[str, Any], first: dt.date) 
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _pool_events(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
+def _pool_events(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None) -> str:
     day = _local_day("e.at", params, first)
     values = {
         "claims": "COUNT(*) FILTER (WHERE e.kind = 'claim')",
@@ -205,23 +223,30 @@ def _pool_events(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str
         "recycles": "COUNT(*) FILTER (WHERE e.kind = 'recycle')",
         "pool_entries": "COUNT(*) FILTER (WHERE e.to_pool_id IS NOT NULL)",
     }
+    rep = "CASE WHEN kind IN ('claim', 'assign') THEN to_owner_id ELSE from_owner_id END"
+    taken_or_lost_by = (
+        f""" AND ((kind IN ('claim', 'assign') AND to_owner_id IN {narrow.users})
+                 OR (kind NOT IN ('claim', 'assign') AND from_owner_id IN {narrow.users}))"""
+        if narrow
+        else ""
+    )
     return f"""
         SELECT {day} AS day, e.rep_id AS rep_id, u.team_id AS team_id, e.pool_id AS pool_id,
                c.source AS channel, {_measures(values)}
         FROM (
             SELECT at, kind, customer_id, to_pool_id,
-                   CASE WHEN kind IN ('claim', 'assign') THEN to_owner_id ELSE from_owner_id END AS rep_id,
+                   {rep} AS rep_id,
                    CASE WHEN kind IN ('claim', 'assign') THEN from_pool_id ELSE to_pool_id END AS pool_id
             FROM {_t(PoolEvent)}
             WHERE kind IN ('claim', 'assign', 'release', 'recycle', 'create', 'import', 'move')
-              AND {ranges.condition("at", params)}
+              AND {ranges.condition("at", params)}{taken_or_lost_by}
         ) e
         JOIN {_t(Customer)} c ON c.id = e.customer_id
         LEFT JOIN {_t(User)} u ON u.id = e.rep_id
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def _feedback(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
+def _feedback(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None) -> str:
     day = _local_day("fb.at", params, first)
     values = {
         "nps_answers": "COUNT(fb.nps)",
@@ -236,7 +261,9 @@ def _feedback(ranges: _Ranges, params: dict[str, Any], first: dt.date) -> str:
                COALESCE(c.pool_id, c.home_pool_id) AS pool_id, c.source AS channel, {_measures(values)}
         FROM {_t(Feedback)} fb
         JOIN {_t(Customer)} c ON c.id = fb.customer_id
-        WHERE (fb.nps IS NOT NULL OR fb.csat IS NOT NULL) AND {ranges.condition("fb.at", params)}
+        WHERE (fb.nps IS NOT NULL OR fb.csat IS NOT NULL) AND {ranges.condition("fb.at", params)}{
+        f" AND fb.customer_id IN {narrow.customers}" if narrow else ""
+    }
         GROUP BY 1, 2, 3, 4, 5"""
 
 
@@ -267,12 +294,17 @@ assert frozenset().union(*(s.measures for s in SOURCES)) == frozenset(ADDITIVE_M
 
 
 def _live_select(
-    ranges: _Ranges, params: dict[str, Any], first: dt.date, measures: Iterable[str] | None = None
+    ranges: _Ranges,
+    params: dict[str, Any],
+    first: dt.date,
+    measures: Iterable[str] | None = None,
+    narrow: _Narrow | None = None,
 ) -> str:
-    """The per-source ``SELECT`` s (only those that feed ``measures``), ``UNION ALL``-ed."""
+    """The per-source ``SELECT`` s (only those that feed ``measures``), ``UNION ALL``-ed;
+    ``narrow``: only some people's rows (each source filtered before its joins)."""
     wanted = set(measures) if measures is not None else set(ADDITIVE_MEASURES)
     return " UNION ALL ".join(
-        source.select(ranges, params, first) for source in SOURCES if source.measures & wanted
+        source.select(ranges, params, first, narrow) for source in SOURCES if source.measures & wanted
     )
 
 
@@ -394,7 +426,7 @@ def _aggregate(
     shared = _memo.get() is not None and set(names) <= set(SHARED_MEASURES)
     if gaps and people is not None and shared and period.contains_today():
         return _aggregate_with_shared_live(
-            parts[0], params, names=names, group_by=group_by, live=_shared_live_rows(gaps, people)
+            parts[0], params, names=names, group_by=group_by, live=_shared_live_rows(gaps, people), gaps=gaps
         )
     if gaps:
         ranges = _Ranges([(start_of_day(lo), start_of_day(hi)) for lo, hi in gaps])
@@ -444,8 +476,19 @@ def _shared_live_rows(
         params[f"who{index}"] = value
         names.append(f"%(who{index})s")
     column = "team_id" if kind == "team" else "rep_id"
+    listed = ", ".join(names)
+    if kind == "team":
+        narrow = _Narrow(
+            users=f"(SELECT nu.id FROM {_t(User)} nu WHERE nu.team_id IN ({listed}))",
+            customers=f"(SELECT nc.id FROM {_t(Customer)} nc WHERE nc.team_id IN ({listed}))",
+        )
+    else:
+        narrow = _Narrow(
+            users=f"({listed})",
+            customers=f"(SELECT nc.id FROM {_t(Customer)} nc WHERE nc.owner_id IN ({listed}))",
+        )
     ranges = _Ranges([(start_of_day(lo), start_of_day(hi)) for lo, hi in gaps])
-    live = _live_select(ranges, params, gaps[0][0], SHARED_MEASURES)
+    live = _live_select(ranges, params, gaps[0][0], SHARED_MEASURES, narrow)
     sums = ", ".join(f"SUM({name})" for name in SHARED_MEASURES)
     with read_connection().cursor() as cursor:
         cursor.execute(
@@ -466,16 +509,18 @@ def _aggregate_with_shared_live(
     names: list[str],
     group_by: tuple[str, ...],
     live: list[tuple],
+    gaps: list[tuple[dt.date, dt.date]],
 ) -> list[tuple[tuple[Any, ...], Totals]]:
-    """``_aggregate`` from the rolled-up days (one query) and the shared live rows."""
+    """``_aggregate`` from the rolled-up days (one query, kept in the figures cache: the roll-up
+    rows change only when a roll-up run starts a new data version; keyed by the days the live
+    part reads as well, so the two parts always split the period alike) and the shared live
+    rows."""
     keys = ", ".join(group_by)
     sums = ", ".join(f"SUM({name})" for name in names)
     sql = f"SELECT {keys + ', ' if keys else ''}{sums} FROM ({rolled_sql}) t"
     if keys:
         sql += f" GROUP BY {keys}"
-    with read_connection().cursor() as cursor:
-        cursor.execute(sql, params)
-        rolled = cursor.fetchall()
+    rolled = figures_cache.rolled_rows(sql, params, live_days=gaps)
 
     def normal(key: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(
