@@ -292,6 +292,22 @@ def test_bulk_load_restores_every_index_and_foreign_key_and_the_id_sequences():
     assert followup.pk > FollowUp.objects.exclude(pk=followup.pk).aggregate(top=Max("pk"))["top"]
 
 
+def test_the_seed_leaves_planner_statistics_on_the_tables_it_wrote_through_the_orm_too():
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+
+    seed(writer="copy")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename FROM pg_stats WHERE schemaname = current_schema() AND tablename = ANY(%s) "
+            "GROUP BY tablename ORDER BY tablename",
+            [["customers_customer", "customers_team", "customers_user", "public_pool_poolevent"]],
+        )
+        analysed = [name for (name,) in cursor.fetchall()]
+    assert analysed == ["customers_customer", "customers_team", "customers_user", "public_pool_poolevent"]
+
+
 def test_a_failing_step_rolls_the_whole_seed_back(monkeypatch):
     def fail(ctx: demo.SeedContext) -> None:
         raise RuntimeError("step failed")
