@@ -23,7 +23,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crm_site import throttling
-from customers.models import TokenActivity
+from customers.authentication import token_with_user
+from customers.models import TokenActivity, User
 
 pytestmark = pytest.mark.django_db
 
@@ -302,6 +303,27 @@ def test_a_token_from_before_expiry_tracking_counts_from_its_creation(rep):
     )
 
     assert with_token(token.key).get("/api/me/").status_code == 401
+
+
+def test_the_token_lookup_reads_what_select_related_reads_in_one_statement(rep, django_assert_num_queries):
+    """``customers.authentication.token_with_user`` (the precompiled look-up every API request
+    makes) against the ORM's ``select_related`` it replaces: same token, same user row, and an
+    absent activity row raises as after ``select_related``."""
+    token = Token.objects.create(user=rep)
+
+    with django_assert_num_queries(1):
+        found = token_with_user(token.key)
+        user = found.user
+
+    orm = Token.objects.select_related("user", "activity").get(key=token.key)
+    assert (found.key, found.created, found.user_id) == (orm.key, orm.created, orm.user_id)
+    fields = [f.attname for f in User._meta.concrete_fields]
+    assert [getattr(user, name) for name in fields] == [getattr(orm.user, name) for name in fields]
+    with pytest.raises(TokenActivity.DoesNotExist):
+        _ = found.activity
+    used = TokenActivity.objects.create(token=token)
+    assert token_with_user(token.key).activity.last_used_at == used.last_used_at
+    assert token_with_user("not-a-key") is None
 
 
 def test_delete_revokes_the_callers_token_then_it_answers_401(api_client, rep, other_rep):
