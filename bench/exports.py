@@ -1,7 +1,7 @@
 """Peak memory of the admin's customer CSV export, as a deployment behind PgBouncer runs it.
 
 ``python -m bench.exports`` on the database of ``DATABASE_URL`` (the 1,000,000-customer
-``crm_bench``) streams ``/customers/export/`` for the admin, all customers, through the whole
+``crm_bench``) streams ``/customers/export.csv`` for the admin, all customers, through the whole
 Django stack in process (``bench.settings``, DEBUG off) with server-side cursors off, as
 ``DJANGO_DB_TRANSACTION_POOLING=1`` sets them (crm_site/streaming.py). Each variant runs in a
 fresh process, which prints its rows, wall time and peak RSS (``ru_maxrss``):
@@ -38,6 +38,7 @@ def child(mode: str, limit: int) -> None:
     django.setup()
     from django.db.models import QuerySet
     from django.test import Client
+    from django.urls import reverse
 
     from customers.models import User
 
@@ -52,7 +53,7 @@ def child(mode: str, limit: int) -> None:
     client = Client()
     client.force_login(User.objects.get(username="admin"))
     started = time.perf_counter()
-    response = client.get("/customers/export/")
+    response = client.get(reverse("customers:export"))
     lines = 0
     for chunk in response.streaming_content:  # type: ignore[attr-defined]
         lines += chunk.count(b"\n")
@@ -67,13 +68,14 @@ def child(mode: str, limit: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=10**9, help="stop after this many lines")
+    parser.add_argument("--modes", default="floor,stream,client-side", help="which variants, in order")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
         child(options.child, options.limit)
         return
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
-    for mode in ("floor", "stream", "client-side"):
+    for mode in options.modes.split(","):
         out = subprocess.run(  # noqa: S603 - fixed argv
             [sys.executable, "-m", "bench.exports", "--child", mode, "--limit", str(options.limit)],
             cwd=ROOT,

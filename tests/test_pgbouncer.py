@@ -242,6 +242,9 @@ def test_a_streamed_read_keeps_its_rows_on_the_server_behind_pgbouncer(pgbouncer
     first = next(rows)
     assert connection.in_atomic_block
     assert _open_cursors() == 1  # the read's own transaction, so the same server connection
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW cursor_tuple_fraction")  # planned for every row, not the first 10 %
+        assert cursor.fetchone()[0] == "1"
     assert [first, *rows] == expected
     assert not connection.in_atomic_block
 
