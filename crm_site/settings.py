@@ -133,6 +133,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Covering indexes (``include=``, for the current-period KPIs at a million customers) are
+    # PostgreSQL's; SQLite builds the same indexes without the extra columns, which is all a
+    # small team's file needs, so its warning about them (models.W040) would only be noise.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # No JIT compilation: our heavy statements (roll-ups, KPI aggregates, recycle batches) run
     # for tens to hundreds of milliseconds, and compiling them cost more than it saved (the
