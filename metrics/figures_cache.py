@@ -27,7 +27,9 @@ import datetime as dt
 import functools
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -45,23 +47,50 @@ _MISSING = object()
 
 VERSION_KEY = "metrics:data-version"
 
+# Within ``one_version()``: the data version read first in the block (a list, empty until then).
+_pinned: ContextVar[list[str] | None] = ContextVar("metrics_data_version", default=None)
+
 
 def data_version() -> str:
     """The current data version: a token ``new_data_version`` replaces after each roll-up run.
 
     Kept in the cache itself, so reading it costs no database query; if the cache lost it
-    (restarted, evicted), a fresh token is made, which only means computing afresh."""
+    (restarted, evicted), a fresh token is made, which only means computing afresh. Within
+    ``one_version()`` it is read once for the block."""
+    pinned = _pinned.get()
+    if pinned:
+        return pinned[0]
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
         version = cache.get(VERSION_KEY) or ""
+    if pinned is not None:
+        pinned.append(version)
     return version
+
+
+@contextmanager
+def one_version() -> Iterator[None]:
+    """Read the data version once within the block (one request's figures): a dashboard asks
+    for it before each of its thirty-odd cached figures, one cache round trip each, and the
+    figures of one page should all come from the same version anyway — a roll-up that commits
+    mid-page no longer mixes the two. ``rollups.shared_reads`` enters it."""
+    token = _pinned.set([])
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
 
 
 def new_data_version() -> None:
     """Start a new data version: every cached figure is computed afresh from now on. The roll-up
-    calls it when its transaction commits."""
-    cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    calls it when its transaction commits (within ``one_version()``, the block uses the new one
+    from then on)."""
+    version = uuid.uuid4().hex
+    cache.set(VERSION_KEY, version, timeout=None)
+    pinned = _pinned.get()
+    if pinned is not None:
+        pinned[:] = [version]
 
 
 def _closed(period: Period) -> bool:

@@ -320,7 +320,7 @@ _memo: ContextVar[dict[object, Any] | None] = ContextVar("metrics_rollup_memo", 
 @contextmanager
 def shared_reads() -> Iterator[None]:
     """Reuse reads within the block: the days marked per period, and one ``totals`` read per
-    period and scope.
+    period and scope; the figures cache's data version once (``figures_cache.one_version``).
 
     A dashboard or an API answer computes a dozen KPIs for two periods, most of them from sums
     of the same rows; within the block the first ``totals`` of a (period, scope) reads every
@@ -329,7 +329,8 @@ def shared_reads() -> Iterator[None]:
     """
     token = _memo.set({})
     try:
-        yield
+        with figures_cache.one_version():
+            yield
     finally:
         _memo.reset(token)
 

@@ -13,8 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from metrics import dashboard, kpis
+from metrics import dashboard, figures_cache, kpis
 from metrics.periods import Grain, Period, Scope, local_today, preset_period
+from metrics.selectors import rollups
 from metrics.services import rollups as rollups_services
 from tests.factories import CustomerFactory, FeedbackFactory
 
@@ -57,6 +58,24 @@ def test_a_closed_period_is_computed_once_until_the_next_roll_up(rep, django_cap
     # ... which starts a new data version when it commits: the figure is computed afresh.
     roll_up_april(django_capture_on_commit_callbacks)
     assert nps(APRIL) == 0
+
+
+def test_one_request_reads_the_data_version_once():
+    """Within ``shared_reads`` (one request) the data version is read once, so all the page's
+    figures come from one version; outside it every read sees the current one."""
+    first = figures_cache.data_version()
+    cache.set(figures_cache.VERSION_KEY, "another process's roll-up")
+    assert figures_cache.data_version() == "another process's roll-up"
+
+    with rollups.shared_reads():
+        pinned = figures_cache.data_version()
+        cache.set(figures_cache.VERSION_KEY, "a roll-up elsewhere, mid-request")
+        assert figures_cache.data_version() == pinned
+        figures_cache.new_data_version()  # a roll-up committed by this very block
+        assert figures_cache.data_version() == cache.get(figures_cache.VERSION_KEY) != pinned
+
+    cache.set(figures_cache.VERSION_KEY, "after the request")
+    assert figures_cache.data_version() == "after the request" != first
 
 
 def test_a_period_that_includes_today_is_always_live(rep):
