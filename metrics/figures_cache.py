@@ -15,6 +15,11 @@ roll-up picks up — so its figures are computed once and served from the cache 
   a key never holds what one user may see and another may not (lists of customers are not
   cached). Results that carry translated labels are kept per language.
 
+Within one request (``rollups.shared_reads``, which enters ``one_version``) the data version is
+read once, so a page's figures all come from one version, and ``prefetch`` reads the KPIs of a
+closed period in one ``get_many``: a page costs a handful of cache round trips, not one per
+figure.
+
 ``warm_dashboards`` (run by the nightly roll-up task) fills the cache for the closed presets
 a manager opens most (last week, month and quarter) for the company and every team, so those
 pages are fast from the first visit. Tests run with the dummy cache (nothing kept), except

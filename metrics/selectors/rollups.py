@@ -223,23 +223,32 @@ def _pool_events(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow
         "recycles": "COUNT(*) FILTER (WHERE e.kind = 'recycle')",
         "pool_entries": "COUNT(*) FILTER (WHERE e.to_pool_id IS NOT NULL)",
     }
-    rep = "CASE WHEN kind IN ('claim', 'assign') THEN to_owner_id ELSE from_owner_id END"
-    taken_or_lost_by = (
-        f""" AND ((kind IN ('claim', 'assign') AND to_owner_id IN {narrow.users})
-                 OR (kind NOT IN ('claim', 'assign') AND from_owner_id IN {narrow.users}))"""
-        if narrow
-        else ""
-    )
-    return f"""
-        SELECT {day} AS day, e.rep_id AS rep_id, u.team_id AS team_id, e.pool_id AS pool_id,
-               c.source AS channel, {_measures(values)}
-        FROM (
+    if narrow:
+        # Some people's events: those they took (by ``poolevent_to_owner_at``) and those they
+        # lost (by ``poolevent_from_owner_at``), one index range per person, instead of every
+        # event of the company in the range filtered afterwards.
+        events = f"""
+            SELECT at, kind, customer_id, to_pool_id, to_owner_id AS rep_id, from_pool_id AS pool_id
+            FROM {_t(PoolEvent)}
+            WHERE kind IN ('claim', 'assign') AND {ranges.condition("at", params)}
+              AND to_owner_id IN {narrow.users}
+            UNION ALL
+            SELECT at, kind, customer_id, to_pool_id, from_owner_id AS rep_id, to_pool_id AS pool_id
+            FROM {_t(PoolEvent)}
+            WHERE kind IN ('release', 'recycle', 'create', 'import', 'move') AND {ranges.condition("at", params)}
+              AND from_owner_id IN {narrow.users}"""
+    else:
+        events = f"""
             SELECT at, kind, customer_id, to_pool_id,
-                   {rep} AS rep_id,
+                   CASE WHEN kind IN ('claim', 'assign') THEN to_owner_id ELSE from_owner_id END AS rep_id,
                    CASE WHEN kind IN ('claim', 'assign') THEN from_pool_id ELSE to_pool_id END AS pool_id
             FROM {_t(PoolEvent)}
             WHERE kind IN ('claim', 'assign', 'release', 'recycle', 'create', 'import', 'move')
-              AND {ranges.condition("at", params)}{taken_or_lost_by}
+              AND {ranges.condition("at", params)}"""
+    return f"""
+        SELECT {day} AS day, e.rep_id AS rep_id, u.team_id AS team_id, e.pool_id AS pool_id,
+               c.source AS channel, {_measures(values)}
+        FROM ({events}
         ) e
         JOIN {_t(Customer)} c ON c.id = e.customer_id
         LEFT JOIN {_t(User)} u ON u.id = e.rep_id
