@@ -159,6 +159,11 @@ def compare(*, period: Period, scope: Scope, codes: list[str] | None = None) -> 
     """Each KPI for the period and the previous period (``Period.previous``)."""
     registry = load()
     previous = period.previous()
+    wanted = [code for code in codes or registry if registry[code].applies_to(scope)]
+    figures_cache.prefetch(
+        _evaluate,
+        [{"code": code, "period": when, "scope": scope} for code in wanted for when in (period, previous)],
+    )
     return [
         Comparison(
             registry[code],

@@ -223,23 +223,32 @@ def _pool_events(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow
         "recycles": "COUNT(*) FILTER (WHERE e.kind = 'recycle')",
         "pool_entries": "COUNT(*) FILTER (WHERE e.to_pool_id IS NOT NULL)",
     }
-    rep = "CASE WHEN kind IN ('claim', 'assign') THEN to_owner_id ELSE from_owner_id END"
-    taken_or_lost_by = (
-        f""" AND ((kind IN ('claim', 'assign') AND to_owner_id IN {narrow.users})
-                 OR (kind NOT IN ('claim', 'assign') AND from_owner_id IN {narrow.users}))"""
-        if narrow
-        else ""
-    )
-    return f"""
-        SELECT {day} AS day, e.rep_id AS rep_id, u.team_id AS team_id, e.pool_id AS pool_id,
-               c.source AS channel, {_measures(values)}
-        FROM (
+    if narrow:
+        # Some people's events: those they took (by ``poolevent_to_owner_at``) and those they
+        # lost (by ``poolevent_from_owner_at``), one index range per person, instead of every
+        # event of the company in the range filtered afterwards.
+        events = f"""
+            SELECT at, kind, customer_id, to_pool_id, to_owner_id AS rep_id, from_pool_id AS pool_id
+            FROM {_t(PoolEvent)}
+            WHERE kind IN ('claim', 'assign') AND {ranges.condition("at", params)}
+              AND to_owner_id IN {narrow.users}
+            UNION ALL
+            SELECT at, kind, customer_id, to_pool_id, from_owner_id AS rep_id, to_pool_id AS pool_id
+            FROM {_t(PoolEvent)}
+            WHERE kind IN ('release', 'recycle', 'create', 'import', 'move') AND {ranges.condition("at", params)}
+              AND from_owner_id IN {narrow.users}"""
+    else:
+        events = f"""
             SELECT at, kind, customer_id, to_pool_id,
-                   {rep} AS rep_id,
+                   CASE WHEN kind IN ('claim', 'assign') THEN to_owner_id ELSE from_owner_id END AS rep_id,
                    CASE WHEN kind IN ('claim', 'assign') THEN from_pool_id ELSE to_pool_id END AS pool_id
             FROM {_t(PoolEvent)}
             WHERE kind IN ('claim', 'assign', 'release', 'recycle', 'create', 'import', 'move')
-              AND {ranges.condition("at", params)}{taken_or_lost_by}
+              AND {ranges.condition("at", params)}"""
+    return f"""
+        SELECT {day} AS day, e.rep_id AS rep_id, u.team_id AS team_id, e.pool_id AS pool_id,
+               c.source AS channel, {_measures(values)}
+        FROM ({events}
         ) e
         JOIN {_t(Customer)} c ON c.id = e.customer_id
         LEFT JOIN {_t(User)} u ON u.id = e.rep_id
@@ -320,7 +329,7 @@ _memo: ContextVar[dict[object, Any] | None] = ContextVar("metrics_rollup_memo", 
 @contextmanager
 def shared_reads() -> Iterator[None]:
     """Reuse reads within the block: the days marked per period, and one ``totals`` read per
-    period and scope.
+    period and scope; the figures cache's data version once (``figures_cache.one_version``).
 
     A dashboard or an API answer computes a dozen KPIs for two periods, most of them from sums
     of the same rows; within the block the first ``totals`` of a (period, scope) reads every
@@ -329,7 +338,8 @@ def shared_reads() -> Iterator[None]:
     """
     token = _memo.set({})
     try:
-        yield
+        with figures_cache.one_version():
+            yield
     finally:
         _memo.reset(token)
 

@@ -304,6 +304,46 @@ def test_todays_rows_read_once_per_page_give_the_same_sums(rep, scope_kind):
     assert len(live_reads) == 1
 
 
+@pytest.mark.parametrize("scope_kind", ["team", "rep"])
+def test_todays_pool_events_read_by_the_people_give_the_same_sums(rep, other_rep, other_team_rep, scope_kind):
+    """A team's or a rep's live pool events of today are read as those its people took and
+    those they lost (one index range per person); the sums equal the company-wide read's, and
+    events of other people (a claim by another team, a release of a lead they held) stay out."""
+    from metrics.selectors import rollups
+
+    today = local_today()
+    pool = PoolFactory()
+    moment = max(start_of_day(today), timezone.now() - dt.timedelta(minutes=5))
+    taken = {PoolEventKind.CLAIM: 2, PoolEventKind.ASSIGN: 1}
+    lost = {PoolEventKind.RELEASE: 1, PoolEventKind.RECYCLE: 2, PoolEventKind.MOVE: 1}
+    for person in (rep, other_rep, other_team_rep):
+        for kind, count in taken.items():
+            for _n in range(count):
+                PoolEventFactory(kind=kind, from_pool=pool, to_owner=person, from_owner=None, at=moment)
+        for kind, count in lost.items():
+            for _n in range(count):
+                PoolEventFactory(kind=kind, from_owner=person, to_owner=None, to_pool=pool, at=moment)
+    # a lead taken from another person (an assign) counts for the one who got it only
+    PoolEventFactory(kind=PoolEventKind.ASSIGN, from_owner=rep, to_owner=other_team_rep, at=moment)
+    period = Period.preset(Grain.MONTH, containing=today)
+    scope = Scope.team(rep.team_id) if scope_kind == "team" else Scope.rep(rep.pk)
+    measures = ["claims", "assigns", "releases", "recycles", "pool_entries"]
+
+    alone = rollups.totals(period=period, scope=scope, measures=measures)
+    with rollups.shared_reads(), CaptureQueriesContext(connection) as queries:
+        shared = rollups.totals(period=period, scope=scope, measures=measures)
+    assert [q for q in queries.captured_queries if "GROUP BY day, rep_id, team_id" in q["sql"]]
+    assert shared == alone
+    people = 2 if scope_kind == "team" else 1
+    assert alone == {
+        "claims": 2 * people,
+        "assigns": 1 * people,
+        "releases": 1 * people,
+        "recycles": 2 * people,
+        "pool_entries": 4 * people,
+    }
+
+
 # --- stock figures as at the end of the current period ----------------------------------------
 
 

@@ -5,16 +5,18 @@ These tests switch a real (in-process) cache on; the rest of the suite runs with
 """
 
 import datetime as dt
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from metrics import dashboard, kpis
+from metrics import dashboard, figures_cache, kpis
 from metrics.periods import Grain, Period, Scope, local_today, preset_period
+from metrics.selectors import rollups
 from metrics.services import rollups as rollups_services
 from tests.factories import CustomerFactory, FeedbackFactory
 
@@ -57,6 +59,63 @@ def test_a_closed_period_is_computed_once_until_the_next_roll_up(rep, django_cap
     # ... which starts a new data version when it commits: the figure is computed afresh.
     roll_up_april(django_capture_on_commit_callbacks)
     assert nps(APRIL) == 0
+
+
+def test_one_request_reads_the_data_version_once():
+    """Within ``shared_reads`` (one request) the data version is read once, so all the page's
+    figures come from one version; outside it every read sees the current one."""
+    first = figures_cache.data_version()
+    cache.set(figures_cache.VERSION_KEY, "another process's roll-up")
+    assert figures_cache.data_version() == "another process's roll-up"
+
+    with rollups.shared_reads():
+        pinned = figures_cache.data_version()
+        cache.set(figures_cache.VERSION_KEY, "a roll-up elsewhere, mid-request")
+        assert figures_cache.data_version() == pinned
+        figures_cache.new_data_version()  # a roll-up committed by this very block
+        assert figures_cache.data_version() == cache.get(figures_cache.VERSION_KEY) != pinned
+
+    cache.set(figures_cache.VERSION_KEY, "after the request")
+    assert figures_cache.data_version() == "after the request" != first
+
+
+def test_a_closed_periods_kpis_are_read_ahead_in_one_round_trip(rep, django_capture_on_commit_callbacks):
+    """Within one request, ``kpis.compare`` of a closed period reads every KPI of both periods
+    with one ``get_many`` (``figures_cache.prefetch``) instead of one ``get`` each, and the
+    figures are those computed without it."""
+    answer(rep, 10, dt.datetime(2025, 4, 10, 10, tzinfo=SHANGHAI))
+    answer(rep, 0, dt.datetime(2025, 3, 10, 10, tzinfo=SHANGHAI))
+    roll_up_april(django_capture_on_commit_callbacks)
+    scope = Scope.company()
+    first = {c.definition.code: (c.current, c.previous) for c in kpis.compare(period=APRIL, scope=scope)}
+    assert first["nps"] == (kpis.compute(period=APRIL, scope=scope, codes=["nps"])["nps"], first["nps"][1])
+    assert first["nps"][0].value == 100
+
+    backend = caches["default"]
+    one_by_one: list[str] = []
+    at_once: list[list[str]] = []
+    get, get_many = backend.get, backend.get_many
+
+    def single(key, *args, **kwargs):
+        one_by_one.append(key)
+        return get(key, *args, **kwargs)
+
+    def many(keys, *args, **kwargs):
+        at_once.append(list(keys))
+        with mock.patch.object(backend, "get", get):  # the local-memory cache's get_many loops over get
+            return get_many(keys, *args, **kwargs)
+
+    with (
+        rollups.shared_reads(),
+        mock.patch.object(backend, "get", single),
+        mock.patch.object(backend, "get_many", many),
+    ):
+        again = {c.definition.code: (c.current, c.previous) for c in kpis.compare(period=APRIL, scope=scope)}
+
+    assert again == first
+    assert [key for key in one_by_one if "_evaluate" in key] == []
+    assert len(at_once) == 1
+    assert len(at_once[0]) == 2 * len(first)
 
 
 def test_a_period_that_includes_today_is_always_live(rep):
