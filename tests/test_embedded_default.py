@@ -4,8 +4,8 @@
 what it runs — ``migrate``, ``seed_demo`` and ``check`` — in subprocesses whose environment has
 no ``DATABASE_URL``, no ``REDIS_URL`` and no settings module of the tests, on a SQLite file in
 a temp folder (``DJANGO_SQLITE_PATH``), runs every periodic job's management command
-that exists (the demo's beat runs them on SQLite), then signs in as a demo rep through
-Django's test client. Everything else in the suite runs on PostgreSQL; this is the one place SQLite is used.
+that exists (the demo's beat runs them on SQLite), then signs in as a demo rep and a demo manager (the
+dashboard of current and closed periods, the KPI API) through Django's test client. Everything else in the suite runs on PostgreSQL; this is the one place SQLite is used.
 """
 
 import json
@@ -31,6 +31,20 @@ login_page = client.get(reverse("login"))
 signed_in = client.post(reverse("login"), {"username": "rep1", "password": "demo"})
 home = client.get(reverse("home"))
 customers = client.get(reverse("customers:list"))
+manager = Client(HTTP_HOST="localhost")
+manager.post(reverse("login"), {"username": "manager1", "password": "demo"})
+dashboard = {
+    period: manager.get(reverse("metrics:dashboard"), {"period": period}).status_code
+    for period in ("this_month", "this_week", "last_quarter", "this_year")
+}
+from customers.models import User
+from django.utils import timezone
+today = timezone.localdate()
+team = User.objects.get(username="manager1").team_id
+kpis = manager.get(
+    "/api/metrics/kpis/",
+    {"from": today.replace(day=1).isoformat(), "to": today.isoformat(), "scope": "team", "id": team},
+).status_code
 print(json.dumps({
     "engine": settings.DATABASES["default"]["ENGINE"],
     "broker": settings.CELERY_BROKER_URL,
@@ -39,6 +53,8 @@ print(json.dumps({
     "signed_in": [signed_in.status_code, signed_in.get("Location")],
     "home": home.status_code,
     "customers": customers.status_code,
+    "dashboard": dashboard,
+    "kpis": kpis,
 }))
 """
 
@@ -76,7 +92,7 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def test_embedded_default_migrates_seeds_runs_the_jobs_and_serves_the_login_page(embedded_env, tmp_path):
-    run(embedded_env, "manage.py", "migrate", "--no-input", "-v", "0")
+    migrated = run(embedded_env, "manage.py", "migrate", "--no-input", "-v", "0")
     seeded = run(
         embedded_env, "manage.py", "seed_demo", "--customers", "40", "--reps", "2", "--managers", "1"
     )
@@ -88,6 +104,7 @@ def test_embedded_default_migrates_seeds_runs_the_jobs_and_serves_the_login_page
         run(embedded_env, "manage.py", command)
     signed_in = json.loads(run(embedded_env, "-c", SIGN_IN).stdout.strip().splitlines()[-1])
 
+    assert "WARNINGS" not in migrated.stderr, migrated.stderr  # nothing a new user must wonder about
     assert (tmp_path / "demo.sqlite3").stat().st_size > 0
     assert "rep1" in seeded.stdout
     assert "System check identified no issues" in checked.stdout
@@ -100,4 +117,7 @@ def test_embedded_default_migrates_seeds_runs_the_jobs_and_serves_the_login_page
         "signed_in": [302, "/"],
         "home": 200,
         "customers": 200,
+        # The manager's dashboard, current periods (closed days and today's live rows) and closed.
+        "dashboard": {"this_month": 200, "this_week": 200, "last_quarter": 200, "this_year": 200},
+        "kpis": 200,
     }

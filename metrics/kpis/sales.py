@@ -364,7 +364,7 @@ def _micros_of(span: dt.timedelta) -> int:
 
 
 def _micros(moment: dt.datetime | str) -> int:
-    return _micros_of((_parse(moment) if isinstance(moment, str) else moment) - _EPOCH)
+    return _micros_of(_moment(moment) - _EPOCH)
 
 
 def _stock_row(first_won: dt.datetime | str | None, won: int, last_won: dt.datetime | str | None) -> StockRow:
@@ -1007,7 +1007,7 @@ def current_first_responses(*, period: Period, scope: Scope) -> list[ResponseRow
             cursor.execute(f"SELECT t.id, t.k, t.v, t.at FROM ({sql}) t", params)
             return [
                 (
-                    timezone.localtime(at if isinstance(at, dt.datetime) else _parse(at), zone).date(),
+                    timezone.localtime(_moment(at), zone).date(),
                     (int(pk), int(rep), None if value is None else float(value)),
                 )
                 for pk, rep, value, at in cursor.fetchall()
@@ -1030,9 +1030,10 @@ def current_first_responses(*, period: Period, scope: Scope) -> list[ResponseRow
     )
 
 
-def _parse(value: str) -> dt.datetime:
-    """A moment SQLite answers as text."""
-    moment = dt.datetime.fromisoformat(value)
+def _moment(value: dt.datetime | str) -> dt.datetime:
+    """A moment a raw query answers, made aware: PostgreSQL answers aware datetimes; SQLite
+    answers an aggregate of moments as text and a moment column as a naive datetime, both UTC."""
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
