@@ -131,10 +131,10 @@ class CustomerOutputSerializer(serializers.ModelSerializer[Customer]):
         return owner.get_full_name() or owner.username
 
     def get_recycle_due_at(self, customer: Customer) -> datetime | None:
-        return customer.recycle_due_at if customer.owner_id is not None else None
+        return services.owned_deadline(customer)[0]
 
     def get_recycle_rule(self, customer: Customer) -> int | None:
-        return customer.recycle_rule_id if customer.recycle_due_at and customer.owner_id is not None else None
+        return services.owned_deadline(customer)[1]
 
     @extend_schema_field(
         serializers.ChoiceField(choices=["no_followup", "no_deal"], allow_null=True, read_only=True)

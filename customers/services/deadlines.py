@@ -191,6 +191,14 @@ def deadline_parts(customer: Customer) -> DeadlineParts | None:
     )
 
 
+def owned_deadline(customer: Customer) -> tuple[datetime | None, int | None]:
+    """The recycle deadline and its rule as the API shows them: only while the customer is owned
+    and a rule applies, else ``(None, None)``."""
+    if customer.owner_id is None or customer.recycle_due_at is None:
+        return None, None
+    return customer.recycle_due_at, customer.recycle_rule_id
+
+
 def recycle_trigger(customer: Customer) -> str | None:
     """``no_followup`` / ``no_deal``: what the owner must do to keep the customer (None: no deadline)."""
     parts = deadline_parts(customer)

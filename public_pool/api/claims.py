@@ -56,15 +56,12 @@ class OwnershipSerializer(serializers.Serializer[Customer]):
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True, read_only=True))
     def get_recycle_due_at(self, customer: Customer) -> Any:
-        return (
-            self.fields["claimed_at"].to_representation(customer.recycle_due_at)
-            if (customer.owner_id is not None and customer.recycle_due_at is not None)
-            else None
-        )
+        due, _rule = customer_services.owned_deadline(customer)
+        return None if due is None else self.fields["claimed_at"].to_representation(due)
 
     @extend_schema_field(serializers.IntegerField(allow_null=True, read_only=True))
     def get_recycle_rule(self, customer: Customer) -> int | None:
-        return customer.recycle_rule_id if customer.recycle_due_at and customer.owner_id is not None else None
+        return customer_services.owned_deadline(customer)[1]
 
     @extend_schema_field(
         serializers.ChoiceField(choices=["no_followup", "no_deal"], allow_null=True, read_only=True)
@@ -81,8 +78,8 @@ def ownership_data(customer: Customer) -> dict[str, Any]:
     compares them), without building the serializer's fields for every answer: DRF deep-copies
     the declared fields per instance, which cost about 0.15 ms of the claim path (issue 12). The
     serializer stays the schema's description of the answer."""
-    owned = customer.owner_id is not None
-    claimed, due = customer.claimed_at, customer.recycle_due_at
+    claimed = customer.claimed_at
+    due, rule = customer_services.owned_deadline(customer)
     return {
         "id": customer.pk,
         "name": str(customer.name),
@@ -91,8 +88,8 @@ def ownership_data(customer: Customer) -> dict[str, Any]:
         "pool": customer.pool_id,
         "home_pool": customer.home_pool_id,
         "claimed_at": None if claimed is None else _DATETIME.to_representation(claimed),
-        "recycle_due_at": _DATETIME.to_representation(due) if (owned and due is not None) else None,
-        "recycle_rule": customer.recycle_rule_id if (due and owned) else None,
+        "recycle_due_at": None if due is None else _DATETIME.to_representation(due),
+        "recycle_rule": rule,
         "recycle_trigger": customer_services.recycle_trigger(customer),
     }
 
