@@ -113,6 +113,16 @@ def _key(name: str, arguments: dict[str, Any], version: str, *, per_language: bo
     return f"metrics:{connection.settings_dict['NAME']}:{name}:{digest}"
 
 
+def _get_or_compute(key: str, compute: Callable[[], Any]) -> Any:
+    """The value kept under ``key``, else ``compute()``'s, kept for ``METRICS_CACHE_SECONDS``.
+    (Not ``cache.get_or_set``: its ``add`` and second ``get`` cost two more round trips.)"""
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(key, value, timeout=settings.METRICS_CACHE_SECONDS)
+    return value
+
+
 def cached_for_closed_period(function: F | None = None, *, per_language: bool = False) -> Any:
     """Serve ``function(*, period=..., ...)`` from the cache when ``period`` is closed.
 
@@ -131,10 +141,7 @@ def cached_for_closed_period(function: F | None = None, *, per_language: bool = 
         key = _key(name, arguments, data_version(), per_language=per_language)
         value = (_prefetched.get() or {}).pop(key, _MISSING)
         if value is _MISSING:
-            value = cache.get(key, _MISSING)
-        if value is _MISSING:
-            value = function(**arguments)
-            cache.set(key, value, timeout=settings.METRICS_CACHE_SECONDS)
+            value = _get_or_compute(key, lambda: function(**arguments))
         return value
 
     wrapper.cache_key = lambda **arguments: (  # type: ignore[attr-defined]
@@ -269,11 +276,7 @@ def stock_with_changes(
     cache_key = _key(
         f"{name}:stock", {"key": key, "scope": scope, "today": today}, data_version(), per_language=False
     )
-    rows = cache.get(cache_key)
-    if rows is None:
-        rows = fetch()
-        cache.set(cache_key, rows, timeout=settings.METRICS_CACHE_SECONDS)
-    rows = dict(rows)
+    rows = dict(_get_or_compute(cache_key, fetch))
     for pk, row in changed(start_of_day(today)):
         if row is None:
             rows.pop(pk, None)
@@ -290,10 +293,10 @@ def rolled_rows(sql: str, params: dict[str, Any], *, live_days: Any) -> list[tup
     period alike."""
     arguments = {"sql": sql, "params": params, "live_days": live_days}
     key = _key("rolled_rows", arguments, data_version(), per_language=False)
-    rows = cache.get(key, _MISSING)
-    if rows is _MISSING:
+
+    def read() -> list[tuple[Any, ...]]:
         with read_connection().cursor() as cursor:
             cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        cache.set(key, rows, timeout=settings.METRICS_CACHE_SECONDS)
-    return rows
+            return cursor.fetchall()
+
+    return _get_or_compute(key, read)
