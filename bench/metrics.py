@@ -108,7 +108,20 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5, help="dashboard requests before timing")
     parser.add_argument("--manager", default="manager1")
     parser.add_argument("--skip-backfill", action="store_true", help="time only one day and the dashboard")
+    parser.add_argument(
+        "--dashboards-only",
+        action="store_true",
+        help="only the two dashboards timed alternately (the closed quarter's and this month's)",
+    )
     options = parser.parse_args()
+
+    manager = User.objects.filter(username=options.manager).first()
+    if options.dashboards_only:
+        if manager is None or manager.team_id is None:
+            log(f"==> no manager {options.manager!r} with a team: dashboard timings skipped")
+            return
+        _dashboards(options, manager, Scope.team(manager.team_id))
+        return
 
     yesterday = local_today() - dt.timedelta(days=1)
     year_start = yesterday - dt.timedelta(days=364)
@@ -128,7 +141,6 @@ def main() -> None:
         log(f"    rollup_days: {took:.2f} s ({rows} rows); raw aggregation: {raw:.2f} s; "
             f"ratio {took / raw:.2f} (target <= {TARGET_RATIO}): {verdict(took / raw)}")  # fmt: skip
 
-    manager = User.objects.filter(username=options.manager).first()
     if manager is None or manager.team_id is None:
         log(f"==> no manager {options.manager!r} with a team: KPI and dashboard timings skipped")
         return
@@ -167,7 +179,11 @@ def main() -> None:
     )
 
     no_cache.disable()
+    _dashboards(options, manager, scope)
 
+
+def _dashboards(options: argparse.Namespace, manager: User, scope: Scope) -> None:
+    """Sections 4 and 5: the cached closed quarter's page and this month's, timed alternately."""
     try:
         url = reverse("metrics:dashboard")
     except NoReverseMatch:

@@ -183,6 +183,8 @@ def _deals(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Nar
 
 
 def _new_customers(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None) -> str:
+    if narrow:
+        return _people_new_customers(ranges, params, first, narrow)
     day = _local_day("n.first_won_at", params, first)
     # The rep is the owner of the customer's first won deal (stable, unlike the current owner).
     return f"""
@@ -197,6 +199,32 @@ def _new_customers(ranges: _Ranges, params: dict[str, Any], first: dt.date, narr
             WHERE {ranges.condition("c.first_won_at", params)}
         ) n
         LEFT JOIN {_t(User)} u ON u.id = n.rep_id
+        GROUP BY 1, 2, 3, 4, 5"""
+
+
+def _people_new_customers(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow) -> str:
+    """Some people's first wins: their won deals closed in the ranges (``deal_owner_stage_closed``,
+    one index range per person) that are their customer's first win — no won deal before it by
+    ``(closed_at, id)``, an index-only probe of ``deal_customer_won`` — whose customer's
+    ``first_won_at`` is in the ranges too. These are the rows of the company-wide read that are
+    attributed to the people (the owner of the first won deal), found from the people's few
+    wins instead of from every customer's first win of the range: ``first_won_at`` is the
+    ``closed_at`` of the customer's first won deal (``customers.services.activity`` keeps it so),
+    and a customer without a won deal has no ``first_won_at``."""
+    day = _local_day("c.first_won_at", params, first)
+    return f"""
+        SELECT {day} AS day, d.owner_id AS rep_id, u.team_id AS team_id,
+               COALESCE(c.pool_id, c.home_pool_id) AS pool_id, c.source AS channel,
+               {_measures({"new_customers": "COUNT(*)"})}
+        FROM {_t(Deal)} d
+        JOIN {_t(Customer)} c ON c.id = d.customer_id
+        JOIN {_t(User)} u ON u.id = d.owner_id
+        WHERE d.stage = 'won' AND {ranges.condition("d.closed_at", params)} AND d.owner_id IN {narrow.users}
+          AND {ranges.condition("c.first_won_at", params)}
+          AND NOT EXISTS (
+              SELECT 1 FROM {_t(Deal)} e
+              WHERE e.customer_id = d.customer_id AND e.stage = 'won'
+                AND (e.closed_at < d.closed_at OR (e.closed_at = d.closed_at AND e.id < d.id)))
         GROUP BY 1, 2, 3, 4, 5"""
 
 

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from customers.models import Campaign, DealStage
+from customers.models import Campaign, Customer, DealStage
 from metrics.kpis import pool as pool_kpis
 from metrics.kpis import sales as sales_kpis
 from metrics.periods import Grain, Period, Scope, local_today, start_of_day
@@ -342,6 +342,63 @@ def test_todays_pool_events_read_by_the_people_give_the_same_sums(rep, other_rep
         "recycles": 2 * people,
         "pool_entries": 4 * people,
     }
+
+
+@pytest.mark.parametrize("scope_kind", ["team", "rep"])
+def test_todays_first_wins_read_from_the_peoples_wins_give_the_same_sums(
+    rep, other_rep, other_team_rep, scope_kind
+):
+    """A team's or a rep's new customers of today are read from its people's won deals of today
+    that are their customer's first win; they equal the company-wide read's (every first win of
+    today, attributed to the owner of the first won deal) — also for a first win by a rep who is
+    not the customer's owner, of a customer who moved to another team today, a second win of
+    today after another person's first, two wins at the same moment (the lower id is first) and
+    a customer first won yesterday."""
+    from metrics.selectors import rollups
+
+    today = local_today()
+    now = _now_today()
+    earlier = max(start_of_day(today), now - dt.timedelta(minutes=10))
+
+    def win(customer, owner, at):
+        deal = DealFactory(customer=customer, owner=owner, stage=DealStage.WON, closed_at=at)
+        customer.refresh_from_db()
+        if customer.first_won_at is None or at < customer.first_won_at:
+            Customer.objects.filter(pk=customer.pk).update(first_won_at=at)
+        return deal
+
+    win(CustomerFactory(owner=other_rep), rep, now)  # the owner is a colleague: counts for rep
+    win(CustomerFactory(owner=other_team_rep), rep, now)  # moved to another team: still rep's
+    win(CustomerFactory(owner=rep), other_team_rep, now)  # won by another team: not ours
+    again = CustomerFactory(owner=rep)
+    win(again, rep, _moment(today - dt.timedelta(days=1), 2))
+    win(again, rep, now)  # first won yesterday: not new today
+    second = CustomerFactory(owner=rep)
+    win(second, other_team_rep, earlier)
+    win(second, rep, now)  # another team's first win came first
+    tie = CustomerFactory(owner=rep)
+    win(tie, other_rep, now)
+    win(tie, rep, now)  # same moment, higher id: the colleague's is the first
+    DealFactory(customer=CustomerFactory(owner=rep), owner=rep, stage=DealStage.LOST, closed_at=now)
+    period = Period(today, today + dt.timedelta(days=1))
+    scope = Scope.team(rep.team_id) if scope_kind == "team" else Scope.rep(rep.pk)
+    team_ids = [rep.team_id] if scope_kind == "team" else None
+
+    def sums():
+        return (
+            rollups.totals(period=period, scope=scope, measures=["new_customers"]),
+            rollups.by_rep(period=period, team_ids=team_ids, measures=["new_customers"]),
+        )
+
+    alone = sums()
+    with rollups.shared_reads(), CaptureQueriesContext(connection) as queries:
+        shared = sums()
+    assert [q for q in queries.captured_queries if "NOT EXISTS" in q["sql"]]
+    assert shared == alone
+    colleague, west = {rep.pk: 2, other_rep.pk: 1}, {other_team_rep.pk: 2}
+    everyone = {**colleague, **west} if scope_kind == "rep" else colleague
+    assert alone[0] == {"new_customers": 3 if scope_kind == "team" else 2}
+    assert alone[1] == {pk: {"new_customers": count} for pk, count in everyone.items()}
 
 
 # --- stock figures as at the end of the current period ----------------------------------------
