@@ -613,7 +613,10 @@ class Feedback(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["at"], name="feedback_at"),
+            # With the customer and the scores: a team's or a rep's answers of today (the current
+            # period's live rows) are today's answers matched against its customers, read from
+            # the index alone where its pages are all-visible.
+            models.Index(fields=["at"], include=["customer", "nps", "csat"], name="feedback_at"),
             models.Index(F("customer"), F("at").desc(), name="feedback_customer_at"),
         ]
 
