@@ -32,7 +32,7 @@ import datetime as dt
 import functools
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -250,7 +250,7 @@ def stock_with_changes(
     key: Any,
     scope: Any,
     fetch: Callable[[], dict[Any, Any]],
-    changed: Callable[[dt.datetime], Iterable[tuple[Any, Any]]],
+    changed: Callable[[dt.datetime, Collection[Any]], Iterable[tuple[Any, Any]]],
 ) -> dict[Any, Any]:
     """A stock as at now — one row per customer of ``scope`` (``{id: row}``) behind a figure
     read "as at the period end" when that end is after now (repurchase, retention and churn,
@@ -264,7 +264,8 @@ def stock_with_changes(
     every customer whose row may have changed since that moment — those with a deal changed
     today and those that entered or left the scope today (its own query knows which events do
     that: a pool event, a deal's update) — as ``(id, row)``, with ``row`` None for a customer
-    that is no longer in the stock, and those replace the copy's rows. A customer with no such
+    that is no longer in the stock, and those replace the copy's rows. It is also given the
+    ids the copy holds, so that it can look for what left the scope today among those only. A customer with no such
     change today has the row it had when the copy was read, so the result equals the stock read
     all at once (``tests/metrics/test_current_period.py``).
 
@@ -277,7 +278,7 @@ def stock_with_changes(
         f"{name}:stock", {"key": key, "scope": scope, "today": today}, data_version(), per_language=False
     )
     rows = dict(_get_or_compute(cache_key, fetch))
-    for pk, row in changed(start_of_day(today)):
+    for pk, row in changed(start_of_day(today), rows.keys()):
         if row is None:
             rows.pop(pk, None)
         else:

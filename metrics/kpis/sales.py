@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -404,7 +405,7 @@ def current_stock(*, period: Period, scope: Scope) -> dict[int, StockRow]:
             )
             return {int(pk): _stock_row(first, won, last) for pk, first, won, last in cursor.fetchall()}
 
-    def changed(since: dt.datetime) -> list[tuple[int, StockRow | None]]:
+    def changed(since: dt.datetime, _kept: Collection[int]) -> list[tuple[int, StockRow | None]]:
         params: dict[str, Any] = {"end": _bound(end), "since": _bound(since)}
         inside = customer_condition(scope, params)
         deals = f"SELECT d.customer_id FROM {_t(Deal)} d WHERE d.updated_at >= %(since)s"

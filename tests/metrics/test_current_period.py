@@ -531,6 +531,8 @@ def test_funnel_and_clv_of_the_current_period_see_todays_changes(
     deal(rep, 40, DealStage.WON, amount=Decimal(700))  # in CLV's year, before the period
     deal(rep, 8, DealStage.WON, amount=Decimal(900))  # the previous period's sales
     deal(other_team_rep, 1, DealStage.QUALIFIED)
+    arriving = deal(other_team_rep, 2, DealStage.QUALIFIED)
+    elsewhere = deal(other_team_rep, 3)
 
     with rollups.shared_reads():
         before = figures(period, scope)
@@ -540,6 +542,8 @@ def test_funnel_and_clv_of_the_current_period_see_todays_changes(
     Deal = type(moving)
     Deal.objects.filter(pk=moving.pk).update(stage=DealStage.NEGOTIATION, updated_at=now)
     Deal.objects.filter(pk=leaving.pk).update(owner=other_team_rep, updated_at=now)
+    Deal.objects.filter(pk=arriving.pk).update(owner=rep, updated_at=now)  # handed to us today
+    Deal.objects.filter(pk=elsewhere.pk).update(stage=DealStage.PROPOSAL, updated_at=now)  # not ours
     DealFactory(
         customer=buyer, owner=rep, stage=DealStage.WON, amount=Decimal(500), closed_at=now, created_at=now
     )
@@ -551,6 +555,7 @@ def test_funnel_and_clv_of_the_current_period_see_todays_changes(
     if scope_kind == "team":
         counts = {stage.stage: stage.count for stage in after[0]}
         assert (counts[DealStage.NEGOTIATION], counts[DealStage.PROPOSAL], counts[DealStage.WON]) == (1, 0, 2)
+        assert counts[DealStage.QUALIFIED] == 1
         assert (after[1].numerator, after[1].denominator) == (Decimal("2400.00"), 3)
 
 
