@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections import Counter
 from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -193,11 +195,9 @@ def worked_customers_per_rep(*, period: Period, scope: Scope) -> dict[int, int]:
             scope=scope,
             fetch=lambda span: _worked_pairs_by_day(period=span, scope=scope),
         )
-        worked: dict[int, set[int]] = {}
-        for pairs in days:
-            for rep, customer in pairs:
-                worked.setdefault(rep, set()).add(customer)
-        return {rep: len(customers) for rep, customers in worked.items()}
+        # the distinct (person, customer) pairs of the days, counted per person (in C: a set
+        # union and a Counter over the pairs' first items, not a set per person built in Python)
+        return dict(Counter(map(itemgetter(0), set().union(*days))))
     params: dict[str, Any] = {}
     with read_connection().cursor() as cursor:
         cursor.execute(_worked_sql(period=period, scope=scope, params=params, key="f.by_id"), params)
@@ -337,17 +337,23 @@ def _retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
     Read once for retention and churn within ``rollups.shared_reads``. For a period that
     includes today, counted from :func:`current_stock`."""
     if period.contains_today():
-        start, end = (_micros(moment) for moment in period.bounds())
-        window_start = end - _micros_of(dt.timedelta(days=settings.METRICS_RETENTION_WINDOW_DAYS))
-        paying = active = 0
-        for first_won, _won, last_won in current_stock(period=period, scope=scope).values():
-            if first_won is not None and first_won < start:
-                paying += 1
-                active += last_won is not None and last_won >= window_start
-        return paying, active
+        return rollups.memoised(
+            ("retention_counts", period, scope), lambda: _current_retention_counts(period=period, scope=scope)
+        )
     return rollups.memoised(
         ("retention_counts", period, scope), lambda: _read_retention_counts(period=period, scope=scope)
     )
+
+
+def _current_retention_counts(*, period: Period, scope: Scope) -> tuple[int, int]:
+    start, end = (_micros(moment) for moment in period.bounds())
+    window_start = end - _micros_of(dt.timedelta(days=settings.METRICS_RETENTION_WINDOW_DAYS))
+    paying = active = 0
+    for first_won, _won, last_won in current_stock(period=period, scope=scope).values():
+        if first_won is not None and first_won < start:
+            paying += 1
+            active += last_won is not None and last_won >= window_start
+    return paying, active
 
 
 # --- the customer stock of a current period ------------------------------------------------------

@@ -59,6 +59,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, models
@@ -570,13 +571,24 @@ def _aggregate_with_shared_live(
     for row in rolled:
         key = normal(tuple(row[: len(group_by)]))
         found[key] = {name: value or 0 for name, value in zip(names, row[len(group_by) :], strict=True)}
+    # The live rows grouped by the key first, then each measure summed down its column (zip and
+    # sum run in C: a page sums some 400 live rows of two dozen measures four ways).
     positions = [KEY_COLUMNS.index(column) for column in group_by]
-    offsets = {name: len(KEY_COLUMNS) + SHARED_MEASURES.index(name) for name in names}
-    for row in live:
-        key = normal(tuple(row[position] for position in positions))
-        sums_of_key = found.setdefault(key, dict.fromkeys(names, 0))
-        for name in names:
-            sums_of_key[name] += row[offsets[name]] or 0
+    offsets = [len(KEY_COLUMNS) + SHARED_MEASURES.index(name) for name in names]
+    by_key: dict[tuple[Any, ...], list[tuple]] = {}
+    if positions:
+        pick = itemgetter(*positions)
+        single = len(positions) == 1
+        for row in live:
+            value = pick(row)
+            by_key.setdefault((value,) if single else value, []).append(row)
+    elif live:
+        by_key[()] = list(live)
+    for raw_key, rows in by_key.items():
+        sums_of_key = found.setdefault(normal(raw_key), dict.fromkeys(names, 0))
+        columns = list(zip(*rows, strict=True))
+        for name, offset in zip(names, offsets, strict=True):
+            sums_of_key[name] += sum(filter(None, columns[offset]))
     return [
         (key, {name: _number(name, value) for name, value in values.items()}) for key, values in found.items()
     ]
