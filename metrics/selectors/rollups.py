@@ -134,7 +134,9 @@ class _Narrow:
     """SQL lists a live read of some people's rows narrows each source by, before it joins and
     groups (the outer filter on the key's ``team_id`` or ``rep_id`` still applies): ``users``
     the people's user ids, ``customers`` the ids of the customers they own (the attribution of
-    feedback)."""
+    feedback). Such a read's follow-ups, deals and pool events are not cut by pool or channel
+    (``pool_id`` and ``channel`` NULL, apart from a pool event's pool), so that they need no
+    customer looked up for each row; only ``PEOPLE_MEASURES_BY_CHANNEL`` may be grouped by those."""
 
     users: str
     customers: str
@@ -154,13 +156,21 @@ class _Source:
 def _followups(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None) -> str:
     day = _local_day("f.at", params, first)
     kinds = {f"followups_{k}": f"COUNT(*) FILTER (WHERE f.kind = '{k}')" for k in _FOLLOWUP_KINDS}
+    if narrow:  # some people's rows, not cut by pool or channel: no customer to look up
+        return f"""
+        SELECT {day} AS day, f.by_id AS rep_id, u.team_id AS team_id,
+               CAST(NULL AS bigint) AS pool_id, CAST(NULL AS text) AS channel, {_measures(kinds)}
+        FROM {_t(FollowUp)} f
+        JOIN {_t(User)} u ON u.id = f.by_id
+        WHERE {ranges.condition("f.at", params)} AND f.by_id IN {narrow.users}
+        GROUP BY 1, 2, 3"""
     return f"""
         SELECT {day} AS day, f.by_id AS rep_id, u.team_id AS team_id,
                COALESCE(c.pool_id, c.home_pool_id) AS pool_id, c.source AS channel, {_measures(kinds)}
         FROM {_t(FollowUp)} f
         JOIN {_t(Customer)} c ON c.id = f.customer_id
         JOIN {_t(User)} u ON u.id = f.by_id
-        WHERE {ranges.condition("f.at", params)}{f" AND f.by_id IN {narrow.users}" if narrow else ""}
+        WHERE {ranges.condition("f.at", params)}
         GROUP BY 1, 2, 3, 4, 5"""
 
 
@@ -171,15 +181,22 @@ def _deals(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Nar
         "won_amount": "COALESCE(SUM(d.amount) FILTER (WHERE d.stage = 'won'), 0)",
         "deals_lost": "COUNT(*) FILTER (WHERE d.stage = 'lost')",
     }
+    if narrow:  # some people's rows, not cut by pool or channel: no customer to look up
+        return f"""
+        SELECT {day} AS day, d.owner_id AS rep_id, u.team_id AS team_id,
+               CAST(NULL AS bigint) AS pool_id, CAST(NULL AS text) AS channel, {_measures(values)}
+        FROM {_t(Deal)} d
+        JOIN {_t(User)} u ON u.id = d.owner_id
+        WHERE d.stage IN ('won', 'lost') AND {ranges.condition("d.closed_at", params)}
+          AND d.owner_id IN {narrow.users}
+        GROUP BY 1, 2, 3"""
     return f"""
         SELECT {day} AS day, d.owner_id AS rep_id, u.team_id AS team_id,
                COALESCE(c.pool_id, c.home_pool_id) AS pool_id, c.source AS channel, {_measures(values)}
         FROM {_t(Deal)} d
         JOIN {_t(Customer)} c ON c.id = d.customer_id
         JOIN {_t(User)} u ON u.id = d.owner_id
-        WHERE d.stage IN ('won', 'lost') AND {ranges.condition("d.closed_at", params)}{
-        f" AND d.owner_id IN {narrow.users}" if narrow else ""
-    }
+        WHERE d.stage IN ('won', 'lost') AND {ranges.condition("d.closed_at", params)}
         GROUP BY 1, 2, 3, 4, 5"""
 
 
@@ -266,6 +283,14 @@ def _pool_events(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow
             FROM {_t(PoolEvent)}
             WHERE kind IN ('release', 'recycle', 'create', 'import', 'move') AND {ranges.condition("at", params)}
               AND from_owner_id IN {narrow.users}"""
+        # not cut by channel: no customer to look up
+        return f"""
+        SELECT {day} AS day, e.rep_id AS rep_id, u.team_id AS team_id, e.pool_id AS pool_id,
+               CAST(NULL AS text) AS channel, {_measures(values)}
+        FROM ({events}
+        ) e
+        LEFT JOIN {_t(User)} u ON u.id = e.rep_id
+        GROUP BY 1, 2, 3, 4"""
     else:
         events = f"""
             SELECT at, kind, customer_id, to_pool_id,
@@ -349,6 +374,10 @@ def _live_select(
 # What ``shared_reads`` fetches at once: every measure but ``customers_created``, whose live part
 # scans the customer table (it has no index on ``created_at``).
 SHARED_MEASURES = tuple(name for name in ADDITIVE_MEASURES if name != "customers_created")
+
+# The measures whose shared live rows (some people's, ``_Narrow``) may be cut by pool or channel:
+# the new customers (CAC by channel). The other sources' rows there carry no channel.
+PEOPLE_MEASURES_BY_CHANNEL = frozenset({"new_customers"})
 
 
 # Within ``shared_reads()``: the rolled-up marks per period and the totals per (period, scope).
@@ -463,6 +492,8 @@ def _aggregate(
     # The current period of a team's or a rep's page: today's live rows are read once for every
     # sum the page takes of them (closed periods keep their one statement).
     shared = _memo.get() is not None and set(names) <= set(SHARED_MEASURES)
+    if {"pool_id", "channel"} & set(group_by):
+        shared = shared and set(names) <= PEOPLE_MEASURES_BY_CHANNEL
     if gaps and people is not None and shared and period.contains_today():
         return _aggregate_with_shared_live(
             parts[0], params, names=names, group_by=group_by, live=_shared_live_rows(gaps, people), gaps=gaps
@@ -584,11 +615,17 @@ def _aggregate_with_shared_live(
             by_key.setdefault((value,) if single else value, []).append(row)
     elif live:
         by_key[()] = list(live)
+    # Cut by pool or channel, a key only the other sources' rows have (no new customer) is not
+    # one the live read of those measures alone would answer.
+    cut = bool({"pool_id", "channel"} & set(group_by))
     for raw_key, rows in by_key.items():
-        sums_of_key = found.setdefault(normal(raw_key), dict.fromkeys(names, 0))
         columns = list(zip(*rows, strict=True))
-        for name, offset in zip(names, offsets, strict=True):
-            sums_of_key[name] += sum(filter(None, columns[offset]))
+        sums = [sum(filter(None, columns[offset])) for offset in offsets]
+        if cut and not any(sums):
+            continue
+        sums_of_key = found.setdefault(normal(raw_key), dict.fromkeys(names, 0))
+        for name, value in zip(names, sums, strict=True):
+            sums_of_key[name] += value
     return [
         (key, {name: _number(name, value) for name, value in values.items()}) for key, values in found.items()
     ]

@@ -293,6 +293,11 @@ def test_todays_rows_read_once_per_page_give_the_same_sums(rep, scope_kind):
             rollups.series(period=period, scope=scope, grain=Grain.DAY, measures=["deals_won", "won_amount"]),
             rollups.by_rep(period=period, team_ids=team_ids, measures=["deals_won", "followups_call"]),
             rollups.grouped(period=period, scope=scope, dimension="channel", measures=["new_customers"]),
+            # not cut by channel or pool in the shared rows: read on their own, the same sums
+            rollups.grouped(
+                period=period, scope=scope, dimension="channel", measures=["followups_call", "deals_won"]
+            ),
+            rollups.grouped(period=period, scope=scope, dimension="pool_id", measures=["claims"]),
         )
 
     alone = sums()
@@ -300,6 +305,7 @@ def test_todays_rows_read_once_per_page_give_the_same_sums(rep, scope_kind):
         shared = sums()
     assert shared == alone
     assert alone[0]["deals_won"] == sum(offset % 3 + 1 for offset in range(7))
+    assert sum(values["deals_won"] for values in alone[4].values()) == alone[0]["deals_won"]
     live_reads = [q for q in queries.captured_queries if "GROUP BY day, rep_id, team_id" in q["sql"]]
     assert len(live_reads) == 1
 
