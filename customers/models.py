@@ -381,8 +381,9 @@ class Customer(models.Model):
             # With the channel and campaign, so that today's first wins per channel (CAC) and per
             # campaign (the campaign table) are read from the index alone.
             models.Index(fields=["first_won_at"], include=["source", "campaign"], name="cust_first_won"),
-            # A campaign's customers by id from the index alone (today's attributed sales).
-            models.Index(fields=["campaign", "id"], name="cust_campaign_id"),
+            # A campaign's customers by id from the index alone (today's attributed sales), with
+            # their creation moment (today's leads of the listed campaigns).
+            models.Index(fields=["campaign", "id"], include=["created_at"], name="cust_campaign_id"),
             models.Index(fields=["pool", "pooled_at"], name="cust_pool_pooled"),
             # Longest-waiting leads across several pools (stale stock lists): read in order, stop early.
             models.Index(

@@ -205,11 +205,9 @@ def _sums_by_day(
     ``span`` (company time zone), in one grouped query: every campaign for closed days (kept in
     the cache per day), only ``today_campaigns`` (the campaigns the table lists) for today.
 
-    Today's leads (customers created today) are found through ``updated_at`` (index
-    ``cust_updated``) and the campaign as well as ``created_at``, which has no index: a
-    customer's ``updated_at`` is set when it is created and only moves forward, so one created
-    today was updated today. The closed days' read scans the customers once, when the day first
-    enters the cache. Today's attributed sales join today's wins (``deal_stage_closed``, which
+    Today's leads (customers created today) are the listed campaigns' customers whose creation
+    moment, which ``cust_campaign_id`` holds, is today: read from that index alone. The closed
+    days' read scans the customers once, when the day first enters the cache. Today's attributed sales join today's wins (``deal_stage_closed``, which
     holds their customer and amount) with the listed campaigns' customers (``cust_campaign_id``)."""
     params: dict[str, Any] = {}
     lo, hi = span.bounds()
@@ -225,7 +223,7 @@ def _sums_by_day(
             params[f"campaign{index}"] = campaign_id
             names.append(f"%(campaign{index})s")
         listed = f" AND c.campaign_id IN ({', '.join(names)})"
-        recent = f" AND c.updated_at >= %(lo)s{listed}"
+        recent = listed
 
     def day(column: str) -> str:
         return rollups.local_day_sql(column, params, span.start)
