@@ -620,11 +620,11 @@ def _aggregate_with_shared_live(
     cut = bool({"pool_id", "channel"} & set(group_by))
     for raw_key, rows in by_key.items():
         columns = list(zip(*rows, strict=True))
-        sums = [sum(filter(None, columns[offset])) for offset in offsets]
-        if cut and not any(sums):
+        column_sums = [sum(filter(None, columns[offset])) for offset in offsets]
+        if cut and not any(column_sums):
             continue
         sums_of_key = found.setdefault(normal(raw_key), dict.fromkeys(names, 0))
-        for name, value in zip(names, sums, strict=True):
+        for name, value in zip(names, column_sums, strict=True):
             sums_of_key[name] += value
     return [
         (key, {name: _number(name, value) for name, value in values.items()}) for key, values in found.items()
