@@ -1,6 +1,7 @@
 """The API's content negotiation (``crm_site.negotiation``) answers what DRF's does."""
 
 import pytest
+from django.http import Http404
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -38,8 +39,8 @@ def test_the_shortcut_answers_what_drf_answers(renderers, accept, query, suffix)
     def answer(negotiation):
         try:
             renderer, media_type = negotiation.select_renderer(request, renderers, suffix)
-        except NotAcceptable:  # the same refusal is the same answer
-            return "NotAcceptable"
+        except (NotAcceptable, Http404) as refusal:  # the same refusal is the same answer
+            return type(refusal).__name__
         return type(renderer).__name__, media_type
 
     assert answer(ContentNegotiation()) == answer(DefaultContentNegotiation())
