@@ -8,6 +8,7 @@ type (``tests/test_negotiation.py`` checks it is what DRF answers). Anything els
 DRF's negotiation unchanged.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -17,10 +18,10 @@ from rest_framework.request import Request
 
 class ContentNegotiation(DefaultContentNegotiation):
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, Any]:
-        if renderers and format_suffix is None:
-            first = renderers[0]
+        first = next(iter(renderers), None)  # DRF passes the view's list of renderers
+        if first is not None and format_suffix is None:
             accept = request.META.get("HTTP_ACCEPT", "*/*")
             override = self.settings.URL_FORMAT_OVERRIDE
             if accept in ("*/*", first.media_type) and not (override and override in request.query_params):
