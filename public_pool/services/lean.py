@@ -48,6 +48,10 @@ opens none for them): a single statement is atomic by itself, so a successful cl
 without limits is the token's look-up and that statement, with no BEGIN and no COMMIT. The
 limited retry (lock, then count and take) runs in a transaction of its own.
 
+The two claims' statements run inside the PL/pgSQL functions ``crm_claim`` and
+``crm_claim_next`` (migration ``public_pool.0014``), so that each server connection plans them
+once, also behind PgBouncer (see ``claim_functions_sql``).
+
 PostgreSQL only (``UPDATE`` in a ``WITH``); elsewhere every function answers ``None`` and the
 checked path does the work. No savepoints: release and assign run in their callers' transaction.
 """
