@@ -305,6 +305,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "crm_site.schema.AutoSchema",
     "EXCEPTION_HANDLER": "crm_site.api.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "crm_site.negotiation.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": [
         "crm_site.parsers.SizeLimitedJSONParser",
         "rest_framework.parsers.FormParser",

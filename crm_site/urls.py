@@ -8,6 +8,8 @@ from customers import urls as customers_urls
 from public_pool import services as pool_services
 
 urlpatterns = [
+    # First: Django tries the patterns in order, and the API is what integrations call in bulk.
+    path("api/", include("crm_site.api_urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -36,5 +38,4 @@ urlpatterns = [
     path("metrics/", include("metrics.urls")),
     path("metrics/", include("metrics.scorecard_urls")),
     path("", include("metrics.survey_urls")),  # /s/<token>/ (public) and /metrics/surveys/...
-    path("api/", include("crm_site.api_urls")),
 ]

@@ -176,6 +176,27 @@ def test_a_claim_race_over_the_api_through_pgbouncer_has_one_winner(pgbouncer, t
     )  # 8 clients, ≤ 3 servers
 
 
+def test_claims_through_pgbouncer_reuse_the_claim_functions_cached_plans(pgbouncer, team):
+    """The claims run ``crm_claim``/``crm_claim_next`` (``public_pool.services.lean``), whose plans
+    each server connection caches: more calls than PgBouncer has server connections, so every
+    server connection runs each function several times, past PostgreSQL's first five custom plans."""
+    pool = PoolFactory(name="Cached plans through PgBouncer")
+    pool.teams.add(team)
+    rep = UserFactory(team=team)
+    leads = [pooled(pool) for _ in range(24)]
+    client = APIClient()
+    client.force_authenticate(rep)
+
+    claimed = [client.post(f"/api/customers/{lead.pk}/claim/") for lead in leads[:12]]
+    nexts = [client.post(f"/api/pools/{pool.pk}/claim-next/") for _ in range(12)]
+
+    assert [response.status_code for response in claimed + nexts] == [200] * 24
+    assert sorted(response.json()["id"] for response in claimed + nexts) == sorted(lead.pk for lead in leads)
+    assert Customer.objects.filter(pk__in=[lead.pk for lead in leads], owner=rep).count() == 24
+    assert PoolEvent.objects.filter(customer__in=leads, kind=PoolEventKind.CLAIM).count() == 24
+    assert client.post(f"/api/pools/{pool.pk}/claim-next/").json()["code"] == "pool_empty"
+
+
 def test_claim_next_race_through_pgbouncer_gives_each_lead_once(pgbouncer, team):
     pool = PoolFactory(name="Claim next through PgBouncer")
     pool.teams.add(team)

@@ -13,6 +13,8 @@ by API token, as integrations do. (Django 4.2+ also lists BEGIN and COMMIT among
 ``CaptureQueriesContext``'s queries; :func:`statements` checks that both counts agree.)
 """
 
+import importlib
+import re
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -27,6 +29,7 @@ from customers.models import Customer, Deal, DealStage, Level, Tag
 from public_pool import services
 from public_pool.api.claims import OwnershipSerializer, ownership_data
 from public_pool.models import PoolEvent, PoolEventKind, ReleaseReason
+from public_pool.services import lean
 from public_pool.services.policies import take_policy
 from tests.factories import CustomerFactory, PoolFactory, RecycleRuleFactory, UserFactory
 from tests.public_pool.conftest import owned, pooled, run_at_once
@@ -131,7 +134,7 @@ def test_a_claim_costs_two_statements_without_limits_and_six_with(token_client, 
     else:
         assert "BEGIN" not in sent.sent, sent
         assert "COMMIT" not in sent.sent, sent
-        assert sent.sent[-1].lstrip().startswith("WITH"), sent
+        assert sent.sent[-1].startswith("SELECT * FROM crm_claim("), sent  # the plan-cached function
     assert no_savepoints(sent)
     body = response.json()
     assert set(body) == SLIM_FIELDS
@@ -156,6 +159,7 @@ def test_claim_next_costs_two_statements_without_limits_and_six_with(token_clien
 
     assert response.status_code == 200, response.content
     assert len(sent) == (6 if limits else 2), sent
+    assert sent.sent[-(2 if limits else 1)].startswith("SELECT * FROM crm_claim_next("), sent
     assert no_savepoints(sent)
     assert response.json()["id"] == best.pk
     assert set(response.json()) == SLIM_FIELDS
@@ -420,3 +424,30 @@ def test_http_claim_next_racing_gives_each_rep_a_different_lead(token_client, te
     assert [response.status_code for _s, response in outcomes] == [200] * 8
     assert sorted(response.json()["id"] for _s, response in outcomes) == sorted(lead.pk for lead in leads)
     assert PoolEvent.objects.filter(kind=PoolEventKind.CLAIM).count() == 8
+
+
+def test_the_installed_claim_functions_are_what_lean_writes_today():
+    """The migration keeps the functions' text as it was written; a change to the claim SQL in
+    ``lean`` must come with a migration that installs it. Each function caches generic plans."""
+    migration = importlib.import_module("public_pool.migrations.0014_claim_functions")
+    assert lean.claim_functions_sql().strip() == migration.CLAIM_FUNCTIONS.strip()
+    written = dict(re.findall(r"FUNCTION (\w+)\(.*?AS \$\$(.*?)\$\$;", lean.claim_functions_sql(), re.DOTALL))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proname, prosrc, proconfig FROM pg_proc WHERE proname IN ('crm_claim', 'crm_claim_next')"
+        )
+        installed = {name: (body, config) for name, body, config in cursor.fetchall()}
+    assert set(installed) == set(written) == {"crm_claim", "crm_claim_next"}
+    for name, body in written.items():
+        assert installed[name] == (body, ["plan_cache_mode=force_generic_plan"])
+
+
+@pytest.mark.parametrize("path", ["/api/customers/{huge}/claim/", "/api/pools/{huge}/claim-next/"])
+def test_ids_beyond_bigint_answer_not_found_without_calling_the_functions(token_client, rep, path):
+    client = token_client(rep)
+    warm(client)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(path.format(huge=2**63))
+    assert response.status_code == 404, response.content
+    assert response.json()["code"] == "not_found"
+    assert not any("crm_claim" in query["sql"] for query in captured.captured_queries)
