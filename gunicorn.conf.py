@@ -20,6 +20,14 @@ bench/README.md "Public pool"):
   goes to whichever process accepts first, which spreads the load (per-client means 105-126 ms,
   more claims a second). Behind nginx (deploy/nginx.conf) nothing changes: it opens a
   connection to the web replica per request anyway.
+- **A process takes a connection only when one of its threads is free**
+  (``worker_connections`` = threads; ``GUNICORN_WORKER_CONNECTIONS`` overrides it). gunicorn's
+  default, 1,000, lets a process whose threads are all busy go on accepting connections and
+  queue them behind its own requests while the other process may have a thread idle; with the
+  limit, a connection no thread can take stays in the listening socket's queue, shared by all
+  processes, for the first thread that frees up. Alternated ``bench.pool`` runs (32 clients,
+  2 x 8): p99 of HTTP claims 126 / 127 / 186 ms against 194 / 187 / 177 ms with 1,000, claim
+  next 116 / 140 / 143 against 206 / 184 / 174 ms (bench/README.md).
 - **A worker is replaced after 20,000 requests** (±2,000, so that they do not all restart at
   once), a guard against slow leaks. A new worker loads Django again (about a second of CPU):
   every 2,000 requests that cost ~0.5 ms per request.
@@ -35,6 +43,8 @@ from typing import Any
 
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# A process takes a connection only when one of its threads is free to serve it.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(threads)))
 keepalive = 0
 # Lead imports of 100,000 rows run in their request (about a minute): allow two.
 timeout = 120

@@ -133,8 +133,8 @@ def test_web_runs_gunicorn_with_workers_from_the_environment_and_probes_healthz(
 
 def test_gunicorn_reads_the_repository_config_from_its_working_directory():
     """The image's and compose's gunicorn run in /app, the checkout's root: gunicorn.conf.py there
-    gives threads, no keep-alive, worker recycling and the gc hook, and the command line sets none of
-    them (an option there would silently override it)."""
+    gives threads, the connections a process takes, no keep-alive, worker recycling and the gc hook,
+    and the command line sets none of them (an option there would silently override it)."""
     gunicorn = Path(sys.executable).parent / "gunicorn"
     printed = subprocess.run(
         [str(gunicorn), "--print-config", "crm_site.wsgi:application"],
@@ -147,6 +147,8 @@ def test_gunicorn_reads_the_repository_config_from_its_working_directory():
     config = dict(re.findall(r"^(\w+)\s+= (.*)$", printed, flags=re.MULTILINE))
     assert config["config"] == "./gunicorn.conf.py"
     assert (config["worker_class"], config["threads"], config["keepalive"]) == ("gthread", "8", "0")
+    # A process accepts only what its threads can serve; the rest wait for whichever frees first.
+    assert config["worker_connections"] == config["threads"]
     assert int(config["max_requests"]) >= 10_000
     assert config["timeout"] == "120"
     assert "post_worker_init()" in config["post_worker_init"]
@@ -154,7 +156,8 @@ def test_gunicorn_reads_the_repository_config_from_its_working_directory():
     assert not [
         part
         for part in command
-        if part.split("=")[0] in ("--threads", "--worker-class", "-k", "--max-requests")
+        if part.split("=")[0]
+        in ("--threads", "--worker-class", "-k", "--max-requests", "--worker-connections")
     ]
     assert (ROOT / "Dockerfile").read_text().count("WORKDIR /app") == 1
 
