@@ -7,12 +7,14 @@ command-line options override them (docker-compose.yml sets ``--workers`` from
 ``WEB_CONCURRENCY``, the address and the access log). Measured choices (issue 12,
 bench/README.md "Public pool"):
 
-- **One process per core, each with 8 threads** (``gthread``; ``WEB_CONCURRENCY`` processes,
+- **One process per core, each with 4 threads** (``gthread``; ``WEB_CONCURRENCY`` processes,
   ``GUNICORN_THREADS`` threads): a request spends a good part of its time waiting for
   PostgreSQL and Redis, and the threads of a process fill those waits. More processes than
   cores only make them preempt one another in the middle of requests: on the 2-core bench
   machine, in alternated runs, 2 processes x 8 threads served more claims with a shorter tail
-  than 4 x 4.
+  than 4 x 4. Once a process takes only what its threads can serve (below), 4 threads beat 8:
+  496 / 469 claims/s, p99 105 / 99 ms against 447 / 440 claims/s, p99 117 / 119 ms (fewer
+  threads contending for the process's interpreter lock in the middle of their requests).
 - **No keep-alive** (``keepalive = 0``: the connection closes after each answer). A kept
   connection stays with the process that accepted it, whatever that process's load: with 32
   clients on 2 processes the bench measured 10 connections on one and 22 on the other, and the
@@ -42,7 +44,7 @@ import os
 from typing import Any
 
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # A process takes a connection only when one of its threads is free to serve it.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(threads)))
 keepalive = 0

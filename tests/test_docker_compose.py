@@ -146,7 +146,7 @@ def test_gunicorn_reads_the_repository_config_from_its_working_directory():
     ).stdout
     config = dict(re.findall(r"^(\w+)\s+= (.*)$", printed, flags=re.MULTILINE))
     assert config["config"] == "./gunicorn.conf.py"
-    assert (config["worker_class"], config["threads"], config["keepalive"]) == ("gthread", "8", "0")
+    assert (config["worker_class"], config["threads"], config["keepalive"]) == ("gthread", "4", "0")
     # A process accepts only what its threads can serve; the rest wait for whichever frees first.
     assert config["worker_connections"] == config["threads"]
     assert int(config["max_requests"]) >= 10_000
