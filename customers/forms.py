@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm_site.bounds import DayRangeValidator
+from crm_site.widgets import PlainSelect
 from customers import selectors
 from customers.models import (
     CompanySize,
@@ -120,7 +121,9 @@ class CustomerFilterForm(BootstrapFormMixin, forms.Form):
             attrs={"type": "search", "placeholder": _("Company, phone or e-mail"), "autocomplete": "off"}
         ),
     )
-    owner = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+    owner = forms.TypedChoiceField(
+        label=_("Owner"), required=False, coerce=int, empty_value=None, widget=PlainSelect
+    )
     team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
     level = forms.ChoiceField(
         label=_("Level"), required=False, choices=_blank_choice(_("Any level")) + Level.choices
@@ -213,7 +216,9 @@ class CustomerFilterForm(BootstrapFormMixin, forms.Form):
 
 
 class PipelineFilterForm(BootstrapFormMixin, forms.Form):
-    owner = forms.TypedChoiceField(label=_("Rep"), required=False, coerce=int, empty_value=None)
+    owner = forms.TypedChoiceField(
+        label=_("Rep"), required=False, coerce=int, empty_value=None, widget=PlainSelect
+    )
 
     def __init__(self, data: Mapping[str, Any], *, reps: Sequence[User], **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
@@ -260,7 +265,7 @@ class CustomerForm(BootstrapFormMixin, forms.Form):
         required=False,
         help_text=_("Protected customers are never recycled to the pool."),
     )
-    owner = forms.TypedChoiceField(label=_("Owner"), coerce=int)
+    owner = forms.TypedChoiceField(label=_("Owner"), coerce=int, widget=PlainSelect)
 
     def __init__(
         self,
