@@ -153,51 +153,61 @@ class _Source:
         return _SOURCE_SQL[self.name](ranges, params, first, narrow)
 
 
-def _followups(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None) -> str:
-    day = _local_day("f.at", params, first)
-    kinds = {f"followups_{k}": f"COUNT(*) FILTER (WHERE f.kind = '{k}')" for k in _FOLLOWUP_KINDS}
-    if narrow:  # some people's rows, not cut by pool or channel: no customer to look up
-        return f"""
-        SELECT {day} AS day, f.by_id AS rep_id, u.team_id AS team_id,
-               CAST(NULL AS bigint) AS pool_id, CAST(NULL AS text) AS channel, {_measures(kinds)}
-        FROM {_t(FollowUp)} f
-        JOIN {_t(User)} u ON u.id = f.by_id
-        WHERE {ranges.condition("f.at", params)} AND f.by_id IN {narrow.users}
-        GROUP BY 1, 2, 3"""
+def _by_person(
+    *,
+    table: str,
+    alias: str,
+    rep: str,
+    where: str,
+    measures: dict[str, str],
+    day: str,
+    narrow: _Narrow | None,
+) -> str:
+    """One source's rows per day and person (``rep`` the column naming the person), cut by pool
+    and channel through the row's customer — or, for some people's rows (``narrow``), not cut, so
+    that no customer is looked up per row (see ``_Narrow``)."""
+    if narrow:
+        cut = "CAST(NULL AS bigint) AS pool_id, CAST(NULL AS text) AS channel"
+        customer, where, group_by = "", f"{where} AND {rep} IN {narrow.users}", "1, 2, 3"
+    else:
+        cut = "COALESCE(c.pool_id, c.home_pool_id) AS pool_id, c.source AS channel"
+        customer, group_by = f"JOIN {_t(Customer)} c ON c.id = {alias}.customer_id ", "1, 2, 3, 4, 5"
     return f"""
-        SELECT {day} AS day, f.by_id AS rep_id, u.team_id AS team_id,
-               COALESCE(c.pool_id, c.home_pool_id) AS pool_id, c.source AS channel, {_measures(kinds)}
-        FROM {_t(FollowUp)} f
-        JOIN {_t(Customer)} c ON c.id = f.customer_id
-        JOIN {_t(User)} u ON u.id = f.by_id
-        WHERE {ranges.condition("f.at", params)}
-        GROUP BY 1, 2, 3, 4, 5"""
+        SELECT {day} AS day, {rep} AS rep_id, u.team_id AS team_id, {cut}, {_measures(measures)}
+        FROM {table} {alias}
+        {customer}JOIN {_t(User)} u ON u.id = {rep}
+        WHERE {where}
+        GROUP BY {group_by}"""
+
+
+def _followups(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None) -> str:
+    kinds = {f"followups_{k}": f"COUNT(*) FILTER (WHERE f.kind = '{k}')" for k in _FOLLOWUP_KINDS}
+    return _by_person(
+        table=_t(FollowUp),
+        alias="f",
+        rep="f.by_id",
+        where=ranges.condition("f.at", params),
+        measures=kinds,
+        day=_local_day("f.at", params, first),
+        narrow=narrow,
+    )
 
 
 def _deals(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None) -> str:
-    day = _local_day("d.closed_at", params, first)
     values = {
         "deals_won": "COUNT(*) FILTER (WHERE d.stage = 'won')",
         "won_amount": "COALESCE(SUM(d.amount) FILTER (WHERE d.stage = 'won'), 0)",
         "deals_lost": "COUNT(*) FILTER (WHERE d.stage = 'lost')",
     }
-    if narrow:  # some people's rows, not cut by pool or channel: no customer to look up
-        return f"""
-        SELECT {day} AS day, d.owner_id AS rep_id, u.team_id AS team_id,
-               CAST(NULL AS bigint) AS pool_id, CAST(NULL AS text) AS channel, {_measures(values)}
-        FROM {_t(Deal)} d
-        JOIN {_t(User)} u ON u.id = d.owner_id
-        WHERE d.stage IN ('won', 'lost') AND {ranges.condition("d.closed_at", params)}
-          AND d.owner_id IN {narrow.users}
-        GROUP BY 1, 2, 3"""
-    return f"""
-        SELECT {day} AS day, d.owner_id AS rep_id, u.team_id AS team_id,
-               COALESCE(c.pool_id, c.home_pool_id) AS pool_id, c.source AS channel, {_measures(values)}
-        FROM {_t(Deal)} d
-        JOIN {_t(Customer)} c ON c.id = d.customer_id
-        JOIN {_t(User)} u ON u.id = d.owner_id
-        WHERE d.stage IN ('won', 'lost') AND {ranges.condition("d.closed_at", params)}
-        GROUP BY 1, 2, 3, 4, 5"""
+    return _by_person(
+        table=_t(Deal),
+        alias="d",
+        rep="d.owner_id",
+        where=f"d.stage IN ('won', 'lost') AND {ranges.condition('d.closed_at', params)}",
+        measures=values,
+        day=_local_day("d.closed_at", params, first),
+        narrow=narrow,
+    )
 
 
 def _new_customers(ranges: _Ranges, params: dict[str, Any], first: dt.date, narrow: _Narrow | None) -> str:
