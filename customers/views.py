@@ -52,6 +52,7 @@ from customers.models import (
     person_name,
 )
 from customers.pagination import EstimatingPaginator
+from customers.rows import customer_rows
 
 TIMELINE_LIMIT = 50  # entries on the detail page; older history is in the admin and the API
 DEALS_LIMIT = 50  # most recently touched deals listed (and feeding the timeline)
@@ -82,6 +83,9 @@ def customer_list(request: AuthenticatedRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "customers": page.object_list,
+            "rows": customer_rows(page.object_list),
+            # Managers and admins tick customers to change their owner (the bulk bar).
+            "picks": _leads_people(user),
             "ignored_filters": form.ignored_labels(),
             "active_filters": form.active_count(),
             "page_sizes": forms.PAGE_SIZES,

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django import forms
+from django.utils.safestring import mark_safe
 
 from crm_site.widgets import PlainSelect
 
@@ -13,6 +14,8 @@ CHOICES = [
     (2, 'Ann <b>"Ace"</b> & Co'),
     (30, "rep30"),
 ]
+# A label already marked safe is written as is (as the template does); values are escaped.
+SAFE = [("", mark_safe("<em>Anyone</em>")), ("<x>", "x & y"), ("'q'", mark_safe("a &amp; b"))]
 GROUPED = [("", "—"), ("East 华东", [(1, "a"), (2, "b")]), ("West", [(3, "c & d")])]
 
 
@@ -29,6 +32,7 @@ def _same_markup(html: str) -> str:
         (CHOICES, "30", {"class": "form-select is-invalid", "aria-describedby": "id_owner_errors"}),
         (CHOICES, "", {"required": True, "disabled": False}),
         (GROUPED, 3, {"class": "form-select"}),
+        (SAFE, "<x>", {"class": "form-select", "title": 'say "hi" & <go>'}),
     ],
 )
 def test_plain_select_renders_what_djangos_select_renders(choices, value, attrs):

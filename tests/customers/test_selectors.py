@@ -57,3 +57,36 @@ def test_manager_of_two_teams_sees_both(manager, rep, other_team_rep):
     CustomerFactory(owner=UserFactory())  # a third team
 
     assert selectors.customers_visible_to(manager).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("term", "compares_as_written"),
+    [("科技", True), ("12", True), ("ab", False), ("星辰科技", False), ("ß", False)],
+)
+def test_a_short_caseless_term_matches_the_same_names_without_upper(admin_user, term, compares_as_written):
+    """Terms of one or two characters without case compare names as written (no trigram could
+    serve them, and upper() of every name was most of the count); the matches do not change."""
+    names = [
+        "上海星辰科技有限公司",
+        "科技园餐厅",
+        "Abc Trading",
+        "ABC Holdings",
+        "aBc 12 Co",
+        "Straße 12 GmbH",
+    ]
+    for name in names:
+        CustomerFactory(name=name)
+    customers = selectors.search_customers(user=admin_user, filters=selectors.CustomerFilters(search=term))
+
+    expected = {name for name in names if term.lower() in name.lower()}
+    assert {customer.name for customer in customers} == expected
+    assert ("UPPER(" not in str(customers.query)) == compares_as_written
+
+
+def test_rep_choices_name_the_people_as_their_users_do(admin_user, manager, rep, other_rep, other_team_rep):
+    chinese = UserFactory(first_name="强", last_name="陈", team=rep.team)
+
+    for viewer in (admin_user, manager, rep):
+        expected = [(user.pk, str(user)) for user in selectors.reps_visible_to(viewer)]
+        assert selectors.rep_choices(viewer) == expected
+    assert (chinese.pk, "陈强") in selectors.rep_choices(manager)
