@@ -142,6 +142,14 @@ def _pages(world):
         ("rep", "notifications", "/pool/notifications/", "main button.btn-outline-secondary"),
         ("rep", "returned", "/pool/returned/", "#returned .claim-button"),
         ("manager", "team-customers", "/customers/", "main a.btn-primary"),
+        # With a filter on, the "Filters" button carries a count: it once pushed the search row
+        # a pixel past a phone's edge in English.
+        (
+            "manager",
+            "team-customers-filtered",
+            "/customers/?level=A&q=%E7%A7%91",
+            "form[role=search] .btn-primary",
+        ),
         ("manager", "assign", f"/pool/manage/pools/{pool.pk}/assign/", "#assign-submit"),
         ("manager", "transfer", f"/pool/manage/customers/{customer.pk}/transfer/", "#transfer-submit"),
         ("manager", "dashboard", "/metrics/", "#dashboard-picker button[type=submit]"),
