@@ -239,9 +239,10 @@ class PipelineFilterForm(BootstrapFormMixin, forms.Form):
         label=_("Rep"), required=False, coerce=int, empty_value=None, widget=PlainSelect
     )
 
-    def __init__(self, data: Mapping[str, Any], *, reps: Sequence[User], **kwargs: Any) -> None:
+    def __init__(self, data: Mapping[str, Any], *, owners: Sequence[tuple[int, str]], **kwargs: Any) -> None:
+        """``owners``: ``(pk, name)`` of the people the user may pick (``selectors.rep_choices``)."""
         super().__init__(data, **kwargs)
-        self._choice_field("owner").choices = _blank_choice(_("Everyone I can see")) + _user_choices(reps)
+        self._choice_field("owner").choices = _blank_choice(_("Everyone I can see")) + list(owners)
 
     def owner_id(self) -> int | None:
         return self.cleaned_data.get("owner") if self.is_valid() else None

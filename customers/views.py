@@ -415,9 +415,9 @@ def customer_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_GET
 def pipeline(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
-    reps = list(selectors.reps_visible_to(user)) if _leads_people(user) else []
-    form = forms.PipelineFilterForm(request.GET, reps=reps)
-    owner_id = form.owner_id() if reps else None
+    owners = selectors.rep_choices(user) if _leads_people(user) else []
+    form = forms.PipelineFilterForm(request.GET, owners=owners)
+    owner_id = form.owner_id() if owners else None
     columns = selectors.deal_pipeline(user=user, owner_id=owner_id)
     open_columns = [column for column in columns if column.stage in DealStage.open_stages()]
     return render(
@@ -425,7 +425,7 @@ def pipeline(request: AuthenticatedRequest) -> HttpResponse:
         "customers/pipeline.html",
         {
             "form": form,
-            "show_filter": bool(reps),
+            "show_filter": bool(owners),
             "columns": columns,
             "open_count": sum(column.count for column in open_columns),
             "open_amount": sum((column.amount for column in open_columns), start=0),
