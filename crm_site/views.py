@@ -56,9 +56,13 @@ def home(request: AuthenticatedRequest) -> HttpResponse:
             ),
         ),
     )
-    followups_this_week = FollowUp.objects.filter(customer__in=visible, at__gte=_start_of_week(now)).count()
+    followups_this_week = (
+        selectors.of_visible_customers(FollowUp.objects.all(), user)
+        .filter(at__gte=_start_of_week(now))
+        .count()
+    )
     open_stages = DealStage.open_stages()
-    deals = Deal.objects.filter(customer__in=visible).aggregate(
+    deals = selectors.of_visible_customers(Deal.objects.all(), user).aggregate(
         open_count=Count("pk", filter=Q(stage__in=open_stages)),
         open_amount=Sum("amount", filter=Q(stage__in=open_stages)),
         won_count=Count("pk", filter=Q(stage=DealStage.WON, closed_at__gte=_start_of_month(now))),

@@ -1,7 +1,8 @@
 import pytest
 
 from customers import selectors
-from tests.factories import CustomerFactory, UserFactory
+from customers.models import Deal
+from tests.factories import CustomerFactory, DealFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +91,28 @@ def test_rep_choices_name_the_people_as_their_users_do(admin_user, manager, rep,
         expected = [(user.pk, str(user)) for user in selectors.reps_visible_to(viewer)]
         assert selectors.rep_choices(viewer) == expected
     assert (chinese.pk, "陈强") in selectors.rep_choices(manager)
+
+
+def test_of_visible_customers_keeps_the_rows_whose_customer_the_user_sees(
+    admin_user, manager, rep, other_rep, other_team_rep
+):
+    deals = {
+        who: DealFactory(customer=CustomerFactory(owner=who)) for who in (rep, other_rep, other_team_rep)
+    }
+    pooled = DealFactory(customer=CustomerFactory(pooled=True), owner=rep)  # a former owner's deal
+
+    def seen(user):
+        return set(selectors.of_visible_customers(Deal.objects.all(), user))
+
+    assert seen(rep) == {deals[rep]}
+    assert seen(manager) == {deals[rep], deals[other_rep]}
+    # An admin sees every customer, pooled ones included, as customers_visible_to says: every
+    # row, read without joining the customers at all.
+    assert seen(admin_user) == {*deals.values(), pooled}
+    assert seen(admin_user) == set(
+        Deal.objects.filter(customer__in=selectors.customers_visible_to(admin_user))
+    )
+    assert "customers_customer" not in str(
+        selectors.of_visible_customers(Deal.objects.all(), admin_user).query
+    )
+    assert "customers_customer" in str(selectors.of_visible_customers(Deal.objects.all(), rep).query)

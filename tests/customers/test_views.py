@@ -110,6 +110,19 @@ def test_home_counts_only_what_the_user_sees(as_user, rep, other_rep):
     assert [customer.pk for customer in response.context["attention"]] == [mine.pk]
 
 
+def test_home_counts_everything_for_an_admin(as_user, admin_user, rep, other_team_rep):
+    for owner in (rep, other_team_rep):
+        customer = CustomerFactory(owner=owner)
+        FollowUpFactory(customer=customer, at=timezone.now())
+        DealFactory(customer=customer, amount=Decimal("100"))
+    DealFactory(customer=CustomerFactory(pooled=True), owner=rep, amount=Decimal("7"))  # a former owner's
+
+    response = as_user(admin_user).get(reverse("home"))
+
+    assert (response.context["followups_this_week"], response.context["open_deal_count"]) == (2, 3)
+    assert response.context["open_deal_amount"] == Decimal("207")
+
+
 def test_home_runs_a_constant_number_of_queries(as_user, manager, rep, other_rep):
     client = as_user(manager)
     DealFactory(customer=FollowUpFactory(customer__owner=rep).customer)
@@ -712,6 +725,17 @@ def test_manager_filters_the_pipeline_by_rep(as_user, manager, rep, other_rep, o
         return next(c.count for c in response.context["columns"] if c.stage == "lead")
 
     assert (lead_count(team), lead_count(one), lead_count(outsider)) == (2, 1, 2)
+
+
+def test_an_admins_pipeline_shows_every_deal(as_user, admin_user, rep, other_team_rep):
+    for owner in (rep, other_team_rep, None):
+        customer = CustomerFactory(owner=owner) if owner else CustomerFactory(pooled=True)
+        DealFactory(customer=customer, owner=rep, stage=DealStage.PROPOSAL, amount=Decimal("10"))
+
+    response = as_user(admin_user).get(reverse("customers:pipeline"))
+
+    proposal = next(column for column in response.context["columns"] if column.stage == "proposal")
+    assert (proposal.count, proposal.amount, len(proposal.deals)) == (3, Decimal("30"), 3)
 
 
 def test_pipeline_runs_a_constant_number_of_queries(as_user, manager, rep, other_rep):
