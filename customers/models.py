@@ -110,8 +110,14 @@ class User(AbstractUser):
             return self.get_full_name()
         return self.first_name.strip() or self.username
 
+    @staticmethod
+    def label(*, username: str, first_name: str, last_name: str) -> str:
+        """How pages and pickers name a person: their name, else their username. ``str(user)``
+        is this; ``selectors.rep_choices`` names people from plain values with it."""
+        return person_name(given=first_name, family=last_name) or username
+
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return self.label(username=self.username, first_name=self.first_name, last_name=self.last_name)
 
 
 class Industry(models.TextChoices):

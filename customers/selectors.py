@@ -15,7 +15,7 @@ from django.db.models.expressions import OrderBy
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
-from customers.models import Customer, Deal, DealStage, Role, Team, User, person_name
+from customers.models import Customer, Deal, DealStage, Role, Team, User
 from customers.normalization import normalize_company_name, normalize_phone
 
 _Row = TypeVar("_Row", bound=Model)
@@ -82,7 +82,10 @@ def rep_choices(user: User) -> list[tuple[int, str]]:
     admin's customer list lists every person, and loading them as whole users cost 4.4 ms of
     its page against 1.0 ms (222 people, bench/README.md)."""
     rows = reps_visible_to(user).values_list("pk", "username", "first_name", "last_name")
-    return [(pk, person_name(given=first, family=last) or username) for pk, username, first, last in rows]
+    return [
+        (pk, User.label(username=username, first_name=first, last_name=last))
+        for pk, username, first, last in rows
+    ]
 
 
 # Sort keys offered to people, each served by an index per scope (see Customer.Meta.indexes).

@@ -412,7 +412,7 @@ def _claim_with(
     # One statement, atomic by itself: outside a caller's transaction it commits on its own
     # (autocommit), which spares BEGIN and COMMIT, two round trips of every claim.
     call = _CALL.format(function=function)
-    params |= {"manager": _role(rep) == "manager", "counted": False}
+    params = params | {"manager": _role(rep) == "manager", "counted": False}  # the caller's stays as it was
     checks, taken = _split(*_run(call, params))
     if taken is None and checks and _needs_counting(checks):
         with transaction.atomic():  # the lock must hold until the counting statement commits

@@ -55,22 +55,15 @@ def days_left_badge(customer: Any) -> str:
     if due is None or getattr(customer, "owner_id", None) is None:
         return ""
     now = timezone.now()
-    days = selectors.days_left(customer, now)
+    days = selectors.days_left(customer, now) or 0  # a whole number: the deadline is set
     if due <= now:
         tone, label = "overdue", _("Overdue")
     else:
-        tone = (
-            "soon"
-            if days is not None and days <= 3
-            else "warning"
-            if days is not None and days <= 7
-            else "ok"
-        )
-        label = (
-            _("Due today")
-            if days == 0
-            else ngettext("%(days)s day left", "%(days)s days left", days or 0) % {"days": days}
-        )
+        tone = "soon" if days <= 3 else "warning" if days <= 7 else "ok"
+        if days == 0:
+            label = _("Due today")
+        else:
+            label = ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
     title = _("Recycled on %(due)s") % {"due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M")}
     return format_html(
         '<span class="badge {}" title="{}" data-days-left="{}">{}</span>',
